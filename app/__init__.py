@@ -1,0 +1,1 @@
+"""LSTM forecast service: serves forecasts from trained model directories without TensorFlow."""

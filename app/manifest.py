@@ -1,0 +1,108 @@
+"""The manifest: what a model version directory is, written by training and checked by serving.
+
+One pydantic model describes it, so training cannot write a manifest the
+service would not accept. Unknown fields are refused: a manifest from a newer
+format must bump `format_version` rather than slip past an older reader.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.pipeline import PipelineSpec, Transform
+
+FORMAT_VERSION: Literal[1] = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PipelineInfo(_Strict):
+    """The preprocessing contract: `app.pipeline.PipelineSpec` plus the scaler's kind."""
+
+    look_back: int = Field(ge=1)
+    transform: Transform
+    scaler: Literal["minmax", "standard"]
+    season_length: int = Field(ge=2)
+
+    def spec(self) -> PipelineSpec:
+        return PipelineSpec(self.look_back, self.transform, self.season_length)
+
+
+class LayerInfo(_Strict):
+    kind: str
+    units: int
+    activation: str
+    return_sequences: bool = False
+
+
+class Architecture(_Strict):
+    layers: list[LayerInfo]
+    parameters: int = Field(ge=0)
+
+
+class TrainingInfo(_Strict):
+    preset: str
+    epochs: int = Field(ge=1, description="Epochs asked for (the upper bound with early stopping).")
+    epochs_run: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    seed: int
+    learning_rate: float
+    test_fraction: float = Field(gt=0, lt=1)
+    validation_fraction: float = Field(ge=0, lt=1)
+    early_stopping: bool
+    wall_seconds: float = Field(ge=0)
+
+
+class DataInfo(_Strict):
+    file_name: str
+    sha256: str
+    n_points: int
+    first_period: str
+    last_period: str
+    value_name: str
+    train_points: int
+    test_points: int
+    train_min: float = Field(description="Smallest value in the training part.")
+    train_max: float = Field(description="Largest value in the training part.")
+
+
+class Scores(_Strict):
+    n: int
+    rmse: float
+    mae: float
+    mape: float | None
+    mase: float | None = Field(
+        description="MAE over the in-sample MAE of the seasonal naive on the train part."
+    )
+
+
+class BaselineScores(_Strict):
+    rmse: float
+    mae: float
+
+
+class Metrics(_Strict):
+    """One-step-ahead scores; baselines are scored on exactly the test points."""
+
+    train: Scores
+    test: Scores
+    baselines: dict[Literal["persistence", "seasonal_naive"], BaselineScores]
+
+
+class Manifest(_Strict):
+    format_version: Literal[1] = FORMAT_VERSION
+    name: str
+    version: int = Field(ge=1)
+    created_at: datetime
+    pipeline: PipelineInfo
+    architecture: Architecture
+    training: TrainingInfo
+    data: DataInfo
+    metrics: Metrics
+    libraries: dict[str, str]
+    files: dict[str, str] = Field(description="sha256 of every other file in the directory.")

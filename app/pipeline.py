@@ -1,0 +1,161 @@
+"""The train/serve contract: differencing, scaling, windowing and their inverses.
+
+Training builds every window it fits on with these functions and the service
+builds every model input with the very same ones, so the two sides cannot drift
+apart. The module imports NumPy only: it sits on the serving hot path and must
+stay cheap to import and to call.
+
+The chain for one forecast, from raw values (series units) to the model and back:
+
+    raw history --difference--> transformed --scale--> model input (batch, look_back, 1)
+    model output --unscale--> transformed step --integrate--> forecast (series units)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class Transform(StrEnum):
+    """How the series is differenced before scaling; differencing removes trend and season."""
+
+    NONE = "none"
+    DIFFERENCE = "difference"
+    SEASONAL_DIFFERENCE = "seasonal_difference"
+    SEASONAL_AND_FIRST_DIFFERENCE = "seasonal_and_first_difference"
+
+
+@dataclass(frozen=True)
+class AffineScaler:
+    """`z = x * scale + offset`: what a fitted MinMaxScaler or StandardScaler computes.
+
+    The fitted scikit-learn scaler is the artifact; this is its arithmetic, so the
+    hot path costs two NumPy operations instead of scikit-learn's input checks.
+    """
+
+    scale: float
+    offset: float
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return values * self.scale + self.offset
+
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
+        return (scaled - self.offset) / self.scale
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything that turns a raw history into the model's input, as the manifest records it."""
+
+    look_back: int
+    transform: Transform
+    season_length: int = 12
+
+    def __post_init__(self) -> None:
+        if self.look_back < 1:
+            raise ValueError(f"look_back must be at least 1, got {self.look_back}")
+        if self.season_length < 2:
+            raise ValueError(f"season_length must be at least 2, got {self.season_length}")
+
+    @property
+    def lags(self) -> tuple[int, ...]:
+        """The differencing lags applied in order, e.g. (12, 1) for seasonal then first."""
+        return {
+            Transform.NONE: (),
+            Transform.DIFFERENCE: (1,),
+            Transform.SEASONAL_DIFFERENCE: (self.season_length,),
+            Transform.SEASONAL_AND_FIRST_DIFFERENCE: (self.season_length, 1),
+        }[self.transform]
+
+    @property
+    def context(self) -> int:
+        """Raw values consumed by differencing before the first transformed value exists."""
+        return sum(self.lags)
+
+    @property
+    def history_length(self) -> int:
+        """Raw values one forecast needs: the window plus the differencing context."""
+        return self.look_back + self.context
+
+    @property
+    def lag_polynomial(self) -> np.ndarray:
+        """Coefficients c of the differencing operator: transformed_t = sum_k c[k] * y[t-k].
+
+        Both `difference` and `integrate` read this one polynomial, so they are
+        exact inverses by construction.
+        """
+        poly = np.array([1.0])
+        for lag in self.lags:
+            shifted = np.zeros(len(poly) + lag)
+            shifted[lag:] = poly
+            poly = np.pad(poly, (0, lag)) - shifted
+        return poly
+
+
+def difference(values: np.ndarray, spec: PipelineSpec) -> np.ndarray:
+    """Apply the spec's differencing along the last axis; the result is `context` shorter."""
+    out = np.asarray(values, dtype=np.float64)
+    for lag in spec.lags:
+        out = out[..., lag:] - out[..., :-lag]
+    return out
+
+
+def integrate(steps: np.ndarray, histories: np.ndarray, spec: PipelineSpec) -> np.ndarray:
+    """Undo differencing for one step: the raw value after each history, given its transformed step.
+
+    `steps` has shape (batch,), `histories` (batch, n) with n >= context, oldest first.
+    """
+    poly = spec.lag_polynomial
+    if spec.context == 0:
+        return np.asarray(steps, dtype=np.float64)
+    recent = histories[:, -spec.context :][:, ::-1]  # y[t-1], y[t-2], ..., y[t-context]
+    return steps - recent @ poly[1:]
+
+
+def model_inputs(histories: np.ndarray, spec: PipelineSpec, scaler: AffineScaler) -> np.ndarray:
+    """The network input for each history: shape (batch, look_back, 1), float64.
+
+    Histories may be longer than needed; only the last `history_length` values are used.
+    """
+    recent = np.asarray(histories, dtype=np.float64)[:, -spec.history_length :]
+    return scaler.transform(difference(recent, spec))[:, :, np.newaxis]
+
+
+def to_series_units(
+    outputs: np.ndarray, histories: np.ndarray, spec: PipelineSpec, scaler: AffineScaler
+) -> np.ndarray:
+    """Turn the network's outputs (batch,) back into next values in series units."""
+    return integrate(scaler.inverse(np.asarray(outputs, dtype=np.float64)), histories, spec)
+
+
+def one_step_histories(series: np.ndarray, spec: PipelineSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Every (history, index of the point after it) pair a one-step forecast can be made for.
+
+    Returns histories of shape (m, history_length) and target indices of shape (m,):
+    point `t` is forecast from the `history_length` true values just before it.
+    """
+    series = np.asarray(series, dtype=np.float64)
+    length = spec.history_length
+    if len(series) <= length:
+        return np.empty((0, length)), np.empty(0, dtype=np.int64)
+    histories = sliding_window_view(series[:-1], length)
+    return histories, np.arange(length, len(series))
+
+
+def training_windows(
+    series: np.ndarray, spec: PipelineSpec, scaler: AffineScaler
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs, scaled targets and target indices for every one-step window of a series.
+
+    Inputs come from `model_inputs`, the function the service calls, so the
+    windows training fits on are the inputs serving builds for the same history.
+    """
+    histories, targets = one_step_histories(series, spec)
+    inputs = model_inputs(histories, spec, scaler)
+    with_target = np.column_stack([histories, np.asarray(series, dtype=np.float64)[targets]])
+    scaled_targets = scaler.transform(difference(with_target, spec))[:, -1]
+    return inputs, scaled_targets, targets

@@ -1,0 +1,65 @@
+"""Forecast accuracy: error metrics and the naive baselines every model is compared with.
+
+Training scores its test part and the service scores posted series with these
+same functions, so a number in a manifest and a number from `/evaluate` mean the
+same thing. Pure NumPy, explicit about what happens when a denominator is zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(actual) - np.asarray(predicted)) ** 2)))
+
+
+def mae(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(actual) - np.asarray(predicted))))
+
+
+def mape(actual: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Mean absolute percentage error in percent; None when an actual value is zero."""
+    actual = np.asarray(actual, dtype=np.float64)
+    if np.any(actual == 0):
+        return None
+    return float(100.0 * np.mean(np.abs((actual - np.asarray(predicted)) / actual)))
+
+
+def naive_scale(history: np.ndarray, season_length: int) -> float | None:
+    """In-sample MAE of the seasonal naive forecast (plain naive if the history is too short).
+
+    This is MASE's denominator (Hyndman & Koehler, 2006). None when it is zero or
+    undefined, since dividing by it would then mean nothing.
+    """
+    history = np.asarray(history, dtype=np.float64)
+    lag = season_length if len(history) > season_length else 1
+    if len(history) <= lag:
+        return None
+    scale = float(np.mean(np.abs(history[lag:] - history[:-lag])))
+    return scale if scale > 0 else None
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, scale: float | None) -> float | None:
+    """Mean absolute scaled error: MAE divided by the naive in-sample MAE (`naive_scale`)."""
+    return None if scale is None else mae(actual, predicted) / scale
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """The two naive one-step forecasts for a set of target points of a series."""
+
+    persistence: np.ndarray
+    seasonal_naive: np.ndarray | None  # None when a target lacks a value one season back
+
+
+def baselines(series: np.ndarray, targets: np.ndarray, season_length: int) -> Baselines:
+    """Persistence (next = last value) and seasonal naive (next = value one season back)."""
+    series = np.asarray(series, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.int64)
+    seasonal = None
+    if len(targets) and targets.min() >= season_length:
+        seasonal = series[targets - season_length]
+    return Baselines(persistence=series[targets - 1], seasonal_naive=seasonal)
