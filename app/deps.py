@@ -1,0 +1,38 @@
+"""FastAPI dependencies: the settings, registry and data plane the running app was started with.
+
+They read `app.state`, filled by the lifespan, so nothing is built at import
+time. Tests swap any of them through `app.dependency_overrides` (e.g. a
+registry whose model is not ready). They are `async` because they only read
+attributes: FastAPI would otherwise hop to its thread pool to call each one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.dataplane import DataPlane
+from app.registry import Registry
+from app.settings import Settings
+
+
+async def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+async def get_dataplane(registry: RegistryDep, settings: SettingsDep) -> DataPlane:
+    return DataPlane(registry, settings)
+
+
+DataPlaneDep = Annotated[DataPlane, Depends(get_dataplane)]

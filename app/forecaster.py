@@ -1,0 +1,174 @@
+"""One model version, ready to forecast: the train/serve pipeline wrapped around the NumPy network.
+
+A `Forecaster` is built only from a `VerifiedVersion` (hashes checked, scaler
+unpickled) and the engine's `Network` read from the same directory. Building it
+checks that the network fits the manifest and runs a warm-up forecast, so a
+version that would fail at request time fails here, at load, instead.
+
+Every transform goes through `app.pipeline` and every score through
+`app.scoring`: the numbers `/evaluate` returns mean what the manifest's
+training metrics mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from app import scoring
+from app.artifacts import VerifiedVersion, read_version
+from app.engine import Network, load_network
+from app.manifest import Manifest
+from app.pipeline import PipelineSpec, model_inputs, one_step_histories, to_series_units
+
+Baseline = Literal["persistence", "seasonal_naive"]
+
+
+class ForecasterError(ValueError):
+    """The network and the manifest of a version do not fit together."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One-step-ahead forecasts of a posted series, scored like training scores its test part."""
+
+    targets: np.ndarray  # index in the series of every forecast point
+    predictions: np.ndarray
+    actuals: np.ndarray
+    rmse: float
+    mae: float
+    mape: float | None
+    mase: float | None
+    baselines: dict[
+        Baseline, tuple[float, float] | None
+    ]  # name -> (rmse, mae), None if unavailable
+
+
+class Forecaster:
+    """Forecasts from raw histories (series units in, series units out), vectorised over a batch.
+
+    `margin` sets when inputs count as far outside the training range: more than
+    `margin` times the range's width below its minimum or above its maximum.
+    """
+
+    def __init__(self, version: VerifiedVersion, network: Network, margin: float = 0.5) -> None:
+        self.version = version
+        self.network = network
+        self.spec: PipelineSpec = version.manifest.pipeline.spec()
+        low, high = version.manifest.data.train_min, version.manifest.data.train_max
+        width = high - low
+        self.safe_range = (low - margin * width, high + margin * width)
+        self._check_network()
+        self._warm_up()
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.version.manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def number(self) -> int:
+        """The version number."""
+        return self.manifest.version
+
+    @property
+    def history_length(self) -> int:
+        """Raw values one forecast needs: the window plus the differencing context."""
+        return self.spec.history_length
+
+    def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
+        """(batch, n >= history_length) histories, oldest first -> (batch, horizon) forecasts.
+
+        Recursive: each step's forecast is appended to the history and fed back
+        for the next step. Non-finite results (inputs so large the arithmetic
+        overflows) are returned as they are; callers decide how to report them.
+        """
+        window = np.array(histories, dtype=np.float64)
+        if window.ndim != 2 or window.shape[1] < self.history_length:
+            raise ValueError(f"histories need shape (batch, >= {self.history_length})")
+        window = window[:, -self.history_length :]
+        out = np.empty((len(window), horizon))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step in range(horizon):
+                out[:, step] = self._next(window)
+                window = np.concatenate([window[:, 1:], out[:, step : step + 1]], axis=1)
+        return out
+
+    def evaluate(self, series: np.ndarray) -> Evaluation:
+        """One-step forecasts for every point with a full history before it, with scores.
+
+        The baselines are scored on exactly the same points. MASE divides by the
+        seasonal naive in-sample MAE of the posted series itself, the only
+        history the service has.
+        """
+        series = np.asarray(series, dtype=np.float64)
+        histories, targets = one_step_histories(series, self.spec)
+        if not len(targets):
+            raise ValueError(f"the series needs more than {self.history_length} values")
+        predictions = self.forecast(histories, 1)[:, 0]
+        actuals = series[targets]
+        season = self.spec.season_length
+        naive = scoring.baselines(series, targets, season)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return Evaluation(
+                targets=targets,
+                predictions=predictions,
+                actuals=actuals,
+                rmse=scoring.rmse(actuals, predictions),
+                mae=scoring.mae(actuals, predictions),
+                mape=scoring.mape(actuals, predictions),
+                mase=scoring.mase(actuals, predictions, scoring.naive_scale(series, season)),
+                baselines={
+                    "persistence": _scores(actuals, naive.persistence),
+                    "seasonal_naive": _scores(actuals, naive.seasonal_naive),
+                },
+            )
+
+    def far_outside(self, values: np.ndarray) -> np.ndarray:
+        """Mask of the values beyond `safe_range`, where the scaler extrapolates."""
+        low, high = self.safe_range
+        return (values < low) | (values > high)
+
+    def _next(self, window: np.ndarray) -> np.ndarray:
+        scaled = self.network.predict(model_inputs(window, self.spec, self.version.scaler))
+        return to_series_units(scaled[:, 0], window, self.spec, self.version.scaler)
+
+    def _check_network(self) -> None:
+        """The window length must match the manifest's, and one window must give one number."""
+        look_back = self.spec.look_back
+        if self.network.look_back not in (None, look_back):
+            raise ForecasterError(
+                f"network input length {self.network.look_back} differs from the manifest's"
+                f" look_back {look_back}"
+            )
+        try:
+            shape = self.network.predict(np.zeros((1, look_back, 1))).shape
+        except ValueError as exc:
+            raise ForecasterError(f"network refuses a (1, {look_back}, 1) window: {exc}") from exc
+        if shape != (1, 1):
+            raise ForecasterError(f"network maps a window to shape {shape[1:]}; expected (1,)")
+
+    def _warm_up(self) -> None:
+        """Forecast from the middle of the training range: proves the whole path runs."""
+        data = self.manifest.data
+        middle = np.full((1, self.history_length), (data.train_min + data.train_max) / 2)
+        if not np.isfinite(self.forecast(middle, 2)).all():
+            raise ForecasterError("warm-up forecast is not finite")
+
+
+def _scores(actuals: np.ndarray, forecasts: np.ndarray | None) -> tuple[float, float] | None:
+    if forecasts is None:
+        return None
+    return scoring.rmse(actuals, forecasts), scoring.mae(actuals, forecasts)
+
+
+def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:
+    """Verify a version directory (hashes before unpickling), read its network, warm it up."""
+    version = read_version(version_dir)
+    return Forecaster(version, load_network(version.model_path), margin)

@@ -1,0 +1,82 @@
+"""Exception handlers: every error leaves the service as an `ErrorBody` JSON, never a traceback.
+
+Domain errors render themselves; FastAPI's request validation errors become 422
+`invalid_input` naming each field at fault as a JSON path; Starlette's HTTP
+errors (unknown route, wrong method, unparsable body) keep their status; and
+anything unexpected is a 500 with a generic message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError
+
+_HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def error_response(status: int, body: ErrorBody) -> JSONResponse:
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """`("body", "series", 2, 5)` -> `series[2][5]`; the body itself -> `body`."""
+    path = ""
+    for part in loc[1:] if loc and loc[0] == "body" else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def validation_error(errors: Sequence[dict[str, Any]]) -> InvalidInput:
+    """One InvalidInput listing every pydantic error; its message quotes the first."""
+    fields = [_field_error(e) for e in errors] or [FieldError(field="body", message="invalid")]
+    more = f" (and {len(fields) - 1} more)" if len(fields) > 1 else ""
+    return InvalidInput(f"{fields[0].field}: {fields[0].message}{more}", fields)
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # loc is ("body", character position)
+        reason = error.get("ctx", {}).get("error", "malformed")
+        return FieldError(field="body", message=f"invalid JSON at position {loc[-1]}: {reason}")
+    return FieldError(field=field_path(loc), message=str(error.get("msg", "invalid")))
+
+
+async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return error_response(exc.status, exc.body())
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    error = validation_error(exc.errors())
+    return error_response(error.status, error.body())
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    kind = _HTTP_TYPES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "error")
+    response = error_response(exc.status_code, ErrorBody(error=str(exc.detail), type=kind))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette re-raises the exception after sending this body, so the server logs the
+    # traceback once; the client only learns that the fault is ours.
+    body = ErrorBody(error="internal error; the server log has the details", type="internal_error")
+    return error_response(500, body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception to a JSON body of the one shape; never a bare traceback."""
+    app.add_exception_handler(ServiceError, _on_service_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,70 @@
+"""The FastAPI application: `create_app(settings)` builds it, `app` is what uvicorn serves.
+
+Building the app reads no settings and loads no model: both happen in the
+lifespan, when the server starts, so importing this module stays cheap and
+side-effect free (`uvicorn app.main:app`, tests, and tools that only want the
+OpenAPI schema).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app.handlers import install_error_handlers
+from app.limits import BodySizeLimit
+from app.registry import Registry, version_loader
+from app.routes import docs, health, models, predict
+from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Forecasts of a monthly series from an LSTM trained offline, served without
+TensorFlow: the network's forward pass runs in NumPy from the weights in `model.keras`.
+Every number is in the series' own units. Errors are JSON:
+`{"error": "...", "type": "...", "errors": [{"field": "...", "message": "..."}]}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service; `settings` default to the environment (`FORECAST_*`), read at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or get_settings()
+        registry = Registry(resolved.model_dir, version_loader(resolved.extrapolation_margin))
+        await run_in_threadpool(registry.load_all)
+        app.state.settings, app.state.registry = resolved, registry
+        _log_start(registry, resolved)
+        yield
+
+    app = FastAPI(
+        title="LSTM forecast service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=lambda: app.state.settings.max_body_bytes)
+    install_error_handlers(app)
+    for module in (health, models, predict):
+        app.include_router(module.router)
+    docs.install_docs(app)
+    return app
+
+
+def _log_start(registry: Registry, settings: Settings) -> None:
+    for state in registry.states():
+        if state.served is not None:
+            log.info("serving model %s version %s", state.name, state.served.number)
+        else:
+            log.error("model %s is not served: %s", state.name, state.reason)
+    if not any(s.name == settings.default_model and s.ready for s in registry.states()):
+        log.error("default model %r is not served; /ready answers 503", settings.default_model)
+
+
+app = create_app()

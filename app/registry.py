@@ -1,0 +1,153 @@
+"""Which model versions are served: scans `<model_dir>/<name>/<version>/`, loads, verifies, swaps.
+
+For every model name the newest version that passes verification is served;
+each version that fails is logged with its reason, recorded in the model's
+state, and skipped, so an older valid version keeps the model available. A
+broken directory never takes the service down.
+
+State is published by replacing one immutable `ModelState` per name under a
+lock (`swap`). Requests hold the `ServedVersion` they started with, so a later
+swap (hot reload) never changes a forecast mid-request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.artifacts import REPORT_FILE, list_versions
+from app.errors import ModelNotFound, ModelNotReady
+from app.forecaster import Forecaster, load_forecaster
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    """A loaded version: its forecaster and its verified report plot (if it has one)."""
+
+    forecaster: Forecaster
+    report: bytes | None = None
+
+    @property
+    def number(self) -> int:
+        return self.forecaster.number
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What the registry knows about one model name at one moment."""
+
+    name: str
+    versions: tuple[int, ...] = ()  # on disk, oldest first
+    served: ServedVersion | None = None
+    failures: dict[int, str] = field(default_factory=dict)  # version -> why it was refused
+
+    @property
+    def ready(self) -> bool:
+        return self.served is not None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the model is not served, or None when it is."""
+        if self.served is not None:
+            return None
+        if not self.failures:
+            return "no versions on disk"
+        return "; ".join(f"version {v}: {why}" for v, why in sorted(self.failures.items()))
+
+    def require_served(self) -> ServedVersion:
+        """The version to answer with, or ModelNotReady (503) saying why there is none."""
+        if self.served is None:
+            raise ModelNotReady(f"model {self.name!r} is not ready: {self.reason}")
+        return self.served
+
+
+Loader = Callable[[Path], ServedVersion]
+
+
+class Registry:
+    """Thread-safe map from model name to `ModelState`, filled from a model directory."""
+
+    def __init__(self, root: Path, loader: Loader) -> None:
+        self.root = root
+        self._load_version = loader
+        self._models: dict[str, ModelState] = {}
+        self._lock = threading.Lock()
+
+    def load_all(self) -> None:
+        """Load every model under the root; never raises for a bad model."""
+        names = _model_names(self.root)
+        if not names:
+            log.warning("no models under %s", self.root.resolve())
+        for name in names:
+            self.swap(self.load(name))
+
+    def load(self, name: str) -> ModelState:
+        """Newest verifying version of `name`, with reasons for the newer ones refused.
+
+        Builds a state without publishing it: `swap` does that, so a version is
+        fully loaded and verified before it replaces the one being served.
+        """
+        versions = tuple(list_versions(self.root / name))
+        failures: dict[int, str] = {}
+        for version in reversed(versions):
+            try:
+                served = self._load_version(self.root / name / str(version))
+            except Exception as exc:  # any failure refuses this version, never the service
+                failures[version] = str(exc) or type(exc).__name__
+                log.warning("refused model %s version %s: %s", name, version, failures[version])
+                continue
+            log.info("loaded model %s version %s", name, version)
+            return ModelState(name, versions, served, failures)
+        return ModelState(name, versions, None, failures)
+
+    def swap(self, state: ModelState) -> ModelState | None:
+        """Publish `state` for its name atomically; returns the state it replaced."""
+        with self._lock:
+            previous = self._models.get(state.name)
+            self._models[state.name] = state
+        return previous
+
+    def states(self) -> list[ModelState]:
+        """Every model's state, by name."""
+        with self._lock:
+            return [self._models[name] for name in sorted(self._models)]
+
+    def state(self, name: str) -> ModelState:
+        with self._lock:
+            found = self._models.get(name)
+        if found is None:
+            raise ModelNotFound(f"no model named {name!r}")
+        return found
+
+    def served(self, name: str) -> ServedVersion:
+        """The version to answer with, or ModelNotFound (404) / ModelNotReady (503)."""
+        return self.state(name).require_served()
+
+
+def _model_names(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def version_loader(margin: float) -> Loader:
+    """The production loader: verify, load, check the directory matches its manifest."""
+
+    def load(version_dir: Path) -> ServedVersion:
+        forecaster = load_forecaster(version_dir, margin)
+        where = (version_dir.parent.name, int(version_dir.name))
+        if (forecaster.name, forecaster.number) != where:
+            raise ValueError(
+                f"manifest says {forecaster.name!r} version {forecaster.number},"
+                f" but the directory is {where[0]!r} version {where[1]}"
+            )
+        files = forecaster.manifest.files
+        report = (version_dir / REPORT_FILE).read_bytes() if REPORT_FILE in files else None
+        return ServedVersion(forecaster, report)
+
+    return load

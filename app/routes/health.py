@@ -1,0 +1,41 @@
+"""Probes: liveness answers while the process runs; readiness waits for the default model.
+
+Both are `async`: they take microseconds and must answer even when every
+thread-pool worker is busy with forecasts, or an orchestrator would restart a
+healthy, merely busy process."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import RegistryDep, SettingsDep
+from app.errors import ErrorBody, ModelNotFound, ModelNotReady
+from app.schemas import Health, Ready, ServedModel
+
+router = APIRouter(tags=["probes"])
+
+
+@router.get("/health", summary="Liveness: 200 while the process runs")
+async def health() -> Health:
+    return Health()
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: 200 once the default model is served",
+    responses={503: {"model": ErrorBody, "description": "The default model is not served."}},
+)
+async def ready(registry: RegistryDep, settings: SettingsDep) -> Ready:
+    name = settings.default_model
+    try:
+        registry.served(name)
+    except ModelNotFound:
+        raise ModelNotReady(
+            f"default model {name!r} not found under {settings.model_dir}"
+        ) from None
+    served = [
+        ServedModel(name=s.name, version=s.served.number)
+        for s in registry.states()
+        if s.served is not None
+    ]
+    return Ready(default_model=name, models=served)

@@ -1,0 +1,61 @@
+"""Model metadata: what is served, in which version, and what training measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from app.deps import RegistryDep
+from app.errors import ErrorBody, NotFound
+from app.registry import ModelState
+from app.schemas import ModelDetail, ModelStatus
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No model of that name."}
+}
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "No version of the model verifies."}
+}
+
+
+def _status(state: ModelState) -> ModelStatus:
+    return ModelStatus(
+        name=state.name,
+        state="ready" if state.ready else "failed",
+        version=state.served.number if state.served else None,
+        versions_on_disk=list(state.versions),
+        reason=state.reason,
+        refused=state.failures,
+    )
+
+
+@router.get("", summary="Every model: served version, versions on disk, state")
+def list_models(registry: RegistryDep) -> list[ModelStatus]:
+    return [_status(state) for state in registry.states()]
+
+
+@router.get(
+    "/{name}",
+    summary="The served version's manifest: pipeline, architecture, training, metrics",
+    responses=_NOT_FOUND | _NOT_READY,
+)
+def describe_model(name: str, registry: RegistryDep) -> ModelDetail:
+    state = registry.state(name)  # one snapshot: served version and versions on disk agree
+    manifest = state.require_served().forecaster.manifest
+    public = manifest.model_dump(exclude={"files", "libraries", "format_version"})
+    return ModelDetail(**public, versions_on_disk=list(state.versions))
+
+
+@router.get(
+    "/{name}/report.png",
+    summary="The training report plot of the served version",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **_NOT_FOUND, **_NOT_READY},
+)
+def report(name: str, registry: RegistryDep) -> Response:
+    served = registry.served(name)
+    if served.report is None:
+        raise NotFound(f"model {name!r} version {served.number} has no report.png")
+    return Response(served.report, media_type="image/png")

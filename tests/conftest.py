@@ -1,0 +1,53 @@
+"""Fixtures for the service's tests: toy model directories, settings, an in-process client."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from liveserver import LiveServer, live_server
+from modelkit import TOYS, build_keras_models, synthetic_series, write_toy
+
+from app.main import create_app
+from app.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory holding version 1 of every toy model, built once per session."""
+    keras_dir = tmp_path_factory.mktemp("keras")
+    build_keras_models(keras_dir)
+    models = tmp_path_factory.mktemp("toy-models")
+    for toy in TOYS:
+        write_toy(models, toy, keras_dir / f"{toy.name}.keras", synthetic_series())
+    return models
+
+
+@pytest.fixture
+def models_dir(toy_models: Path, tmp_path: Path) -> Path:
+    """A private copy of the toy models, free to tamper with."""
+    return Path(shutil.copytree(toy_models, tmp_path / "models"))
+
+
+@pytest.fixture
+def settings(models_dir: Path) -> Settings:
+    return Settings(model_dir=models_dir, default_model="toy")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The app with its lifespan run, so models are loaded as in production."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def server(toy_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live uvicorn process serving the toy models, shared by one test module."""
+    env = {"FORECAST_MODEL_DIR": str(toy_models), "FORECAST_DEFAULT_MODEL": "toy"}
+    log = tmp_path_factory.mktemp("server") / "uvicorn.log"
+    with live_server(env, log) as running:
+        yield running

@@ -1,0 +1,366 @@
+"""In-process tests of every endpoint and every error path, against toy model directories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from modelkit import FAKE_PNG, synthetic_series
+
+from app.deps import get_registry
+from app.main import create_app
+from app.registry import ModelState, Registry, ServedVersion
+from app.settings import Settings
+
+SERIES = [round(float(v), 3) for v in synthetic_series()]
+JSON = {"content-type": "application/json"}
+
+
+def post_raw(client: TestClient, path: str, text: str) -> Any:
+    return client.post(path, content=text.encode(), headers=JSON)
+
+
+def assert_error(response: Any, status: int, kind: str, field: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["type"] == kind and isinstance(body["error"], str) and body["error"]
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+    return body
+
+
+# --- probes and metadata ---------------------------------------------------------------
+
+
+def test_health_is_ok(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_ready_lists_served_models(client: TestClient) -> None:
+    body = client.get("/ready").json()
+    assert body["default_model"] == "toy"
+    assert {"name": "toy-diff", "version": 1} in body["models"]
+
+
+def test_ready_is_503_when_the_default_model_is_missing(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"default_model": "nope"}))) as c:
+        assert "'nope' not found" in assert_error(c.get("/ready"), 503, "model_not_ready")["error"]
+        assert c.get("/health").status_code == 200
+
+
+def test_models_lists_state_and_versions(client: TestClient) -> None:
+    models = {m["name"]: m for m in client.get("/v1/models").json()}
+    assert models["toy"] == {
+        "name": "toy",
+        "state": "ready",
+        "version": 1,
+        "versions_on_disk": [1],
+        "reason": None,
+        "refused": {},
+    }
+
+
+def test_model_detail_is_the_public_manifest(client: TestClient) -> None:
+    body = client.get("/v1/models/toy-diff").json()
+    assert body["version"] == 1 and body["versions_on_disk"] == [1]
+    assert body["pipeline"]["transform"] == "seasonal_and_first_difference"
+    assert body["pipeline"]["look_back"] == 4 and body["pipeline"]["season_length"] == 12
+    assert body["metrics"]["test"]["rmse"] == 10.0
+    assert set(body["metrics"]["baselines"]) == {"persistence", "seasonal_naive"}
+    assert {"architecture", "training", "data", "created_at"} <= set(body)
+    assert "files" not in body
+
+
+def test_report_is_the_stored_png(client: TestClient) -> None:
+    response = client.get("/v1/models/toy/report.png")
+    assert response.headers["content-type"] == "image/png"
+    assert response.content == FAKE_PNG
+
+
+def test_openapi_has_an_example_for_every_request_body(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for methods in spec["paths"].values()
+        for op in methods.values()
+        if "requestBody" in op
+    ]
+    assert len(bodies) == 4
+    for name in set(bodies):
+        assert spec["components"]["schemas"][name]["examples"], name
+
+
+def test_the_documented_examples_are_answered(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for schema, path in (
+        ("PredictRequest", "/v1/predict"),
+        ("BatchPredictRequest", "/v1/models/toy-diff/predict/batch"),
+        ("EvaluateRequest", "/v1/models/toy-diff/evaluate"),
+    ):
+        response = client.post(path, json=schemas[schema]["examples"][0])
+        assert response.status_code == 200, (schema, response.text)
+
+
+# --- forecasts --------------------------------------------------------------------------
+
+
+def test_predict_returns_horizon_values(client: TestClient) -> None:
+    body = client.post("/v1/models/toy/predict", json={"values": SERIES, "horizon": 3}).json()
+    assert body["model"] == "toy" and body["version"] == 1 and body["horizon"] == 3
+    assert len(body["forecast"]) == 3 and body["warnings"] == []
+
+
+def test_default_model_answers_v1_predict(client: TestClient) -> None:
+    named = client.post("/v1/models/toy/predict", json={"values": SERIES}).json()
+    assert client.post("/v1/predict", json={"values": SERIES}).json() == named
+
+
+def test_integers_are_numbers(client: TestClient) -> None:
+    body = client.post("/v1/predict", json={"values": [600, 610, 620]}).json()
+    assert len(body["forecast"]) == 1
+
+
+def test_batch_equals_single_calls(client: TestClient) -> None:
+    series = [SERIES[:40], SERIES[:60], SERIES]
+    batch = client.post(
+        "/v1/models/toy-diff/predict/batch", json={"series": series, "horizon": 4}
+    ).json()
+    for values, forecast in zip(series, batch["forecasts"], strict=True):
+        one = client.post("/v1/models/toy-diff/predict", json={"values": values, "horizon": 4})
+        assert one.json()["forecast"] == pytest.approx(forecast, rel=1e-12)
+
+
+def test_far_out_of_range_inputs_are_forecast_with_a_warning(client: TestClient) -> None:
+    body = client.post("/v1/predict", json={"values": [600.0, 5000.0, 610.0]}).json()
+    assert len(body["forecast"]) == 1
+    assert body["warnings"] and body["warnings"][0].startswith("values: 1 of the 3 values")
+
+
+def test_batch_warnings_name_the_series(client: TestClient) -> None:
+    series = [SERIES[-3:], [-900.0, -950.0, -990.0]]
+    body = client.post("/v1/models/toy/predict/batch", json={"series": series}).json()
+    assert [w.split(":")[0] for w in body["warnings"]] == ["series[1]"]
+
+
+def test_evaluate_scores_model_and_baselines(client: TestClient) -> None:
+    body = client.post("/v1/models/toy-diff/evaluate", json={"values": SERIES}).json()
+    assert body["n"] == len(SERIES) - 17 == len(body["predictions"]) == len(body["actuals"])
+    assert body["actuals"] == SERIES[17:]
+    assert {"rmse", "mae", "mape", "mase"} <= set(body)
+    assert set(body["baselines"]["seasonal_naive"]) == {"rmse", "mae"}
+    assert body["warnings"] == []
+
+
+def test_evaluate_says_when_the_seasonal_baseline_is_unavailable(client: TestClient) -> None:
+    body = client.post("/v1/models/toy/evaluate", json={"values": SERIES[:8]}).json()
+    assert body["n"] == 5 and body["baselines"]["seasonal_naive"] is None
+    assert body["baselines"]["persistence"] is not None
+    assert any(w.startswith("seasonal_naive: not computed") for w in body["warnings"])
+
+
+# --- refused input ----------------------------------------------------------------------
+
+REFUSED = {
+    "NaN": "NaN",
+    "Infinity": "Infinity",
+    "-Infinity": "-Infinity",
+    "overflowing number": "1e999",
+    "string": '"612.5"',
+    "null": "null",
+    "boolean": "true",
+    "nested list": "[612.5]",
+    "object": '{"v": 1}',
+}
+
+
+@pytest.mark.parametrize("token", REFUSED.values(), ids=REFUSED.keys())
+def test_every_non_finite_or_non_number_value_is_refused(client: TestClient, token: str) -> None:
+    values = f"[600.5, 601, {token}, 603]"
+    cases = {
+        "/v1/predict": ('{"values": ' + values + "}", "values[2]"),
+        "/v1/models/toy/predict/batch": ('{"series": [[1, 2, 3], ' + values + "]}", "series[1][2]"),
+        "/v1/models/toy/evaluate": ('{"values": ' + values + "}", "values[2]"),
+    }
+    for path, (text, field) in cases.items():
+        assert_error(post_raw(client, path, text), 422, "invalid_input", field)
+
+
+def test_too_few_values_says_how_many_are_needed(client: TestClient) -> None:
+    body = assert_error(
+        client.post("/v1/models/toy-diff/predict", json={"values": SERIES[:16]}),
+        422,
+        "invalid_input",
+        "values",
+    )
+    assert "needs at least 17 values" in body["error"] and "got 16" in body["error"]
+    short = client.post("/v1/models/toy/predict/batch", json={"series": [SERIES, [1.0]]})
+    assert (
+        "needs at least 3 values" in assert_error(short, 422, "invalid_input", "series[1]")["error"]
+    )
+    evaluate = client.post("/v1/models/toy/evaluate", json={"values": SERIES[:3]})
+    assert "at least 4 values to evaluate" in assert_error(evaluate, 422, "invalid_input")["error"]
+
+
+@pytest.mark.parametrize("body", [{"values": []}, {"horizon": 1}, {"values": 5}, {}, [1, 2]])
+def test_missing_or_empty_values_are_refused(client: TestClient, body: Any) -> None:
+    assert_error(client.post("/v1/predict", json=body), 422, "invalid_input")
+
+
+@pytest.mark.parametrize("horizon", [0, 121, -1, True, 1.5, "2", None])
+def test_horizon_outside_1_to_120_is_refused(client: TestClient, horizon: Any) -> None:
+    for path, body in (
+        ("/v1/predict", {"values": SERIES}),
+        ("/v1/models/toy/predict/batch", {"series": [SERIES]}),
+    ):
+        response = client.post(path, json={**body, "horizon": horizon})
+        assert_error(response, 422, "invalid_input", "horizon")
+
+
+def test_horizon_120_is_accepted(client: TestClient) -> None:
+    body = client.post("/v1/predict", json={"values": SERIES, "horizon": 120}).json()
+    assert len(body["forecast"]) == 120
+
+
+def test_default_limit_is_10000_values(client: TestClient) -> None:
+    assert client.post("/v1/predict", json={"values": [600.0] * 10_000}).status_code == 200
+    response = client.post("/v1/predict", json={"values": [600.0] * 10_001})
+    assert "at most 10000 values" in assert_error(response, 422, "invalid_input", "values")["error"]
+
+
+def test_limits_on_values_and_series_come_from_settings(settings: Settings) -> None:
+    small = settings.model_copy(update={"max_values": 50, "max_series": 2, "max_horizon": 5})
+    with TestClient(create_app(small)) as c:
+        too_long = c.post("/v1/predict", json={"values": SERIES[:51]})
+        assert (
+            "at most 50 values" in assert_error(too_long, 422, "invalid_input", "values")["error"]
+        )
+        batch = c.post("/v1/models/toy/predict/batch", json={"series": [SERIES[:9]] * 3})
+        assert_error(batch, 422, "invalid_input", "series")
+        assert_error(
+            c.post("/v1/predict", json={"values": SERIES[:9], "horizon": 6}),
+            422,
+            "invalid_input",
+            "horizon",
+        )
+        assert c.post("/v1/predict", json={"values": SERIES[:50], "horizon": 5}).status_code == 200
+
+
+def test_unknown_fields_are_refused(client: TestClient) -> None:
+    response = client.post("/v1/predict", json={"values": SERIES, "horizen": 2})
+    assert_error(response, 422, "invalid_input", "horizen")
+
+
+def test_malformed_json_names_the_body(client: TestClient) -> None:
+    body = assert_error(post_raw(client, "/v1/predict", '{"values": [1, 2,'), 422, "invalid_input")
+    assert body["errors"][0]["field"] == "body" and "invalid JSON" in body["errors"][0]["message"]
+
+
+def test_a_body_that_is_not_json_is_refused(client: TestClient) -> None:
+    response = client.post("/v1/predict", content=b"1,2,3", headers={"content-type": "text/csv"})
+    assert_error(response, 422, "invalid_input")
+
+
+def test_values_so_large_the_forecast_overflows_are_refused(client: TestClient) -> None:
+    huge = [1.7e308] * 17  # finite, but undoing the differencing overflows:
+    huge[4] = -1.7e308  # next = step + y[t-1] + y[t-12] - y[t-13]
+    response = client.post("/v1/models/toy-diff/predict", json={"values": huge})
+    assert "overflowed" in assert_error(response, 422, "invalid_input", "values")["error"]
+
+
+def test_values_so_large_the_scores_overflow_are_refused(client: TestClient) -> None:
+    response = client.post(
+        "/v1/models/toy/evaluate", json={"values": [1e200 * k for k in range(1, 7)]}
+    )
+    assert "scores overflowed" in assert_error(response, 422, "invalid_input", "values")["error"]
+
+
+def test_oversized_body_is_413(client: TestClient) -> None:
+    text = json.dumps({"values": [600.123456789] * 100_000})
+    assert len(text) > 1 << 20
+    assert_error(post_raw(client, "/v1/predict", text), 413, "payload_too_large")
+
+
+# --- unknown things and failures --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/v1/models/nope/predict", {"values": SERIES}),
+        ("post", "/v1/models/nope/predict/batch", {"series": [SERIES]}),
+        ("post", "/v1/models/nope/evaluate", {"values": SERIES}),
+        ("get", "/v1/models/nope", None),
+        ("get", "/v1/models/nope/report.png", None),
+    ],
+)
+def test_unknown_model_is_404(client: TestClient, method: str, path: str, body: Any) -> None:
+    response = client.request(method, path, json=body)
+    assert "'nope'" in assert_error(response, 404, "model_not_found")["error"]
+
+
+def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
+    assert_error(client.get("/v2/nothing"), 404, "not_found")
+    assert_error(client.get("/v1/predict"), 405, "method_not_allowed")
+
+
+class NotReadyRegistry(Registry):
+    """Knows model `toy` but has no version of it that verifies."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("unused"), loader=_never_called)
+        self.swap(ModelState("toy", (1,), None, {1: "sha256 mismatch"}))
+
+
+def _never_called(path: Path) -> ServedVersion:
+    raise AssertionError(path)
+
+
+@pytest.fixture
+def not_ready(client: TestClient) -> TestClient:
+    client.app.dependency_overrides[get_registry] = NotReadyRegistry  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/ready"),
+        ("get", "/v1/models/toy"),
+        ("get", "/v1/models/toy/report.png"),
+        ("post", "/v1/predict"),
+        ("post", "/v1/models/toy/predict"),
+        ("post", "/v1/models/toy/evaluate"),
+    ],
+)
+def test_not_ready_model_is_503_with_the_reason(
+    not_ready: TestClient, method: str, path: str
+) -> None:
+    kwargs = {"json": {"values": SERIES}} if method == "post" else {}
+    body = assert_error(getattr(not_ready, method)(path, **kwargs), 503, "model_not_ready")
+    assert "sha256 mismatch" in body["error"]
+
+
+def test_not_ready_model_is_listed_as_failed(not_ready: TestClient) -> None:
+    [model] = not_ready.get("/v1/models").json()
+    assert model["state"] == "failed" and model["version"] is None
+    assert model["reason"] == "version 1: sha256 mismatch"
+
+
+def test_an_unexpected_error_is_a_json_500_without_traceback(settings: Settings) -> None:
+    class Broken(Registry):
+        def __init__(self) -> None:
+            super().__init__(Path("unused"), loader=_never_called)
+
+        def served(self, name: str) -> Any:
+            raise RuntimeError("secret internals")
+
+    app = create_app(settings)
+    app.dependency_overrides[get_registry] = Broken
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.post("/v1/predict", json={"values": SERIES})
+    body = assert_error(response, 500, "internal_error")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert body["error"].startswith("internal error")

@@ -1,0 +1,150 @@
+"""The forecaster computes exactly what the pipeline contract and the engine define."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from modelkit import synthetic_series
+
+from app import scoring
+from app.artifacts import read_version
+from app.engine import Network, load_network
+from app.forecaster import Forecaster, ForecasterError, load_forecaster
+from app.pipeline import model_inputs, one_step_histories, to_series_units
+
+SERIES = synthetic_series()
+
+
+@pytest.fixture(scope="module", params=["toy", "toy-diff"])
+def forecaster(request: pytest.FixtureRequest, toy_models: Path) -> Forecaster:
+    return load_forecaster(toy_models / request.param / "1")
+
+
+def by_hand(forecaster: Forecaster, histories: np.ndarray) -> np.ndarray:
+    """One step the long way: pipeline in, engine forward pass, pipeline out."""
+    version, spec = forecaster.version, forecaster.spec
+    network = load_network(version.model_path)
+    outputs = network.predict(model_inputs(histories, spec, version.scaler))[:, 0]
+    return to_series_units(outputs, histories, spec, version.scaler)
+
+
+def test_one_step_equals_pipeline_plus_engine(forecaster: Forecaster) -> None:
+    histories, _ = one_step_histories(SERIES, forecaster.spec)
+    np.testing.assert_array_equal(
+        forecaster.forecast(histories, 1)[:, 0], by_hand(forecaster, histories)
+    )
+
+
+def test_horizon_feeds_each_forecast_back(forecaster: Forecaster) -> None:
+    history = SERIES[np.newaxis, :50]
+    expected = []
+    for _ in range(6):
+        expected.append(by_hand(forecaster, history)[0])
+        history = np.append(history, [[expected[-1]]], axis=1)
+    np.testing.assert_allclose(
+        forecaster.forecast(SERIES[np.newaxis, :50], 6)[0], expected, rtol=1e-12
+    )
+
+
+def test_only_the_last_history_length_values_matter(forecaster: Forecaster) -> None:
+    need = forecaster.history_length
+    short = forecaster.forecast(SERIES[np.newaxis, -need:], 3)
+    np.testing.assert_array_equal(forecaster.forecast(SERIES[np.newaxis, :], 3), short)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_a_batch_equals_its_rows_forecast_one_by_one(
+    forecaster: Forecaster, data: st.DataObject
+) -> None:
+    batch = data.draw(st.integers(1, 8))
+    values = st.floats(400, 1000, allow_nan=False)
+    histories = data.draw(arrays(np.float64, (batch, forecaster.history_length), elements=values))
+    horizon = data.draw(st.integers(1, 5))
+    together = forecaster.forecast(histories, horizon)
+    for row, forecast in zip(histories, together, strict=True):
+        np.testing.assert_allclose(
+            forecaster.forecast(row[np.newaxis], horizon)[0], forecast, rtol=1e-12
+        )
+
+
+def test_too_short_histories_are_a_programming_error(forecaster: Forecaster) -> None:
+    with pytest.raises(ValueError, match="histories need shape"):
+        forecaster.forecast(SERIES[np.newaxis, : forecaster.history_length - 1], 1)
+
+
+def test_evaluate_scores_one_step_forecasts_and_baselines_on_the_same_points(
+    forecaster: Forecaster,
+) -> None:
+    result = forecaster.evaluate(SERIES)
+    histories, targets = one_step_histories(SERIES, forecaster.spec)
+    np.testing.assert_array_equal(result.targets, targets)
+    np.testing.assert_array_equal(result.predictions, forecaster.forecast(histories, 1)[:, 0])
+    np.testing.assert_array_equal(result.actuals, SERIES[targets])
+    assert result.rmse == scoring.rmse(SERIES[targets], result.predictions)
+    assert result.mase == pytest.approx(result.mae / (scoring.naive_scale(SERIES, 12) or np.nan))
+    persistence = scoring.rmse(SERIES[targets], SERIES[targets - 1])
+    assert result.baselines["persistence"] == (
+        persistence,
+        scoring.mae(SERIES[targets], SERIES[targets - 1]),
+    )
+
+
+def test_seasonal_baseline_is_none_when_a_point_lacks_a_season_of_history(toy_models: Path) -> None:
+    result = load_forecaster(toy_models / "toy" / "1").evaluate(SERIES[:20])
+    assert result.baselines["seasonal_naive"] is None and result.baselines["persistence"]
+
+
+def test_far_outside_uses_the_margin_times_the_training_range(toy_models: Path) -> None:
+    forecaster = load_forecaster(toy_models / "toy" / "1", margin=1.0)
+    data = forecaster.manifest.data
+    width = data.train_max - data.train_min
+    inside = np.array([data.train_min - width + 1e-6, data.train_max + width - 1e-6])
+    outside = np.array([data.train_min - width - 1e-6, data.train_max + width + 1e-6])
+    assert not forecaster.far_outside(inside).any() and forecaster.far_outside(outside).all()
+
+
+@dataclasses.dataclass
+class StubNetwork:
+    """Stands in for `app.engine.Network`: a constant output of any width."""
+
+    look_back: int | None = 3
+    n_outputs: int = 1
+    output: float = 0.5
+    n_features: int = 1
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if x.shape[2] != self.n_features:
+            raise ValueError(f"expected {self.n_features} features")
+        return np.full((len(x), self.n_outputs), self.output)
+
+
+@pytest.mark.parametrize(
+    ("stub", "reason"),
+    [
+        (StubNetwork(look_back=7), "input length 7 differs from the manifest's look_back 3"),
+        (StubNetwork(n_outputs=2), re.escape("shape (2,); expected (1,)")),
+        (StubNetwork(n_features=2), re.escape("refuses a (1, 3, 1) window: expected 2 features")),
+        (StubNetwork(output=np.nan), "warm-up forecast is not finite"),
+    ],
+)
+def test_a_network_that_does_not_fit_the_manifest_is_refused(
+    toy_models: Path, stub: StubNetwork, reason: str
+) -> None:
+    version = read_version(toy_models / "toy" / "1")
+    with pytest.raises(ForecasterError, match=reason):
+        Forecaster(version, cast(Network, stub))
+
+
+def test_a_network_that_takes_any_window_length_is_accepted(toy_models: Path) -> None:
+    version = read_version(toy_models / "toy" / "1")
+    forecaster = Forecaster(version, cast(Network, StubNetwork(look_back=None)))
+    assert forecaster.forecast(SERIES[np.newaxis], 2).shape == (1, 2)
