@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 from pydantic import ValidationError
 
 from app.manifest import FORMAT_VERSION, Manifest
 from app.pipeline import AffineScaler
+from app.scaler_pickle import SCALER_CLASSES, load_scaler_record
 
 MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.joblib"
@@ -164,36 +164,47 @@ def verify_files(version_dir: Path, manifest: Manifest) -> None:
 
 
 def load_scaler(path: Path) -> AffineScaler:
-    """Unpickle a verified scaler file and reduce it to its arithmetic.
+    """Unpickle a verified scaler file (allowlisted, without scikit-learn) into its arithmetic.
 
-    Call only after `verify_files`: unpickling runs code from the file.
+    Call only after `verify_files`: even a restricted unpickler should read only
+    bytes the manifest vouches for.
     """
     try:
-        scaler = joblib.load(path)
-    except Exception as exc:  # a pickle can raise anything
+        record = load_scaler_record(path)
+    except Exception as exc:  # a corrupt pickle can raise almost anything
         raise ArtifactError(f"{path}: cannot unpickle the scaler ({exc})") from None
-    return affine_from_sklearn(scaler, path)
+    return affine_from_sklearn(record, path)
 
 
 def affine_from_sklearn(scaler: Any, where: Path | str) -> AffineScaler:
-    """The affine map of a fitted one-feature MinMaxScaler or StandardScaler."""
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+    """The affine map of a fitted one-feature MinMaxScaler or StandardScaler.
 
+    Works on the scikit-learn object itself (training) and on its unpickled
+    record (serving), which carry the same class name and fitted attributes.
+    """
+    kind = type(scaler).__name__
+    if kind not in SCALER_CLASSES:
+        raise ArtifactError(
+            f"{where}: scaler is a {kind}, expected a fitted MinMaxScaler or StandardScaler"
+        )
     if getattr(scaler, "n_features_in_", None) != 1:
         raise ArtifactError(f"{where}: scaler must be fitted on exactly one feature")
-    if isinstance(scaler, MinMaxScaler):  # x * scale_ + min_
-        affine = AffineScaler(float(scaler.scale_[0]), float(scaler.min_[0]))
-    elif isinstance(scaler, StandardScaler) and scaler.with_mean and scaler.with_std:
-        scale = float(scaler.scale_[0])  # (x - mean_) / scale_
-        affine = AffineScaler(1.0 / scale, -float(scaler.mean_[0]) / scale)
-    else:
-        raise ArtifactError(
-            f"{where}: scaler is a {type(scaler).__name__}, expected a fitted"
-            " MinMaxScaler or StandardScaler"
-        )
+    try:
+        affine = _affine(scaler, kind)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{where}: scaler is not fitted as expected ({exc})") from None
     if not (math.isfinite(affine.scale) and math.isfinite(affine.offset) and affine.scale != 0):
         raise ArtifactError(f"{where}: scaler parameters are not finite and non-zero")
     return affine
+
+
+def _affine(scaler: Any, kind: str) -> AffineScaler:
+    if kind == "MinMaxScaler":  # x * scale_ + min_
+        return AffineScaler(float(scaler.scale_[0]), float(scaler.min_[0]))
+    if not (scaler.with_mean and scaler.with_std):
+        raise ValueError("a StandardScaler must centre and scale")
+    scale = float(scaler.scale_[0])  # StandardScaler: (x - mean_) / scale_
+    return AffineScaler(1.0 / scale, -float(scaler.mean_[0]) / scale)
 
 
 @dataclass(frozen=True)

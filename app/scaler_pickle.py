@@ -1,0 +1,73 @@
+"""Read the joblib-pickled scikit-learn scaler without scikit-learn, through an allowlist.
+
+The scaler file is the product's contract (training pickles the fitted
+scikit-learn object with joblib), but the service needs only two numbers from
+it. Importing scikit-learn to unpickle it would cost the serving process about
+1.2 s of start-up and 110 MB of memory (it pulls in SciPy), so this module
+follows the Python documentation's "restricting globals" recipe instead: the
+unpickler resolves only the handful of names a fitted MinMaxScaler or
+StandardScaler pickle contains, maps the two scaler classes to plain records,
+and refuses everything else. It is defence in depth: the file's sha256 is
+checked against the manifest before this runs at all.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
+
+_SKLEARN_MODULE = "sklearn.preprocessing._data"
+SCALER_CLASSES = ("MinMaxScaler", "StandardScaler")
+
+
+class ScalerRecord:
+    """The pickled state of a scikit-learn scaler, as plain attributes; no behaviour."""
+
+    kind: str
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+def _record_class(kind: str) -> type[ScalerRecord]:
+    return type(kind, (ScalerRecord,), {"kind": kind})
+
+
+class _NumericArrayWrapper(NumpyArrayWrapper):
+    """joblib's array placeholder, refusing object arrays: joblib reads those with plain pickle."""
+
+    def read(self, unpickler: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        if np.dtype(self.dtype).hasobject:
+            raise pickle.UnpicklingError("object arrays are not allowed in a scaler file")
+        return super().read(unpickler, *args, **kwargs)
+
+
+_ALLOWED: dict[tuple[str, str], Any] = {
+    **{(_SKLEARN_MODULE, kind): _record_class(kind) for kind in SCALER_CLASSES},
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"): _NumericArrayWrapper,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy._core.multiarray", "scalar"): np._core.multiarray.scalar,  # type: ignore[attr-defined]
+    ("numpy.core.multiarray", "scalar"): np._core.multiarray.scalar,  # type: ignore[attr-defined]
+}
+
+
+class _AllowlistUnpickler(NumpyUnpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}") from None
+
+
+def load_scaler_record(path: Path) -> ScalerRecord:
+    """Unpickle a scaler file written by `joblib.dump(scaler, path)` (uncompressed)."""
+    with path.open("rb") as handle:
+        record = _AllowlistUnpickler(str(path), handle, ensure_native_byte_order=True).load()
+    if not isinstance(record, ScalerRecord):
+        raise pickle.UnpicklingError(f"holds a {type(record).__name__}, not a scaler")
+    return record

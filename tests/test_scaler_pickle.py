@@ -1,0 +1,101 @@
+"""The allowlisted scaler unpickler: same numbers as scikit-learn, nothing else gets through."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from app.artifacts import ArtifactError, load_scaler
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class CreatesMarker:
+    """A pickle payload that would create a file when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (Path.touch, (str(self.marker),))  # type: ignore[return-value]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from([MinMaxScaler, StandardScaler]),
+    values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=50, unique=True),
+)
+def test_matches_sklearn_transform(kind: type, values: list[float], tmp_path_factory) -> None:
+    path = tmp_path_factory.mktemp("scaler") / "scaler.joblib"
+    column = np.array(values).reshape(-1, 1)
+    fitted = kind().fit(column)
+    joblib.dump(fitted, path)
+    affine = load_scaler(path)
+    expected = fitted.transform(column)[:, 0]
+    np.testing.assert_allclose(affine.transform(column[:, 0]), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_refuses_other_globals_without_running_them(tmp_path: Path) -> None:
+    marker = tmp_path / "was-unpickled"
+    path = tmp_path / "scaler.joblib"
+    joblib.dump(CreatesMarker(marker), path)
+    with pytest.raises(ArtifactError, match="refusing to load"):
+        load_scaler(path)
+    assert not marker.exists()
+
+
+def test_refuses_object_arrays(tmp_path: Path) -> None:
+    """joblib reads object arrays with plain pickle, which would bypass the allowlist."""
+    marker = tmp_path / "was-unpickled"
+    path = tmp_path / "scaler.joblib"
+    scaler = MinMaxScaler().fit(np.arange(5.0).reshape(-1, 1))
+    scaler.scale_ = np.array([CreatesMarker(marker)], dtype=object)
+    joblib.dump(scaler, path)
+    with pytest.raises(ArtifactError, match="object arrays"):
+        load_scaler(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [np.arange(3.0), RobustScaler().fit(np.arange(5.0).reshape(-1, 1))],
+    ids=["array", "robust-scaler"],
+)
+def test_refuses_what_is_not_a_supported_scaler(tmp_path: Path, payload: object) -> None:
+    path = tmp_path / "scaler.joblib"
+    joblib.dump(payload, path)
+    with pytest.raises(ArtifactError):
+        load_scaler(path)
+
+
+def test_refuses_two_feature_and_garbage_files(tmp_path: Path) -> None:
+    two = tmp_path / "two.joblib"
+    joblib.dump(MinMaxScaler().fit(np.ones((3, 2)) * [[1], [2], [3]]), two)
+    with pytest.raises(ArtifactError, match="one feature"):
+        load_scaler(two)
+    garbage = tmp_path / "garbage.joblib"
+    garbage.write_bytes(b"\x80\x04not a pickle at all")
+    with pytest.raises(ArtifactError, match="cannot unpickle"):
+        load_scaler(garbage)
+
+
+def test_serving_never_imports_sklearn(tmp_path: Path) -> None:
+    path = tmp_path / "scaler.joblib"
+    joblib.dump(StandardScaler().fit(np.arange(10.0).reshape(-1, 1)), path)
+    code = (
+        "import sys; from pathlib import Path; from app.artifacts import load_scaler; "
+        f"load_scaler(Path({str(path)!r})); "
+        "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
