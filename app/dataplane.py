@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app import telemetry
 from app.errors import InvalidInput
 from app.forecaster import Baseline, Evaluation, Forecaster
 from app.registry import Registry
@@ -63,6 +64,12 @@ class DataPlane:
             warnings=warnings,
         )
 
+    def validate(self, name: str, request: PredictRequest) -> None:
+        """Every check `predict` makes, without forecasting: the ceiling benchmarks compare with."""
+        forecaster = self.registry.served(name).forecaster
+        self._check_horizon(request.horizon)
+        self._history(forecaster, request.values, "values")
+
     def evaluate(self, name: str, request: EvaluateRequest) -> EvaluateResponse:
         forecaster = self.registry.served(name).forecaster
         series = self._history(forecaster, request.values, "values", extra=1)
@@ -104,6 +111,7 @@ class DataPlane:
         tails = np.stack([self._history(forecaster, v, f)[-length:] for v, f in pairs])
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
+        telemetry.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
         warnings = [_range_warnings(forecaster, t, f) for t, f in zip(tails, fields, strict=True)]
         return forecasts, [w for w in warnings if w]
 

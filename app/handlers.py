@@ -18,7 +18,12 @@ from starlette.exceptions import HTTPException
 
 from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError
 
-_HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_TYPES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 def error_response(status: int, body: ErrorBody) -> JSONResponse:

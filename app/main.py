@@ -15,10 +15,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import load_api_keys
 from app.handlers import install_error_handlers
+from app.lifecycle import operating
 from app.limits import BodySizeLimit
+from app.logs import configure_logging
+from app.observability import RequestTelemetry
 from app.registry import Registry, version_loader
-from app.routes import docs, health, models, predict
+from app.reload import ModelWatcher
+from app.routes import bench, docs, health, metrics, models, predict, reload, v2
 from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -35,11 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or get_settings()
+        configure_logging(resolved.log_level)  # first: every startup line is JSON
+        app.state.api_keys = load_api_keys(resolved)  # a broken key file stops the start
         registry = Registry(resolved.model_dir, version_loader(resolved.extrapolation_margin))
-        await run_in_threadpool(registry.load_all)
+        watcher = ModelWatcher(registry, resolved.poll_seconds)
+        await run_in_threadpool(watcher.load_all)
         app.state.settings, app.state.registry = resolved, registry
+        app.state.watcher = watcher
         _log_start(registry, resolved)
-        yield
+        async with operating(app, watcher):  # polling, and /ready 503 once SIGTERM arrives
+            yield
 
     app = FastAPI(
         title="LSTM forecast service",
@@ -50,8 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=lambda: app.state.settings.max_body_bytes)
+    # Added last, so outermost: it times and logs every answer, the body limit's 413s too.
+    app.add_middleware(RequestTelemetry, log_payloads=lambda: app.state.settings.log_payloads)
     install_error_handlers(app)
-    for module in (health, models, predict):
+    for module in (health, metrics, models, reload, predict, v2, bench):
         app.include_router(module.router)
     docs.install_docs(app)
     return app

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import telemetry
 from app.artifacts import REPORT_FILE, list_versions
 from app.errors import ModelNotFound, ModelNotReady
 from app.forecaster import Forecaster, load_forecaster
@@ -86,22 +87,29 @@ class Registry:
         for name in names:
             self.swap(self.load(name))
 
-    def load(self, name: str) -> ModelState:
+    def load(self, name: str, current: ServedVersion | None = None) -> ModelState:
         """Newest verifying version of `name`, with reasons for the newer ones refused.
 
         Builds a state without publishing it: `swap` does that, so a version is
         fully loaded and verified before it replaces the one being served.
+        `current` (the version being served, on a reload) is reused rather than
+        read again when the search reaches its number.
         """
         versions = tuple(list_versions(self.root / name))
         failures: dict[int, str] = {}
         for version in reversed(versions):
+            if current is not None and version == current.number:
+                return ModelState(name, versions, current, failures)
             try:
                 served = self._load_version(self.root / name / str(version))
             except Exception as exc:  # any failure refuses this version, never the service
-                failures[version] = str(exc) or type(exc).__name__
-                log.warning("refused model %s version %s: %s", name, version, failures[version])
+                failures[version] = reason = str(exc) or type(exc).__name__
+                telemetry.record_load_failure(name, exc)
+                where = {"model": name, "version": version, "reason": reason}
+                log.warning("refused model %s version %s: %s", name, version, reason, extra=where)
                 continue
-            log.info("loaded model %s version %s", name, version)
+            where = {"model": name, "version": version}
+            log.info("loaded model %s version %s", name, version, extra=where)
             return ModelState(name, versions, served, failures)
         return ModelState(name, versions, None, failures)
 
@@ -125,8 +133,17 @@ class Registry:
         return found
 
     def served(self, name: str) -> ServedVersion:
-        """The version to answer with, or ModelNotFound (404) / ModelNotReady (503)."""
-        return self.state(name).require_served()
+        """The version to answer with, or ModelNotFound (404) / ModelNotReady (503).
+
+        Also tells the request being served (if any) which version answers it, for its log line.
+        """
+        served = self.state(name).require_served()
+        telemetry.note_served(name, served.number)
+        return served
+
+    def names_on_disk(self) -> list[str]:
+        """Model names with a directory under the root now (hidden directories excluded)."""
+        return _model_names(self.root)
 
 
 def _model_names(root: Path) -> list[str]:

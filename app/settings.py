@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+def _lower(value: Any) -> Any:
+    """`FORECAST_LOG_LEVEL=INFO` works as well as `info`."""
+    return value.lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -45,6 +53,62 @@ class Settings(BaseSettings):
             "Inputs more than this fraction of the training range below its minimum or above "
             "its maximum are forecast but flagged in `warnings`, since the scaler then "
             "extrapolates."
+        ),
+    )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "Comma-separated API keys. When any key is set (here or in `api_keys_file`), every "
+            "/v1 and /v2 model endpoint needs `Authorization: Bearer <key>`; probes, /metrics "
+            "and /docs stay open. Never logged."
+        ),
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description=(
+            "File of API keys (one per line or comma-separated), e.g. a mounted secret; read at "
+            "startup and added to `api_keys`. A missing or empty file stops the startup."
+        ),
+    )
+    enable_bench_routes: bool = Field(
+        default=False,
+        description=(
+            "Benchmark only: adds `POST /bench/validate`, which checks a /v1/predict body and "
+            "forecasts nothing. Leave off in production."
+        ),
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `python -m app` listens on; `0.0.0.0` in a container.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `python -m app` listens on.")
+    poll_seconds: float = Field(
+        default=10,
+        ge=0,
+        description=(
+            "How often the model directory is checked for new, changed or removed versions "
+            "(hot reload); 0 turns polling off (`POST /v1/models/{name}/reload` still works)."
+        ),
+    )
+    shutdown_seconds: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "After SIGTERM, how long requests in flight may take to finish before they are "
+            "cancelled and the process exits; keep it under the orchestrator's grace period."
+        ),
+    )
+    log_level: Annotated[LogLevel, BeforeValidator(_lower)] = Field(
+        default="info",
+        description=(
+            "Level of the service's JSON logs: `debug` adds a line per probe and /metrics request."
+        ),
+    )
+    log_payloads: bool = Field(
+        default=False,
+        description=(
+            "Add each request's body (truncated) to its log line. Off by default: posted series "
+            "may be confidential. For debugging only."
         ),
     )
 

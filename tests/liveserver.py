@@ -33,14 +33,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[LiveServer]:
-    """Run uvicorn with `env` added to the environment until the block ends (then SIGTERM it)."""
+def live_server(
+    env: dict[str, str], log: Path, timeout: float = 60, runner: bool = False
+) -> Iterator[LiveServer]:
+    """Run uvicorn with `env` added to the environment until the block ends (then SIGTERM it).
+
+    `runner=True` starts the production runner, `python -m app`, instead of the uvicorn CLI.
+    """
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    if runner:
+        command = [sys.executable, "-m", "app"]
+        env = {"FORECAST_HOST": "127.0.0.1", "FORECAST_PORT": str(port), **env}
     with log.open("wb") as out:
         started = time.monotonic()
         process = subprocess.Popen(
-            [*command, "--port", str(port)],
+            command,
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=out,

@@ -1,5 +1,5 @@
 """HTTP routes: each parses a request, calls the registry or the data plane, renders the answer."""
 
-from app.routes import docs, health, models, predict
+from app.routes import bench, docs, health, metrics, models, predict, reload, v2
 
-__all__ = ["docs", "health", "models", "predict"]
+__all__ = ["bench", "docs", "health", "metrics", "models", "predict", "reload", "v2"]

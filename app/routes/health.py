@@ -6,10 +6,13 @@ healthy, merely busy process."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from app.deps import RegistryDep, SettingsDep
 from app.errors import ErrorBody, ModelNotFound, ModelNotReady
+from app.lifecycle import refuse_while_draining
 from app.schemas import Health, Ready, ServedModel
 
 router = APIRouter(tags=["probes"])
@@ -23,9 +26,18 @@ async def health() -> Health:
 @router.get(
     "/ready",
     summary="Readiness: 200 once the default model is served",
-    responses={503: {"model": ErrorBody, "description": "The default model is not served."}},
+    responses={
+        503: {
+            "model": ErrorBody,
+            "description": "The default model is not served, or the server is shutting down.",
+        }
+    },
 )
-async def ready(registry: RegistryDep, settings: SettingsDep) -> Ready:
+async def ready(
+    registry: RegistryDep,
+    settings: SettingsDep,
+    _: Annotated[None, Depends(refuse_while_draining)],
+) -> Ready:
     name = settings.default_model
     try:
         registry.served(name)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from app.auth import PROTECTED
 from app.deps import DataPlaneDep, SettingsDep
 from app.errors import ErrorBody
 from app.schemas import (
@@ -18,7 +19,7 @@ from app.schemas import (
     PredictResponse,
 )
 
-router = APIRouter(tags=["forecasts"])
+router = APIRouter(tags=["forecasts"], dependencies=PROTECTED)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No model of that name."},
     413: {"model": ErrorBody, "description": "The body is larger than the limit."},

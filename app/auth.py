@@ -1,0 +1,122 @@
+"""Optional API keys: when any key is configured, model endpoints need `Authorization: Bearer`.
+
+Keys come from `FORECAST_API_KEYS` (comma-separated) and `FORECAST_API_KEYS_FILE`
+(a mounted secret: one key per line or comma-separated); both together give
+the union. They are read once, at startup, so a missing or empty secret file
+stops the service instead of leaving it silently open. With no keys the
+service is open, and says so once in its log.
+
+Routers that serve models declare `dependencies=PROTECTED`, which also puts the
+bearer scheme in OpenAPI (the Authorize button in `/docs`). Probes, metrics and
+the docs stay open. Keys are compared as SHA-256 digests with
+`hmac.compare_digest`, against every key without stopping at a match, so
+neither the time taken nor anything logged reveals which key, or how much of
+one, was right. No key is ever logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from FORECAST_API_KEYS or FORECAST_API_KEYS_FILE; "
+    "needed only when the service is started with keys.",
+)
+
+
+class ApiKeys:
+    """The accepted keys, kept only as digests; falsy when the service is open."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._digests = tuple({_digest(key) for key in keys})
+
+    def __bool__(self) -> bool:
+        return bool(self._digests)
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def accepts(self, candidate: str) -> bool:
+        """Whether `candidate` is one of the keys; always compares against all of them."""
+        digest = _digest(candidate)
+        matched = False
+        for key in self._digests:
+            matched |= hmac.compare_digest(digest, key)
+        return matched
+
+
+def _digest(key: str) -> bytes:
+    # Equal-length digests: compare_digest's time then says nothing about the key's length.
+    return hashlib.sha256(key.encode()).digest()
+
+
+def split_keys(text: str) -> list[str]:
+    """Keys separated by commas and/or newlines, stripped; blanks dropped."""
+    return [key.strip() for line in text.splitlines() for key in line.split(",") if key.strip()]
+
+
+def load_api_keys(settings: Settings) -> ApiKeys:
+    """Read the keys once at startup and log, without any key, whether the service is open."""
+    keys = split_keys(settings.api_keys.get_secret_value())
+    if settings.api_keys_file is not None:
+        keys += _read_key_file(settings.api_keys_file)
+    api_keys = ApiKeys(keys)
+    if api_keys:
+        log.info("API keys required on /v1 and /v2 model endpoints (%d keys)", len(api_keys))
+    else:
+        log.warning(
+            "no API keys configured (FORECAST_API_KEYS, FORECAST_API_KEYS_FILE): "
+            "every endpoint is open to anyone who can reach the service"
+        )
+    return api_keys
+
+
+def _read_key_file(path: Path) -> list[str]:
+    """The file's keys; a missing or empty file is a broken secret mount, so startup fails."""
+    try:
+        keys = split_keys(path.read_text())
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"FORECAST_API_KEYS_FILE {path}: cannot read it ({reason})") from None
+    if not keys:
+        raise ValueError(f"FORECAST_API_KEYS_FILE {path} holds no keys; refusing to start open")
+    return keys
+
+
+async def require_api_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """401 with `WWW-Authenticate: Bearer` unless keys are off or the bearer token is one."""
+    keys: ApiKeys = request.app.state.api_keys
+    if not keys:
+        return
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "missing API key: send the header 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not keys.accepts(credentials.credentials):
+        raise HTTPException(
+            401, "invalid API key", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
+
+
+PROTECTED: list[DependsParam] = [Depends(require_api_key)]
+"""Router-level dependencies for every router that serves models."""

@@ -1,0 +1,120 @@
+"""Bodies of the Open Inference Protocol (KServe V2, REST), as far as this service speaks it.
+
+Field names and shapes follow the protocol, so V2 clients (tritonclient, KServe,
+Seldon) read them unchanged. Tensor `data` is only typed as a list here: it
+may be flat (row-major) or nested in the tensor's shape, and its elements are
+checked against the declared `datatype` by `app.tensors`, which can name the
+row and column at fault. Unknown fields and parameters are ignored, as the
+protocol's extensions (e.g. tritonclient's `binary_data_output`) expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas import _MILK  # the example series v1 documents, reused for V2's example
+
+INPUT, OUTPUT = "values", "forecast"
+Parameters = dict[str, bool | int | float | str]
+_ROWS = (_MILK[-37:], _MILK[-38:-1])
+
+
+class V2Error(BaseModel):
+    """The protocol's error body: one message, nothing else."""
+
+    error: str
+
+
+class ServerMetadata(BaseModel):
+    name: str
+    version: str
+    extensions: list[str] = Field(description="Protocol extensions served; none so far.")
+
+
+class ServerLive(BaseModel):
+    live: bool = True
+
+
+class ServerReady(BaseModel):
+    ready: bool = True
+
+
+class ModelReady(BaseModel):
+    name: str
+    ready: bool = True
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int] = Field(description="-1 marks a dimension of any size.")
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    versions: list[str] = Field(description="Only the served version can be requested.")
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+
+
+class RequestInput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: Parameters | None = None
+    data: list[Any] = Field(description="Row-major, flat or nested as `shape`.")
+
+
+class RequestOutput(BaseModel):
+    name: str
+    parameters: Parameters | None = None
+
+
+class InferenceRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "42",
+                    "parameters": {"horizon": 2},
+                    "inputs": [
+                        {
+                            "name": INPUT,
+                            "shape": [len(_ROWS), len(_ROWS[0])],
+                            "datatype": "FP64",
+                            "data": [v for row in _ROWS for v in row],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str | None = Field(None, description="Echoed in the response.")
+    parameters: Parameters | None = Field(
+        None, description="`horizon`: steps to forecast (default 1)."
+    )
+    inputs: list[RequestInput] = Field(
+        min_length=1, description=f"One tensor, `{INPUT}`, of shape [batch, length]."
+    )
+    outputs: list[RequestOutput] | None = None
+
+
+class ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[float] = Field(description="Row-major, flat.")
+
+
+class InferenceResponse(BaseModel):
+    model_name: str
+    model_version: str
+    id: str
+    parameters: Parameters | None = Field(
+        None, description="`warnings`, when inputs lie far outside the training range."
+    )
+    outputs: list[ResponseOutput]

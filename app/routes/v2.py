@@ -1,0 +1,201 @@
+"""Open Inference Protocol (KServe V2) over REST, so KServe, Seldon and V2 clients can call us.
+
+Thin like the v1 routes: `infer` is a batch forecast through the same data
+plane (`app.tensors` translates the tensors), readiness is `/ready`'s own
+check, and only the served version of a model can be addressed; any other
+version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
+for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
+model or version and 503 for a model with no verified version. Tensor data is
+JSON only: the binary tensor extension is refused with a 400 that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from app.auth import PROTECTED
+from app.dataplane import DataPlane
+from app.deps import DataPlaneDep, RegistryDep
+from app.errors import InvalidInput, NotFound, ServiceError
+from app.handlers import validation_error
+from app.inference_protocol import (
+    INPUT,
+    OUTPUT,
+    InferenceRequest,
+    InferenceResponse,
+    ModelMetadata,
+    ModelReady,
+    ServerLive,
+    ServerMetadata,
+    ServerReady,
+    TensorMetadata,
+    V2Error,
+)
+from app.registry import Registry, ServedVersion
+from app.routes import health
+from app.schemas import Ready
+from app.tensors import renamed, to_batch_request, to_inference_response
+
+SERVER_NAME = "lstm-forecast-service"
+PLATFORM = "numpy_lstm"  # Keras-trained LSTM weights, run by the NumPy engine
+BINARY_HEADER = "inference-header-content-length"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": V2Error, "description": description}
+    for status, description in (
+        (400, "Invalid input."),
+        (401, "Missing or invalid API key (when keys are configured)."),
+        (404, "No model of that name, or that version is not the served one."),
+        (503, "No version of the model verifies."),
+    )
+}
+
+
+class V2Route(APIRoute):
+    """A route whose errors are rendered as the protocol specifies, before the app's handlers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def v2_handler(request: Request) -> Response:
+            try:
+                if BINARY_HEADER in request.headers:
+                    raise InvalidInput(
+                        "the binary tensor data extension is not supported: send tensor data"
+                        " as JSON (tritonclient: set_data_from_numpy(array, binary_data=False))"
+                    )
+                return await handler(request)
+            except (ServiceError, RequestValidationError, HTTPException) as exc:
+                return v2_error(exc)
+
+        return v2_handler
+
+
+def v2_error(exc: ServiceError | RequestValidationError | HTTPException) -> JSONResponse:
+    """`{"error": message}` with the protocol's status: bad input is 400."""
+    if isinstance(exc, HTTPException):
+        body = V2Error(error=str(exc.detail)).model_dump()
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    error = validation_error(exc.errors()) if isinstance(exc, RequestValidationError) else exc
+    status = 400 if isinstance(error, InvalidInput) else error.status
+    return JSONResponse(V2Error(error=error.message).model_dump(), status_code=status)
+
+
+server = APIRouter(prefix="/v2", route_class=V2Route, tags=["open inference protocol"])
+models = APIRouter(
+    prefix="/v2/models",
+    route_class=V2Route,
+    tags=["open inference protocol"],
+    dependencies=PROTECTED,
+    responses=ERRORS,
+    strict_content_type=False,  # V2 clients (tritonclient) send JSON without a Content-Type
+)
+
+
+@server.get("", summary="Server metadata: name, version, protocol extensions")
+async def server_metadata(request: Request) -> ServerMetadata:
+    return ServerMetadata(name=SERVER_NAME, version=request.app.version, extensions=[])
+
+
+@server.get("/health/live", summary="Liveness: 200 while the process runs")
+async def server_live() -> ServerLive:
+    return ServerLive()
+
+
+@server.get(
+    "/health/ready", summary="Readiness: the same rule as /ready", responses={503: ERRORS[503]}
+)
+async def server_ready(_: Annotated[Ready, Depends(health.ready)]) -> ServerReady:
+    return ServerReady()
+
+
+@models.get("/{name}", summary="Model metadata: the input and output tensors")
+def model_metadata(name: str, registry: RegistryDep) -> ModelMetadata:
+    return _metadata(registry, name, None)
+
+
+@models.get("/{name}/versions/{version}", summary="Model metadata, if this version is served")
+def version_metadata(name: str, version: str, registry: RegistryDep) -> ModelMetadata:
+    return _metadata(registry, name, version)
+
+
+@models.get("/{name}/ready", summary="Whether the model has a served version")
+async def model_ready(name: str, registry: RegistryDep) -> ModelReady:
+    _served(registry, name, None)
+    return ModelReady(name=name)
+
+
+@models.get("/{name}/versions/{version}/ready", summary="Whether this version is served")
+async def version_ready(name: str, version: str, registry: RegistryDep) -> ModelReady:
+    _served(registry, name, version)
+    return ModelReady(name=name)
+
+
+@models.post(
+    "/{name}/infer",
+    summary="Forecast a [batch, length] tensor of series",
+    response_model_exclude_none=True,
+)
+def infer(
+    name: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
+) -> InferenceResponse:
+    return _infer(plane, name, None, body, request)
+
+
+@models.post(
+    "/{name}/versions/{version}/infer",
+    summary="Forecast, if this version is served",
+    response_model_exclude_none=True,
+)
+def infer_version(
+    name: str, version: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
+) -> InferenceResponse:
+    return _infer(plane, name, version, body, request)
+
+
+router = APIRouter()
+router.include_router(server)
+router.include_router(models)
+
+
+def _infer(
+    plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
+) -> InferenceResponse:
+    _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
+    batch = to_batch_request(body)
+    try:
+        answer = plane.predict_batch(name, batch)
+    except InvalidInput as exc:
+        raise renamed(exc) from None
+    _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
+    request_id = body.id or request.headers.get("x-request-id") or uuid4().hex
+    return to_inference_response(answer, request_id)
+
+
+def _metadata(registry: Registry, name: str, version: str | None) -> ModelMetadata:
+    served = _served(registry, name, version)
+    return ModelMetadata(
+        name=name,
+        versions=[str(served.number)],
+        platform=PLATFORM,
+        inputs=[TensorMetadata(name=INPUT, datatype="FP64", shape=[-1, -1])],
+        outputs=[TensorMetadata(name=OUTPUT, datatype="FP64", shape=[-1, -1])],
+    )
+
+
+def _served(registry: Registry, name: str, version: str | None) -> ServedVersion:
+    served = registry.served(name)
+    _require_version(name, version, served.number)
+    return served
+
+
+def _require_version(name: str, version: str | None, served: int) -> None:
+    if version is not None and version != str(served):
+        raise NotFound(f"model {name!r} version {version} is not served; version {served} is")

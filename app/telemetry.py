@@ -1,0 +1,213 @@
+"""Prometheus metrics, defined once per process, and what each request learns about its model.
+
+The metrics are module-level because prometheus-client registers a name once per
+process: apps built by tests, and every request, share them (tests compare
+values before and after). Labels are bounded by design: routes are templates
+(`/v1/models/{name}/predict`, never the path), methods outside the usual few
+are `other`, models are directories the operator created, and load failures
+are counted by kind of reason, not by message.
+
+Several uvicorn workers: when `PROMETHEUS_MULTIPROC_DIR` is set before this
+module is imported (`python -m app` does it when `WEB_CONCURRENCY` > 1), every
+value lives in a per-process file in that directory and `/metrics` adds them up
+across the workers, whichever worker answers the scrape. Process metrics
+(`process_*`) are then read from `/proc` (Linux) for every worker and labelled by
+`pid`, since one worker cannot report another's memory through its own collectors;
+Python's GC and platform collectors are per process and left out in that mode.
+
+The model and version a request was served by are noted here (by the registry)
+in a context variable the request middleware binds, so the access log names
+them without the routes or the data plane knowing about logging.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from app.artifacts import ArtifactError
+from app.engine import ModelFormatError
+from app.forecaster import ForecasterError
+
+UNMATCHED = "<unmatched>"
+# Probes and scrapes: counted, but kept out of the latency histogram and the INFO log.
+PROBES = frozenset({"/health", "/ready", "/metrics", "/v2/health/live", "/v2/health/ready"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# A forecast takes from ~0.2 ms (one series) to seconds (large batches, long horizons).
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+REQUESTS = Counter(
+    "forecast_http_requests", "HTTP requests answered.", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "forecast_http_request_duration_seconds",
+    "Time from request to the end of the response; probes and /metrics excluded.",
+    ["route", "method"],
+    buckets=BUCKETS,
+)
+IN_PROGRESS = Gauge(
+    "forecast_http_requests_in_progress",
+    "Requests being answered now; probes and /metrics excluded.",
+    multiprocess_mode="livesum",
+)
+FORECASTS = Counter(
+    "forecast_forecasts",
+    "Series forecast (one per series: a predict is 1, a batch or V2 infer of n rows is n).",
+    ["model", "version"],
+)
+FORECAST_VALUES = Counter(
+    "forecast_forecast_values", "Forecast values returned (series x horizon).", ["model", "version"]
+)
+LOAD_FAILURES = Counter(
+    "forecast_model_load_failures",
+    "Model versions refused at load or reload, by kind: verification (manifest, hashes,"
+    " scaler), network (model.keras), check (network vs manifest, warm-up), io, other.",
+    ["model", "reason"],
+)
+SERVED_VERSION = Gauge(
+    "forecast_model_served_version",
+    "Version each model is served at; 0 when none is. With several workers, the lowest any"
+    " live worker serves, so a rollout is complete once it shows the new number.",
+    ["model"],
+    multiprocess_mode="livemin",
+)
+
+
+def record_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered request; time it unless it is a probe or a scrape."""
+    method = method if method in METHODS else "other"
+    REQUESTS.labels(route, method, str(status)).inc()
+    if route not in PROBES:
+        LATENCY.labels(route, method).observe(seconds)
+
+
+@contextmanager
+def in_flight(path: str) -> Iterator[None]:
+    """Count a request in `IN_PROGRESS` while it runs, unless it is a probe or a scrape."""
+    if path in PROBES:  # their paths are their templates
+        yield
+        return
+    IN_PROGRESS.inc()
+    try:
+        yield
+    finally:
+        IN_PROGRESS.dec()
+
+
+def record_forecasts(model: str, version: int, series: int, horizon: int) -> None:
+    FORECASTS.labels(model, str(version)).inc(series)
+    FORECAST_VALUES.labels(model, str(version)).inc(series * horizon)
+
+
+def record_load_failure(model: str, exc: BaseException) -> None:
+    LOAD_FAILURES.labels(model, failure_kind(exc)).inc()
+
+
+def record_served(model: str, version: int | None) -> None:
+    SERVED_VERSION.labels(model).set(version or 0)
+
+
+def failure_kind(exc: BaseException) -> str:
+    """A bounded label for why a version was refused; the message itself goes to the log."""
+    kinds = (
+        (ArtifactError, "verification"),
+        (ModelFormatError, "network"),
+        (ForecasterError, "check"),
+        (OSError, "io"),
+    )
+    return next((kind for cls, kind in kinds if isinstance(exc, cls)), "other")
+
+
+@dataclass
+class RequestContext:
+    """What the access log line says about a request beyond HTTP: its id, model and version."""
+
+    request_id: str
+    model: str | None = None
+    version: int | None = None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("forecast_request", default=None)
+
+
+def bind(context: RequestContext) -> Token[RequestContext | None]:
+    return _current.set(context)
+
+
+def unbind(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+def current() -> RequestContext | None:
+    """The request being served in this context (threads of the pool inherit it), if any."""
+    return _current.get()
+
+
+def note_served(model: str, version: int) -> None:
+    """Say which model version answers the current request; no-op outside a request."""
+    context = _current.get()
+    if context is not None:
+        context.model, context.version = model, version
+
+
+def multiprocess() -> bool:
+    """Whether values live in per-worker files (prometheus-client reads the same variable)."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def exposition(accept: str | None) -> tuple[bytes, str]:
+    """The metrics in the format the scraper asked for (Prometheus text or OpenMetrics)."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(_registry()), content_type
+
+
+def worker_exiting() -> None:
+    """Drop this process's `live*` gauges, so a stopped worker no longer counts as serving."""
+    if multiprocess():
+        mark_process_dead(os.getpid())
+
+
+def _registry() -> CollectorRegistry:
+    if not multiprocess():
+        return REGISTRY  # includes the default process, platform and GC collectors
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path)
+    registry.register(WorkerProcesses(path))
+    return registry
+
+
+class WorkerProcesses(Collector):
+    """`process_*` metrics of every worker that writes to the multiprocess directory, by `pid`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterable[Metric]:
+        merged: dict[str, Metric] = {}
+        pid = 0
+        reader = ProcessCollector(pid=lambda: pid, registry=None)
+        for pid in _worker_pids(self.path):  # exited workers have no /proc entry: skipped
+            for family in reader.collect():
+                into = merged.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type)
+                )
+                for sample in family.samples:
+                    into.add_sample(sample.name, {**sample.labels, "pid": str(pid)}, sample.value)
+        return list(merged.values())
+
+
+def _worker_pids(path: str) -> list[int]:
+    found = (re.search(r"_(\d+)\.db$", name) for name in os.listdir(path))
+    return sorted({int(match.group(1)) for match in found if match})
