@@ -71,6 +71,7 @@ def write_version(
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=model_dir))
     try:
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide the version from a non-root server
         version = (list_versions(model_dir) or [0])[-1] + 1
         fields = build(tmp, version)
         while True:
@@ -104,6 +105,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write a file so that readers see the old content or the new, never a part."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the file from other users
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

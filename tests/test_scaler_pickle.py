@@ -11,21 +11,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from modelkit import OpensAFile
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from app.artifacts import ArtifactError, load_scaler
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class CreatesMarker:
-    """A pickle payload that would create a file when unpickled."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (Path.touch, (str(self.marker),))  # type: ignore[return-value]
 
 
 @settings(max_examples=40, deadline=None)
@@ -46,7 +37,7 @@ def test_matches_sklearn_transform(kind: type, values: list[float], tmp_path_fac
 def test_refuses_other_globals_without_running_them(tmp_path: Path) -> None:
     marker = tmp_path / "was-unpickled"
     path = tmp_path / "scaler.joblib"
-    joblib.dump(CreatesMarker(marker), path)
+    joblib.dump(OpensAFile(marker), path)
     with pytest.raises(ArtifactError, match="refusing to load"):
         load_scaler(path)
     assert not marker.exists()
@@ -57,7 +48,7 @@ def test_refuses_object_arrays(tmp_path: Path) -> None:
     marker = tmp_path / "was-unpickled"
     path = tmp_path / "scaler.joblib"
     scaler = MinMaxScaler().fit(np.arange(5.0).reshape(-1, 1))
-    scaler.scale_ = np.array([CreatesMarker(marker)], dtype=object)
+    scaler.scale_ = np.array([OpensAFile(marker)], dtype=object)
     joblib.dump(scaler, path)
     with pytest.raises(ArtifactError, match="object arrays"):
         load_scaler(path)
