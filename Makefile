@@ -9,7 +9,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data/monthly-milk-production-pounds-p.csv
 
-.PHONY: serve test lint train bench-accuracy clean
+LOCK_ARGS ?=
+CONTAINER_CHECK ?= ../shared/tools/container-check
+CONTAINER_CHECK_PORT ?= 18000
+IMAGE_TAG ?= localhost/lstm-forecast:check
+
+.PHONY: serve test lint train bench-accuracy lock container-check clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -25,8 +30,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
 	@touch $@ $(VENV)/.serve-installed
 
+# `python -m app` is uvicorn run the production way: JSON logs, graceful SIGTERM
+# (exit 0 after in-flight requests are answered), FORECAST_* settings.
 serve: $(VENV)/.serve-installed
-	$(BIN)/python -m uvicorn app.main:app --host $(HOST) --port $(PORT)
+	FORECAST_HOST=$(HOST) FORECAST_PORT=$(PORT) $(BIN)/python -m app
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -41,6 +48,20 @@ train: $(VENV)/.dev-installed
 
 bench-accuracy: $(VENV)/.dev-installed
 	$(BIN)/python bench/accuracy.py
+
+# Pins the serving dependencies (with hashes) that the Dockerfile installs.
+lock: $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --output-file requirements.lock \
+		--python-version 3.11 --python-platform linux --generate-hashes \
+		--custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+
+# Builds the Dockerfile and runs the image for real (rootful podman; see
+# ../shared/tools/README.md), then checks its forecasts against the in-process app.
+container-check: $(VENV)/.dev-installed
+	IMAGE_TAG=$(IMAGE_TAG) \
+	SMOKE_CMD='$(BIN)/python scripts/smoke.py --mount-check always' \
+	bash $(CONTAINER_CHECK) . $(CONTAINER_CHECK_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
