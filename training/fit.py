@@ -1,0 +1,187 @@
+"""Split, scale, window and fit; then forecast every point one step ahead for scoring.
+
+The honesty rule lives here: the scaler is fitted on the training part only,
+validation (early stopping) uses the last windows of the training part only, and
+the test part is touched only to be forecast once the model is fixed. Windows and
+model inputs come from `app.pipeline`, the functions serving calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from app.artifacts import affine_from_sklearn
+from app.pipeline import (
+    AffineScaler,
+    PipelineSpec,
+    difference,
+    model_inputs,
+    one_step_histories,
+    to_series_units,
+    training_windows,
+)
+from training.network import build_model
+from training.presets import Preset
+
+if TYPE_CHECKING:
+    import keras
+
+SklearnScaler: TypeAlias = MinMaxScaler | StandardScaler
+
+
+class TrainingError(ValueError):
+    """The series cannot be trained on with these settings; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Where the training part ends and how its windows divide into fitting and validation."""
+
+    n_points: int
+    train_size: int  # points [0, train_size) train, the rest test
+    fit_windows: int
+    validation_windows: int
+
+    @property
+    def validation_start(self) -> int | None:
+        """Index of the first point whose window is held out for validation, if any."""
+        return self.train_size - self.validation_windows if self.validation_windows else None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A trained model with everything needed to score, report and save it."""
+
+    model: keras.Model
+    scaler: SklearnScaler
+    affine: AffineScaler
+    spec: PipelineSpec
+    split: Split
+    epochs_run: int
+    wall_seconds: float
+    targets: np.ndarray  # index of every point forecast one step ahead
+    predictions: np.ndarray  # those forecasts, in series units
+
+
+def plan_split(n_points: int, preset: Preset) -> Split:
+    """Train on the first int(n * (1 - test_fraction)) points; refuse splits that cannot train."""
+    train_size = int(n_points * (1 - preset.test_fraction))
+    windows = _windows(train_size, preset)
+    if windows is None:
+        least = max(1, math.ceil(preset.spec.history_length / (1 - preset.test_fraction)))
+        while _windows(int(least * (1 - preset.test_fraction)), preset) is None:
+            least += 1
+        raise TrainingError(
+            f"too few points: {n_points} given, at least {least} needed for look-back "
+            f"{preset.look_back} with transform {preset.transform.value} "
+            f"({preset.spec.history_length} values of history per window) "
+            f"and test fraction {preset.test_fraction:g}"
+        )
+    return Split(n_points, train_size, *windows)
+
+
+def _windows(train_size: int, preset: Preset) -> tuple[int, int] | None:
+    """(fitting, validation) window counts of a training part; None if it cannot train.
+
+    A validation part, when asked for, holds at least one window, and at least one
+    window must remain to fit on.
+    """
+    windows = train_size - preset.spec.history_length
+    held_out = round(windows * preset.validation_fraction)
+    if preset.validation_fraction:
+        held_out = max(1, held_out)
+    return (windows - held_out, held_out) if windows - held_out >= 1 else None
+
+
+def fit_scaler(train_values: np.ndarray, preset: Preset) -> tuple[SklearnScaler, AffineScaler]:
+    """Fit the preset's scaler on the transformed training values (what the network sees)."""
+    scaler: SklearnScaler = MinMaxScaler((0, 1)) if preset.scaler == "minmax" else StandardScaler()
+    scaler.fit(difference(train_values, preset.spec).reshape(-1, 1))
+    return scaler, affine_from_sklearn(scaler, "fitted scaler")
+
+
+def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) -> Fitted:
+    """Fit one model deterministically: same values, preset and seed give the same weights."""
+    quiet_tensorflow()
+    import keras
+    import tensorflow as tf
+
+    values = np.asarray(values, dtype=np.float64)
+    split = plan_split(len(values), preset)
+    train_part = values[: split.train_size]
+    scaler, affine = fit_scaler(train_part, preset)
+    inputs, scaled_targets, _ = training_windows(train_part, preset.spec, affine)
+    x = inputs.astype(np.float32)
+    y = scaled_targets.astype(np.float32)[:, np.newaxis]
+    fit_x, fit_y = x[: split.fit_windows], y[: split.fit_windows]
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    started = time.perf_counter()
+    model = build_model(preset.look_back, preset.units, preset.learning_rate)
+    options: dict[str, Any] = {}
+    if split.validation_windows:
+        options["validation_data"] = (x[split.fit_windows :], y[split.fit_windows :])
+    if preset.patience:
+        options["callbacks"] = [
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=preset.patience, restore_best_weights=True
+            )
+        ]
+    history = model.fit(
+        fit_x,
+        fit_y,
+        epochs=preset.epochs,
+        batch_size=preset.batch_size,
+        shuffle=True,
+        verbose=verbose,
+        **options,
+    )
+    wall = time.perf_counter() - started
+    targets, predictions = one_step_forecasts(model, values, preset.spec, affine)
+    if not np.all(np.isfinite(predictions)):
+        raise TrainingError(
+            "training diverged: the network forecasts non-finite values; try another --seed"
+        )
+    return Fitted(
+        model=model,
+        scaler=scaler,
+        affine=affine,
+        spec=preset.spec,
+        split=split,
+        epochs_run=len(history.history["loss"]),
+        wall_seconds=wall,
+        targets=targets,
+        predictions=predictions,
+    )
+
+
+def quiet_tensorflow() -> None:
+    """Settings TensorFlow reads once, when it is first imported; call before that import.
+
+    TF_CPP_MIN_LOG_LEVEL=3 hides the C++ log lines (benign graph and kernel notices)
+    that would bury the progress output; Python exceptions still surface. oneDNN is
+    turned off because its blocked float sums may vary with thread timing, while a
+    fixed seed must fix the weights exactly; these networks are too small for it to
+    matter for speed.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def one_step_forecasts(
+    model: keras.Model, values: np.ndarray, spec: PipelineSpec, affine: AffineScaler
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecast every point that has a full history from the true values before it."""
+    histories, targets = one_step_histories(values, spec)
+    inputs = model_inputs(histories, spec, affine).astype(np.float32)
+    outputs = model.predict(inputs, batch_size=len(inputs), verbose=0)[:, 0]
+    return targets, to_series_units(outputs, histories, spec, affine)

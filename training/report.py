@@ -1,0 +1,135 @@
+"""Score a fitted model the way the evaluation protocol says, and draw report.png.
+
+Scores use `app.scoring`, the functions the service's evaluation uses, so a
+figure in a manifest means the same as one the service computes. The plot is
+the post's figure made readable: what was predicted where, against what, and
+how that compares with the naive forecasts on the same points.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from app.manifest import BaselineScores, Metrics, Scores
+from app.scoring import baselines, mae, mape, mase, naive_scale, rmse
+from training.data import Series
+from training.fit import Fitted
+
+BaselineKind = Literal["persistence", "seasonal_naive"]
+BASELINE_LABELS: dict[BaselineKind, str] = {
+    "persistence": "Persistence",
+    "seasonal_naive": "Seasonal naive",
+}
+
+
+def score(values: np.ndarray, fitted: Fitted, season_length: int) -> Metrics:
+    """Train and test scores of the one-step forecasts, and the baselines on the test points.
+
+    Points before `train_size` are training points, the rest test points; a test
+    point's window may reach back into the training part. MASE is scaled by the
+    seasonal naive's in-sample error on the training part only.
+    """
+    train_size = fitted.split.train_size
+    scale = naive_scale(values[:train_size], season_length)
+    parts = {}
+    for part, mask in (
+        ("train", fitted.targets < train_size),
+        ("test", fitted.targets >= train_size),
+    ):
+        actual, predicted = values[fitted.targets[mask]], fitted.predictions[mask]
+        parts[part] = Scores(
+            n=int(mask.sum()),
+            rmse=rmse(actual, predicted),
+            mae=mae(actual, predicted),
+            mape=mape(actual, predicted),
+            mase=mase(actual, predicted, scale),
+        )
+    test_targets = fitted.targets[fitted.targets >= train_size]
+    naive = baselines(values, test_targets, season_length)
+    forecasts: dict[BaselineKind, np.ndarray | None] = {
+        "persistence": naive.persistence,
+        "seasonal_naive": naive.seasonal_naive,
+    }
+    actual = values[test_targets]
+    return Metrics(
+        train=parts["train"],
+        test=parts["test"],
+        baselines={
+            kind: BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
+            for kind, guess in forecasts.items()
+            if guess is not None
+        },
+    )
+
+
+def plot(path: Path, series: Series, fitted: Fitted, metrics: Metrics, title: str) -> None:
+    """Write report.png: the series, the one-step forecasts by part, the split marked.
+
+    Uses matplotlib's object API with the Agg canvas (no pyplot, no global
+    backend state), so it runs headless and leaves no figures behind.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    values, split = series.values, fitted.split
+    x = np.arange(len(values))
+    fig = Figure(figsize=(11, 5.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(x, values, color="0.15", linewidth=1.4, label=f"actual {series.value_name}")
+    train = fitted.targets < split.train_size
+    ax.plot(
+        fitted.targets[train],
+        fitted.predictions[train],
+        color="tab:blue",
+        linewidth=1.2,
+        label=f"one-step forecast, train part (RMSE {metrics.train.rmse:.2f})",
+    )
+    ax.plot(
+        fitted.targets[~train],
+        fitted.predictions[~train],
+        color="tab:red",
+        linewidth=1.6,
+        label=f"one-step forecast, test part (RMSE {metrics.test.rmse:.2f})",
+    )
+    if split.validation_start is not None:
+        ax.axvspan(
+            split.validation_start - 0.5,
+            split.train_size - 0.5,
+            color="tab:orange",
+            alpha=0.12,
+            label="validation (early stopping), inside the train part",
+        )
+    ax.axvspan(split.train_size - 0.5, len(values) - 0.5, color="0.5", alpha=0.12)
+    ax.axvline(split.train_size - 0.5, color="0.3", linestyle="--", linewidth=1)
+    ax.text(split.train_size + 0.5, 0.98, "test part", transform=ax.get_xaxis_transform(), va="top")
+    ax.text(
+        split.train_size - 1.5,
+        0.98,
+        "train part",
+        ha="right",
+        va="top",
+        transform=ax.get_xaxis_transform(),
+    )
+    handles, _ = ax.get_legend_handles_labels()
+    for kind, scores in metrics.baselines.items():
+        label = f"{BASELINE_LABELS[kind]} baseline: test RMSE {scores.rmse:.2f}"
+        handles.append(Line2D([], [], linestyle="none", label=label))
+    ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.9)
+    step = _tick_step(len(values), fitted.spec.season_length)
+    ticks = x[::step]
+    ax.set_xticks(ticks, [series.periods[i] for i in ticks], rotation=45, ha="right")
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_xlabel(series.period_name)
+    ax.set_ylabel(series.value_name)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=100)
+
+
+def _tick_step(n_points: int, season_length: int) -> int:
+    """One tick per season (per year, for monthly data) unless that crowds the axis."""
+    seasons_per_tick = max(1, -(-n_points // (season_length * 16)))
+    return season_length * seasons_per_tick
