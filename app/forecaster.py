@@ -89,15 +89,16 @@ class Forecaster:
         for the next step. Non-finite results (inputs so large the arithmetic
         overflows) are returned as they are; callers decide how to report them.
         """
-        window = np.array(histories, dtype=np.float64)
+        window = np.asarray(histories, dtype=np.float64)
         if window.ndim != 2 or window.shape[1] < self.history_length:
             raise ValueError(f"histories need shape (batch, >= {self.history_length})")
         window = window[:, -self.history_length :]
         out = np.empty((len(window), horizon))
         with np.errstate(over="ignore", invalid="ignore"):
-            for step in range(horizon):
+            out[:, 0] = self._next(window)
+            for step in range(1, horizon):
+                window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
                 out[:, step] = self._next(window)
-                window = np.concatenate([window[:, 1:], out[:, step : step + 1]], axis=1)
         return out
 
     def evaluate(self, series: np.ndarray) -> Evaluation:
