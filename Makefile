@@ -14,7 +14,7 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test lint train bench-accuracy lock container-check clean
+.PHONY: serve test lint train bench bench-accuracy lock container-check clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -45,6 +45,11 @@ test: lint
 
 train: $(VENV)/.dev-installed
 	$(BIN)/python -m training --data $(DATA) --preset default --seed 0 --name milk
+
+# Engine, HTTP, start-up/footprint and training benchmarks, side by side with the
+# naive Keras-in-FastAPI peer; rewrites their sections of BENCHMARKS.md.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.run_all
 
 bench-accuracy: $(VENV)/.dev-installed
 	$(BIN)/python bench/accuracy.py

@@ -1,0 +1,1 @@
+"""Benchmarks of the forecast service: `python -m bench.run_all` writes BENCHMARKS.md sections."""

@@ -1,0 +1,214 @@
+"""Run every performance benchmark and rewrite its sections of BENCHMARKS.md.
+
+    python -m bench.run_all                  # everything, ~7 minutes (`make bench`)
+    python -m bench.run_all --only http      # one part: engine, http, footprint, training
+    python -m bench.run_all --quick          # a fast smoke run (short cells, one round)
+
+Run from the project root with the dev environment (it needs the `train` extra for
+Keras and the training presets). The first run also builds two cached venvs under
+/tmp (serving and training installs) and downloads TensorFlow for the latter.
+Sections it owns are delimited by `<!-- bench-<part>:start/end -->`; the rest of
+BENCHMARKS.md is left alone. Raw results (JSON) and server logs go to `--logs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import engine_bench, envs, footprint, http_bench, training_bench
+from bench.machine import load_average, probe
+from bench.report import ROOT, table, write_section
+from bench.workload import Model, default_model
+
+PARTS = ("engine", "http", "footprint", "training")
+COMMAND = "make bench"  # = python -m bench.run_all
+TARGETS = {
+    "ceiling": 85.0,  # predict throughput, % of the ceiling's
+    "peer": 50.0,  # times the naive peer's throughput
+    "p99_ms": 10.0,  # at concurrency 8
+    "rss_mib": 100.0,
+    "ready_s": 1.5,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    parts = PARTS if args.only is None else tuple(args.only.split(","))
+    if unknown := set(parts) - set(PARTS):
+        _parser().error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    logs = args.logs or Path(tempfile.gettempdir()) / f"lstm-forecast-bench-{_stamp()}"
+    logs.mkdir(parents=True, exist_ok=True)
+    machine, load_start, started = probe(), load_average(), time.monotonic()
+    model = default_model(logs / "train.log")
+    print(f"bench: model {model.version_dir}; logs in {logs}", file=sys.stderr)
+    # Written first so that, in a new BENCHMARKS.md, the description precedes the tables.
+    _machine_section(machine.describe(), load_start, "(run in progress)", parts, model)
+    results = run_parts(parts, model, logs, args.quick, args.training_runs)
+    (logs / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    minutes = (time.monotonic() - started) / 60
+    end = f"{load_average()} at the end ({minutes:.1f} min)"
+    _machine_section(machine.describe(), load_start, end, parts, model)
+    print(f"bench: done in {minutes:.1f} min; raw results in {logs}", file=sys.stderr)
+    return 0
+
+
+def run_parts(
+    parts: tuple[str, ...], model: Model, logs: Path, quick: bool, training_runs: int
+) -> dict[str, Any]:
+    """Run the chosen parts in order, writing each one's section as soon as it is done."""
+    results: dict[str, Any] = {}
+    judged: dict[str, Any] = {}
+    if "engine" in parts:
+        results["engine"] = _engine(model)
+        _section(
+            "engine", "Engine: one forecast and 10,000", engine_bench.render(results["engine"])
+        )
+    if "http" in parts or "footprint" in parts:
+        venvs = {kind: envs.ensure(kind, logs / "venv.log") for kind in ("serve", "train")}
+    if "http" in parts:
+        plan = http_bench.Plan(rounds=1, duration=1.5) if quick else http_bench.Plan()
+        results["http"] = http_bench.measure(
+            model, venvs["serve"].python, sys.executable, logs, plan
+        )
+        lines, judged["http"] = http_bench.render(results["http"])
+        _section("http", "HTTP: throughput and latency", lines)
+    if "footprint" in parts:
+        starts = {"ours": 2, "peer": 1} if quick else {"ours": 5, "peer": 3}
+        results["footprint"] = footprint.measure(
+            model, venvs, sys.executable, logs, starts, 5_000 if quick else 100_000
+        )
+        lines, judged["footprint"] = footprint.render(results["footprint"])
+        _section("footprint", "Start and footprint", lines)
+    if "training" in parts:
+        results["training"] = training_bench.measure(logs, training_runs)
+        _section("training", "Training", training_bench.render(results["training"]))
+    if {"http", "footprint"} <= set(judged):
+        _section("targets", "Targets", _targets(judged["http"], judged["footprint"]))
+    return results
+
+
+def _machine_section(
+    machine: list[str], load_start: str, load_end: str, parts: tuple[str, ...], model: Model
+) -> None:
+    write_section(
+        "machine",
+        [
+            "## Performance benchmarks",
+            "",
+            f"Command: `{COMMAND}` (runs `python -m bench.run_all`, about 7 minutes; one "
+            "part: `python -m bench.run_all --only engine|http|footprint|training`). Every "
+            "comparison below is measured side by side in the same run; every figure is the "
+            "median of repeated runs unless it says otherwise.",
+            "",
+            *machine,
+            f"- Load average (1, 5, 15 min): {load_start} at the start, {load_end}; parts run: "
+            f"{', '.join(parts)}. The machine is shared: a high load means noisy figures.",
+            f"- Model: {model.describe()}",
+        ],
+    )
+
+
+def _engine(model: Model) -> dict[str, Any]:
+    """The engine benchmark in its own process: it imports TensorFlow."""
+    command = [sys.executable, "-m", "bench.engine_bench", "--version-dir", str(model.version_dir)]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"engine benchmark failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _targets(http: dict[str, Any], start: dict[str, Any]) -> list[str]:
+    """Each target of the issue against what this run measured."""
+    ratios = http["ratios"]
+    worst_ceiling = min((r[0] for r in ratios.values() if r[0] is not None), default=None)
+    worst_peer = min((r[1] for r in ratios.values() if r[1] is not None), default=None)
+    rows = [
+        _target(
+            "`POST /v1/predict` >= 85 % of the ceiling's throughput",
+            worst_ceiling,
+            TARGETS["ceiling"],
+            "{:.0f} % at worst ("
+            + ", ".join(f"c={c}: {r[0]:.0f} %" for c, r in ratios.items() if r[0])
+            + ")",
+        ),
+        _target(
+            ">= 50x the naive peer's throughput",
+            worst_peer,
+            TARGETS["peer"],
+            "{:.0f}x at worst ("
+            + ", ".join(f"c={c}: {r[1]:.0f}x" for c, r in ratios.items() if r[1])
+            + ")",
+        ),
+        _target(
+            "p99 <= 10 ms at concurrency 8",
+            http["p99_c8_ms"],
+            TARGETS["p99_ms"],
+            "{:.2f} ms",
+            lower=True,
+        ),
+        _target(
+            "<= 100 MB resident per worker",
+            start["rss_mib"],
+            TARGETS["rss_mib"],
+            "{:.0f} MiB after " + f"{start['soak_requests']:,} requests (VmRSS)",
+            lower=True,
+        ),
+        _target(
+            "ready within 1.5 s",
+            start["ready_s"],
+            TARGETS["ready_s"],
+            "{:.2f} s (median)",
+            lower=True,
+        ),
+    ]
+    return [
+        *table(["target", "measured", "met"], rows),
+        "",
+        "From the HTTP and start/footprint tables above (same run). MB read as MiB.",
+    ]
+
+
+def _target(
+    label: str, value: float | None, goal: float, fmt: str, lower: bool = False
+) -> list[str]:
+    if value is None:
+        return [label, "not measured", "-"]
+    met = value <= goal if lower else value >= goal
+    return [label, fmt.format(value), "yes" if met else "**no**"]
+
+
+def _section(key: str, title: str, lines: list[str]) -> None:
+    command = f"`{COMMAND}`; this part alone: `python -m bench.run_all --only {key}`"
+    if key == "targets":
+        command = f"`{COMMAND}` (needs the http and footprint parts)"
+    write_section(key, [f"### {title}", "", f"Command: {command}.", "", *lines])
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run_all",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--only", help=f"comma-separated parts: {', '.join(PARTS)}")
+    parser.add_argument("--quick", action="store_true", help="short smoke run, noisy figures")
+    parser.add_argument("--training-runs", type=int, default=1, help="runs per preset (1)")
+    parser.add_argument("--logs", type=Path, help="directory for raw results and server logs")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
