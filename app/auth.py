@@ -7,8 +7,12 @@ stops the service instead of leaving it silently open. With no keys the
 service is open, and says so once in its log.
 
 Routers that serve models declare `dependencies=PROTECTED`, which also puts the
-bearer scheme in OpenAPI (the Authorize button in `/docs`). Probes, metrics and
-the docs stay open. Keys are compared as SHA-256 digests with
+bearer scheme in OpenAPI (the Authorize button in `/docs`), and
+`responses=UNAUTHORIZED`, which documents the 401. The schema says what the
+running server enforces: with keys the scheme is required; without, an empty
+alternative makes it optional (`document_open_access`), so clients generated
+from it and schema fuzzers do not insist on a token the server ignores. Probes,
+metrics and the docs stay open. Keys are compared as SHA-256 digests with
 `hmac.compare_digest`, against every key without stopping at a match, so
 neither the time taken nor anything logged reveals which key, or how much of
 one, was right. No key is ever logged.
@@ -16,18 +20,20 @@ one, was right. No key is ever logged.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
+from app.errors import ErrorBody
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,3 +126,40 @@ async def require_api_key(
 
 PROTECTED: list[DependsParam] = [Depends(require_api_key)]
 """Router-level dependencies for every router that serves models."""
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid API key (when keys are set)."}
+}
+"""Router-level `responses` for the same routers: the 401 they answer when keys are set."""
+
+
+def document_open_access(app: FastAPI) -> None:
+    """Make `/openapi.json` mark the bearer key optional while the running app has no keys.
+
+    FastAPI writes `security: [{"HTTPBearer": []}]` (a key is required) on every
+    protected route whatever the configuration; an open server then contradicts
+    its own schema. Before startup (no keys read yet) the schema is left as built.
+    """
+    build = app.openapi
+    open_schema: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        keys: ApiKeys | None = getattr(app.state, "api_keys", None)
+        if keys is None or keys:
+            return schema
+        if not open_schema:
+            open_schema.update(_with_anonymous_access(schema))
+        return open_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _with_anonymous_access(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy where every secured operation also accepts no credentials (`{}`)."""
+    opened = copy.deepcopy(schema)
+    for methods in opened.get("paths", {}).values():
+        for operation in methods.values():
+            security = operation.get("security")
+            if security and {} not in security:
+                security.append({})
+    return opened

@@ -2,7 +2,8 @@
 
 Domain errors render themselves; FastAPI's request validation errors become 422
 `invalid_input` naming each field at fault as a JSON path; Starlette's HTTP
-errors (unknown route, wrong method, unparsable body) keep their status; and
+errors (unknown route, wrong method) keep their status, but a body that is not
+UTF-8 or nests too deep is a 422 like any malformed JSON; and
 anything unexpected is a 500 with a generic message.
 """
 
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError
 
+_UNPARSABLE = (UnicodeDecodeError, RecursionError)
 _HTTP_TYPES = {
     401: "unauthorized",
     404: "not_found",
@@ -66,6 +68,11 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, _UNPARSABLE):
+        # FastAPI's bare 400 for a body json.loads cannot even try (not UTF-8) or gives up on
+        # (nested too deep): bad input like any malformed JSON, so 422 with the field named.
+        error = InvalidInput.at("body", f"not parsable as JSON ({type(exc.__cause__).__name__})")
+        return error_response(error.status, error.body())
     kind = _HTTP_TYPES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "error")
     response = error_response(exc.status_code, ErrorBody(error=str(exc.detail), type=kind))
     response.headers.update(exc.headers or {})

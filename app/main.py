@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import load_api_keys
+from app.auth import document_open_access, load_api_keys
 from app.handlers import install_error_handlers
 from app.lifecycle import operating
 from app.limits import BodySizeLimit
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, metrics, models, reload, predict, v2, bench):
         app.include_router(module.router)
     docs.install_docs(app)
+    document_open_access(app)
     return app
 
 

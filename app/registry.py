@@ -46,6 +46,7 @@ class ModelState:
     versions: tuple[int, ...] = ()  # on disk, oldest first
     served: ServedVersion | None = None
     failures: dict[int, str] = field(default_factory=dict)  # version -> why it was refused
+    unlisted: str | None = None  # why the model's directory itself could not be read
 
     @property
     def ready(self) -> bool:
@@ -56,6 +57,8 @@ class ModelState:
         """Why the model is not served, or None when it is."""
         if self.served is not None:
             return None
+        if self.unlisted is not None:
+            return self.unlisted
         if not self.failures:
             return "no versions on disk"
         return "; ".join(f"version {v}: {why}" for v, why in sorted(self.failures.items()))
@@ -95,7 +98,15 @@ class Registry:
         `current` (the version being served, on a reload) is reused rather than
         read again when the search reaches its number.
         """
-        versions = tuple(list_versions(self.root / name))
+        try:
+            versions = tuple(list_versions(self.root / name))
+        except OSError as exc:  # e.g. permissions: refuses this model, never the service
+            reason = f"cannot list {self.root / name}: {exc.strerror or exc}"
+            telemetry.record_load_failure(name, exc)
+            log.warning(
+                "refused model %s: %s", name, reason, extra={"model": name, "reason": reason}
+            )
+            return ModelState(name, unlisted=reason)
         failures: dict[int, str] = {}
         for version in reversed(versions):
             if current is not None and version == current.number:
@@ -147,9 +158,16 @@ class Registry:
 
 
 def _model_names(root: Path) -> list[str]:
-    if not root.is_dir():
+    try:
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:  # unreadable (permissions): nothing to serve yet, like a missing root
+        reason = exc.strerror or str(exc)
+        log.warning(
+            "cannot list the model directory %s: %s", root, reason, extra={"reason": reason}
+        )
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def version_loader(margin: float) -> Loader:

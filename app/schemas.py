@@ -12,15 +12,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.forecaster import Baseline
 from app.manifest import Architecture, DataInfo, Metrics, PipelineInfo, TrainingInfo
 
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+def _whole_number(value: Any) -> Any:
+    """`3.0` as `3`: JSON Schema's `integer` (what OpenAPI documents) includes it, and some
+    clients write every number with a decimal point. Fractions, strings and booleans stay
+    refused by the strict check."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 Horizon = Annotated[
     int,
     Field(strict=True, ge=1, description="Steps to forecast; beyond 1, forecasts are fed back."),
+    BeforeValidator(_whole_number),  # after Field, or the schema says `ge` for `minimum`
 ]
 
 

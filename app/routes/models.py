@@ -6,13 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.auth import PROTECTED
+from app.auth import PROTECTED, UNAUTHORIZED
 from app.deps import RegistryDep
 from app.errors import ErrorBody, NotFound
 from app.registry import ModelState
 from app.schemas import ModelDetail, ModelStatus
 
-router = APIRouter(prefix="/v1/models", tags=["models"], dependencies=PROTECTED)
+router = APIRouter(
+    prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=UNAUTHORIZED
+)
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No model of that name."}
 }

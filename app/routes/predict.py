@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.auth import PROTECTED
+from app.auth import PROTECTED, UNAUTHORIZED
 from app.deps import DataPlaneDep, SettingsDep
 from app.errors import ErrorBody
 from app.schemas import (
@@ -19,7 +19,7 @@ from app.schemas import (
     PredictResponse,
 )
 
-router = APIRouter(tags=["forecasts"], dependencies=PROTECTED)
+router = APIRouter(tags=["forecasts"], dependencies=PROTECTED, responses=UNAUTHORIZED)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No model of that name."},
     413: {"model": ErrorBody, "description": "The body is larger than the limit."},

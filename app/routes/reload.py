@@ -14,11 +14,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from app.auth import PROTECTED
+from app.auth import PROTECTED, UNAUTHORIZED
 from app.errors import ErrorBody
 from app.reload import ModelWatcher
 
-router = APIRouter(prefix="/v1/models", tags=["models"], dependencies=PROTECTED)
+router = APIRouter(
+    prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=UNAUTHORIZED
+)
 
 
 class ReloadResult(BaseModel):
