@@ -14,7 +14,7 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test lint train bench bench-accuracy lock container-check clean
+.PHONY: serve test reliability lint train bench bench-accuracy lock container-check clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -41,7 +41,12 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy app training
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not reliability"
+
+# Live Schemathesis fuzzing, a 60 s soak at concurrency 32 and fault injection
+# against real `python -m app` processes: about 3 minutes.
+reliability: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -m reliability tests/reliability
 
 train: $(VENV)/.dev-installed
 	$(BIN)/python -m training --data $(DATA) --preset default --seed 0 --name milk
