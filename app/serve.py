@@ -62,6 +62,7 @@ def build_config(settings: Settings, workers: int) -> uvicorn.Config:
         port=settings.port,
         workers=workers,
         timeout_graceful_shutdown=settings.shutdown_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,
         access_log=False,
         log_config=log_config(settings.log_level),
         log_level=settings.log_level,

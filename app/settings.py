@@ -90,6 +90,16 @@ class Settings(BaseSettings):
             "(hot reload); 0 turns polling off (`POST /v1/models/{name}/reload` still works)."
         ),
     )
+    keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description=(
+            "How long `python -m app` keeps an idle HTTP connection open. Longer than the "
+            "~60 s idle timeout of common proxies and load balancers, so the server never "
+            "closes a connection the proxy is about to reuse (uvicorn's 5 s default turns "
+            "that race into occasional 502s)."
+        ),
+    )
     shutdown_seconds: int = Field(
         default=20,
         ge=1,
