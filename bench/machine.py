@@ -77,22 +77,14 @@ def _memory_kib() -> int:
 def _commit() -> str:
     """HEAD's short hash, marked `+ uncommitted changes` when the tree differs from it."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        head, dirty = _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + (" + uncommitted changes" if dirty else "")
+
+
+def _git(*args: str) -> str:
+    run = subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+    )
+    return run.stdout.strip()
