@@ -52,6 +52,11 @@ def served(client: TestClient, name: str = "toy") -> int | None:
     return models[name]["version"] if name in models else None
 
 
+def refused(client: TestClient, name: str = "toy") -> dict[str, str]:
+    models = {m["name"]: m for m in client.get("/v1/models").json()}
+    return dict(models[name]["refused"]) if name in models else {}
+
+
 def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -205,7 +210,13 @@ def test_hammering_predict_while_versions_appear_never_fails(
         for step in steps:
             time.sleep(0.15)
             step()
-        wait_for(lambda: served(polling) == 4 and all(v and v[-1] == 4 for v in seen))
+        wait_for(
+            lambda: (
+                served(polling) == 4
+                and all(v and v[-1] == 4 for v in seen)
+                and set(refused(polling)) == {"5", "6"}
+            )  # the poller has seen the last step
+        )
     finally:
         stop.set()
         for thread in threads:
@@ -213,5 +224,4 @@ def test_hammering_predict_while_versions_appear_never_fails(
     assert failures == []
     assert all(v == sorted(v) for v in seen), "a thread saw an older version after a newer one"
     assert {1, 2, 4} <= {version for v in seen for version in v}
-    refused = polling.get("/v1/models").json()[0]["refused"]
-    assert set(refused) == {"5", "6"}
+    assert set(refused(polling)) == {"5", "6"}
