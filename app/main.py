@@ -71,10 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _log_start(registry: Registry, settings: Settings) -> None:
+    """What the start-up left unserved; the registry has already logged each version it loaded."""
     for state in registry.states():
-        if state.served is not None:
-            log.info("serving model %s version %s", state.name, state.served.number)
-        else:
+        if state.served is None:
             log.error("model %s is not served: %s", state.name, state.reason)
     if not any(s.name == settings.default_model and s.ready for s in registry.states()):
         log.error("default model %r is not served; /ready answers 503", settings.default_model)
