@@ -12,11 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app import telemetry
+from app import metrics
 from app.errors import InvalidInput
 from app.forecaster import Baseline, Evaluation, Forecaster
-from app.registry import Registry
-from app.schemas import (
+from app.http.schemas import (
     BaselineScores,
     BatchPredictRequest,
     BatchPredictResponse,
@@ -25,6 +24,7 @@ from app.schemas import (
     PredictRequest,
     PredictResponse,
 )
+from app.registry import Registry
 from app.settings import Settings
 
 
@@ -111,7 +111,7 @@ class DataPlane:
         tails = np.stack([self._history(forecaster, v, f)[-length:] for v, f in pairs])
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
-        telemetry.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
+        metrics.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
         warnings = [_range_warnings(forecaster, t, f) for t, f in zip(tails, fields, strict=True)]
         return forecasts, [w for w in warnings if w]
 

@@ -1,6 +1,6 @@
 """Domain errors that carry their HTTP status, and the one JSON shape every error is shown in.
 
-The registry, the data plane and the body-size guard raise these; `app.handlers`
+The registry, the data plane and the body-size guard raise these; `app.http.exception_handlers`
 renders them (and FastAPI's own validation and HTTP errors, and anything
 unexpected) as the same body:
 

@@ -5,8 +5,8 @@ unpickled) and the engine's `Network` read from the same directory. Building it
 checks that the network fits the manifest and runs a warm-up forecast, so a
 version that would fail at request time fails here, at load, instead.
 
-Every transform goes through `app.pipeline` and every score through
-`app.scoring`: the numbers `/evaluate` returns mean what the manifest's
+Every transform goes through `app.contract.pipeline` and every score through
+`app.contract.scoring`: the numbers `/evaluate` returns mean what the manifest's
 training metrics mean.
 """
 
@@ -18,11 +18,12 @@ from typing import Literal
 
 import numpy as np
 
-from app import scoring
-from app.artifacts import VerifiedVersion, read_version
-from app.engine import Network, load_network
-from app.manifest import Manifest
-from app.pipeline import PipelineSpec, model_inputs, one_step_histories, to_series_units
+from app.contract import scoring
+from app.contract.manifest import Manifest
+from app.contract.pipeline import PipelineSpec, model_inputs, one_step_histories, to_series_units
+from app.contract.store import VerifiedVersion, read_version
+from app.engine.archive import load_network
+from app.engine.network import Network
 
 Baseline = Literal["persistence", "seasonal_naive"]
 

@@ -22,9 +22,9 @@ from types import FrameType
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from app import telemetry
+from app import metrics
 from app.errors import ServiceError
-from app.reload import ModelWatcher
+from app.watcher import ModelWatcher
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -51,7 +51,7 @@ async def operating(app: FastAPI, watcher: ModelWatcher) -> AsyncIterator[None]:
         app.state.draining = True
         await run_in_threadpool(watcher.stop)
         restore()
-        telemetry.worker_exiting()
+        metrics.worker_exiting()
 
 
 def drain_on_signals(app: FastAPI) -> Callable[[], None]:

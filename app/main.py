@@ -15,16 +15,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import document_open_access, load_api_keys
-from app.handlers import install_error_handlers
+from app.http.auth import document_open_access, load_api_keys
+from app.http.exception_handlers import install_error_handlers
+from app.http.middleware.access_log import AccessLogMiddleware
+from app.http.middleware.body_size import BodySizeLimitMiddleware
+from app.http.routes import bench, docs, health, metrics, models, predict, reload
 from app.lifecycle import operating
-from app.limits import BodySizeLimit
 from app.logs import configure_logging
-from app.observability import RequestTelemetry
 from app.registry import Registry, version_loader
-from app.reload import ModelWatcher
-from app.routes import bench, docs, health, metrics, models, predict, reload, v2
 from app.settings import Settings, get_settings
+from app.v2 import routes as v2
+from app.watcher import ModelWatcher
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=lambda: app.state.settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=lambda: app.state.settings.max_body_bytes)
     # Added last, so outermost: it times and logs every answer, the body limit's 413s too.
-    app.add_middleware(RequestTelemetry, log_payloads=lambda: app.state.settings.log_payloads)
+    app.add_middleware(AccessLogMiddleware, log_payloads=lambda: app.state.settings.log_payloads)
     install_error_handlers(app)
     for module in (health, metrics, models, reload, predict, v2, bench):
         app.include_router(module.router)

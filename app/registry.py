@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app import telemetry
-from app.artifacts import REPORT_FILE, list_versions
+from app import metrics
+from app.contract.store import REPORT_FILE, list_versions
 from app.errors import ModelNotFound, ModelNotReady
 from app.forecaster import Forecaster, load_forecaster
+from app.http import context
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Registry:
             versions = tuple(list_versions(self.root / name))
         except OSError as exc:  # e.g. permissions: refuses this model, never the service
             reason = f"cannot list {self.root / name}: {exc.strerror or exc}"
-            telemetry.record_load_failure(name, exc)
+            metrics.record_load_failure(name, exc)
             log.warning(
                 "refused model %s: %s", name, reason, extra={"model": name, "reason": reason}
             )
@@ -115,7 +116,7 @@ class Registry:
                 served = self._load_version(self.root / name / str(version))
             except Exception as exc:  # any failure refuses this version, never the service
                 failures[version] = reason = str(exc) or type(exc).__name__
-                telemetry.record_load_failure(name, exc)
+                metrics.record_load_failure(name, exc)
                 where = {"model": name, "version": version, "reason": reason}
                 log.warning("refused model %s version %s: %s", name, version, reason, extra=where)
                 continue
@@ -149,7 +150,7 @@ class Registry:
         Also tells the request being served (if any) which version answers it, for its log line.
         """
         served = self.state(name).require_served()
-        telemetry.note_served(name, served.number)
+        context.note_served(name, served.number)
         return served
 
     def names_on_disk(self) -> list[str]:

@@ -66,7 +66,7 @@ def main() -> int:
 
 def train_lstm(preset: str, seed: int, models: Path) -> tuple[Score, dict[str, str], int]:
     """Train one preset and seed through `python -m training`, as a user would."""
-    from app.artifacts import read_manifest
+    from app.contract.store import read_manifest
 
     name = f"milk-{preset}-{seed}"
     command = [sys.executable, "-m", "training", "--data", str(DATA), "--preset", preset]
@@ -85,7 +85,7 @@ def train_lstm(preset: str, seed: int, models: Path) -> tuple[Score, dict[str, s
 
 def classical(values: np.ndarray, train_size: int) -> dict[str, Score]:
     """ETS, SARIMA and the two naive baselines, one step ahead on the points from train_size on."""
-    from app.scoring import baselines, mae, rmse
+    from app.contract.scoring import baselines, mae, rmse
 
     actual = values[train_size:]
     scores = {}
@@ -231,7 +231,7 @@ def machine() -> str:
 
 def update_benchmarks(section: str) -> None:
     """Replace this benchmark's delimited section (or append it), leaving the rest untouched."""
-    from app.artifacts import write_text_atomic
+    from app.contract.writer import write_text_atomic
 
     text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
     if START in text and END in text:

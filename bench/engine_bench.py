@@ -46,7 +46,7 @@ def measure(version_dir: Path) -> dict[str, Any]:
     import keras
     from threadpoolctl import threadpool_limits
 
-    from app.engine import load_network
+    from app.engine.archive import load_network
 
     path = version_dir / "model.keras"
     network = load_network(path)

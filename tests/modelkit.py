@@ -3,7 +3,7 @@
 The networks are real Keras 3 `.keras` files (random weights: the tests check
 plumbing and arithmetic, not accuracy), saved once per test session in a
 subprocess so TensorFlow never enters the test process. Scalers are fitted
-scikit-learn scalers and directories are written with `app.artifacts.write_version`,
+scikit-learn scalers and directories are written with `app.contract.writer.write_version`,
 so they carry genuine manifests and hashes.
 """
 
@@ -23,8 +23,9 @@ import joblib
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from app.artifacts import MODEL_FILE, REPORT_FILE, SCALER_FILE, write_version
-from app.pipeline import PipelineSpec, Transform, difference
+from app.contract.pipeline import PipelineSpec, Transform, difference
+from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
+from app.contract.writer import write_version
 
 SEASON = 12
 TRAIN_POINTS = 80

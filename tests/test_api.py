@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from modelkit import FAKE_PNG, synthetic_series
 
-from app.deps import get_registry
+from app.http.deps import get_registry
 from app.main import create_app
 from app.registry import ModelState, Registry, ServedVersion
 from app.settings import Settings

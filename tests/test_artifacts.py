@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 from modelkit import clone_version, rewrite_manifest
 
-from app.artifacts import (
-    ArtifactError,
-    list_versions,
-    read_manifest,
-    read_version,
-    write_version,
-)
+from app.contract.store import ArtifactError, list_versions, read_manifest, read_version
+from app.contract.writer import write_version
 
 
 def test_versions_count_up_and_hidden_build_dirs_are_not_versions(models_dir: Path) -> None:

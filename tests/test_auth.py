@@ -19,7 +19,7 @@ from modelkit import synthetic_series
 from pydantic import SecretStr
 from tritonclient.utils import InferenceServerException
 
-from app import auth
+from app.http import auth
 from app.main import create_app
 from app.settings import Settings
 
@@ -160,10 +160,10 @@ def test_an_open_service_warns_once_at_startup(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     # `client` started already: its warning is in the setup records, not in the call's.
-    setup = [r for r in caplog.get_records("setup") if r.name == "app.auth"]
+    setup = [r for r in caplog.get_records("setup") if r.name == "app.http.auth"]
     assert [(r.levelno, "open" in r.getMessage()) for r in setup] == [(logging.WARNING, True)]
     client.get("/v1/models")
-    assert not [r for r in caplog.records if r.name == "app.auth"]
+    assert not [r for r in caplog.records if r.name == "app.http.auth"]
 
 
 def test_keys_are_never_logged(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:

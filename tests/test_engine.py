@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.engine import ModelFormatError, UnsupportedModelError, load_network
+from app.engine.archive import load_network
+from app.engine.errors import ModelFormatError, UnsupportedModelError
 
 # Keras 3.15 + NumPy 2.4 noise from inside Keras' tensor conversion, not from this project.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy")
@@ -221,7 +222,7 @@ def test_engine_runs_without_tensorflow_or_keras(models: dict[str, tuple[Any, Pa
         """
         import sys
         import numpy as np
-        from app.engine import load_network
+        from app.engine.archive import load_network
         net = load_network(sys.argv[1])
         assert net.predict(np.zeros((3, 12, 1))).shape == (3, 1)
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))

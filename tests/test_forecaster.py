@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from modelkit import synthetic_series
 
-from app import scoring
-from app.artifacts import read_version
-from app.engine import Network, load_network
+from app.contract import scoring
+from app.contract.pipeline import model_inputs, one_step_histories, to_series_units
+from app.contract.store import read_version
+from app.engine.archive import load_network
+from app.engine.network import Network
 from app.forecaster import Forecaster, ForecasterError, load_forecaster
-from app.pipeline import model_inputs, one_step_histories, to_series_units
 
 SERIES = synthetic_series()
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from modelkit import clone_version, synthetic_series
 
-from app.deps import get_dataplane
+from app.http.deps import get_dataplane
 from app.logs import JsonFormatter, log_config
 from app.main import create_app
 from app.settings import Settings

@@ -2,7 +2,7 @@
 
 Both committed models and one trained here go through two independent paths: Keras'
 `model.predict` with scikit-learn's `scaler.transform` / `inverse_transform` (the way
-the blog post computes), and the service's path (allowlisted scaler, `app.pipeline`,
+the blog post computes), and the service's path (allowlisted scaler, `app.contract.pipeline`,
 `app.engine`). They must agree within 1e-4 of the series' own units.
 """
 
@@ -15,9 +15,15 @@ import numpy as np
 import pytest
 from test_training import train_cli, write_series
 
-from app.artifacts import read_version
-from app.engine import load_network
-from app.pipeline import difference, integrate, model_inputs, one_step_histories, to_series_units
+from app.contract.pipeline import (
+    difference,
+    integrate,
+    model_inputs,
+    one_step_histories,
+    to_series_units,
+)
+from app.contract.store import read_version
+from app.engine.archive import load_network
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from app.artifacts import affine_from_sklearn
-from app.pipeline import (
+from app.contract.pipeline import (
     AffineScaler,
     PipelineSpec,
     Transform,
@@ -22,6 +21,7 @@ from app.pipeline import (
     to_series_units,
     training_windows,
 )
+from app.contract.scalers import affine_from_sklearn
 from training.fit import fit_scaler, plan_split
 from training.presets import DEFAULT, SEED, Preset
 

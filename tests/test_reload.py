@@ -15,8 +15,8 @@ from modelkit import TOYS, clone_version, rewrite_manifest, synthetic_series, wr
 
 from app.main import create_app
 from app.registry import Registry, version_loader
-from app.reload import ModelWatcher, fingerprint
 from app.settings import Settings
+from app.watcher import ModelWatcher, fingerprint
 
 SERIES = [float(v) for v in synthetic_series(24)]
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from modelkit import OpensAFile
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from app.artifacts import ArtifactError, load_scaler
+from app.contract.store import ArtifactError, load_scaler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,7 @@ def test_serving_never_imports_sklearn(tmp_path: Path) -> None:
     path = tmp_path / "scaler.joblib"
     joblib.dump(StandardScaler().fit(np.arange(10.0).reshape(-1, 1)), path)
     code = (
-        "import sys; from pathlib import Path; from app.artifacts import load_scaler; "
+        "import sys; from pathlib import Path; from app.contract.store import load_scaler; "
         f"load_scaler(Path({str(path)!r})); "
         "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
     )

@@ -15,9 +15,9 @@ from modelkit import clone_version, synthetic_series
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app import telemetry
-from app.artifacts import ArtifactError
-from app.engine import ModelFormatError
+from app import metrics
+from app.contract.store import ArtifactError
+from app.engine.errors import ModelFormatError
 from app.forecaster import ForecasterError
 from app.main import create_app
 from app.settings import Settings
@@ -83,7 +83,7 @@ def test_probes_and_scrapes_are_counted_but_not_timed(client: TestClient) -> Non
             samples, "forecast_http_requests_total", route=route, method="GET", status="200"
         )
     timed = labels_of(samples, "forecast_http_request_duration_seconds_count", "route")
-    assert not timed & telemetry.PROBES
+    assert not timed & metrics.PROBES
 
 
 def test_unknown_routes_share_one_label_and_mounts_keep_their_prefix(client: TestClient) -> None:
@@ -148,7 +148,7 @@ def test_openmetrics_is_served_when_asked_for(client: TestClient) -> None:
     ],
 )
 def test_failure_reasons_are_a_bounded_set_of_kinds(error: Exception, kind: str) -> None:
-    assert telemetry.failure_kind(error) == kind
+    assert metrics.failure_kind(error) == kind
 
 
 def test_several_workers_add_up_in_one_scrape(toy_models: Path, tmp_path: Path) -> None:

@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import training.__main__ as cli
-from app.artifacts import (
+import training.cli as cli
+from app.contract.pipeline import model_inputs, one_step_histories, to_series_units
+from app.contract.scalers import affine_from_sklearn
+from app.contract.scoring import rmse
+from app.contract.store import (
     MANIFEST_FILE,
     MODEL_FILE,
     REPORT_FILE,
     SCALER_FILE,
-    affine_from_sklearn,
     read_version,
     sha256_file,
 )
-from app.pipeline import model_inputs, one_step_histories, to_series_units
-from app.scoring import rmse
 
 # Keras' TensorFlow backend calls np.array on tensors in a way NumPy 2 deprecates; not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

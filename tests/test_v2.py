@@ -15,7 +15,7 @@ from modelkit import synthetic_series
 from test_api import NotReadyRegistry
 from tritonclient.utils import InferenceServerException
 
-from app.deps import get_registry
+from app.http.deps import get_registry
 from app.main import create_app
 from app.settings import Settings
 

@@ -3,7 +3,7 @@
 The honesty rule lives here: the scaler is fitted on the training part only,
 validation (early stopping) uses the last windows of the training part only, and
 the test part is touched only to be forecast once the model is fixed. Windows and
-model inputs come from `app.pipeline`, the functions serving calls.
+model inputs come from `app.contract.pipeline`, the functions serving calls.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from app.artifacts import affine_from_sklearn
-from app.pipeline import (
+from app.contract.pipeline import (
     AffineScaler,
     PipelineSpec,
     difference,
@@ -27,6 +26,7 @@ from app.pipeline import (
     to_series_units,
     training_windows,
 )
+from app.contract.scalers import affine_from_sklearn
 from training.network import build_model
 from training.presets import Preset
 

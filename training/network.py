@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.manifest import Architecture, LayerInfo
+from app.contract.manifest import Architecture, LayerInfo
 
 if TYPE_CHECKING:
     import keras

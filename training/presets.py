@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.pipeline import PipelineSpec, Transform
+from app.contract.pipeline import PipelineSpec, Transform
 
 ScalerKind = Literal["minmax", "standard"]
 

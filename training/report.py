@@ -1,6 +1,6 @@
 """Score a fitted model the way the evaluation protocol says, and draw report.png.
 
-Scores use `app.scoring`, the functions the service's evaluation uses, so a
+Scores use `app.contract.scoring`, the functions the service's evaluation uses, so a
 figure in a manifest means the same as one the service computes. The plot is
 the post's figure made readable: what was predicted where, against what, and
 how that compares with the naive forecasts on the same points.
@@ -13,8 +13,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.manifest import BaselineScores, Metrics, Scores
-from app.scoring import baselines, mae, mape, mase, naive_scale, rmse
+from app.contract.manifest import BaselineScores, Metrics, Scores
+from app.contract.scoring import baselines, mae, mape, mase, naive_scale, rmse
 from training.data import Series
 from training.fit import Fitted
 

@@ -26,7 +26,7 @@ import httpx
 from liveserver import ROOT, free_port
 from modelkit import rewrite_manifest, synthetic_series
 
-from app.artifacts import list_versions
+from app.contract.store import list_versions
 
 SERIES = [float(v) for v in synthetic_series()]
 NOBODY = 65534  # uid and gid of `nobody` / `nogroup` on Debian

@@ -16,8 +16,8 @@ from typing import Any
 import schemathesis
 from pydantic import BaseModel, ValidationError
 
-from app.inference_protocol import InferenceRequest
-from app.schemas import BatchPredictRequest, EvaluateRequest, PredictRequest
+from app.http.schemas import BatchPredictRequest, EvaluateRequest, PredictRequest
+from app.v2.types import InferenceRequest
 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "/v1/predict": PredictRequest,

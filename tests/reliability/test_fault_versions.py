@@ -29,7 +29,7 @@ from reliability_kit import (
     wait_for,
 )
 
-from app.artifacts import MODEL_FILE, SCALER_FILE
+from app.contract.store import MODEL_FILE, SCALER_FILE
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.auth import PROTECTED, UNAUTHORIZED
-from app.deps import DataPlaneDep, SettingsDep
 from app.errors import ErrorBody
-from app.schemas import (
+from app.http.auth import PROTECTED, UNAUTHORIZED
+from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.schemas import (
     BatchPredictRequest,
     BatchPredictResponse,
     EvaluateRequest,

@@ -15,10 +15,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from app.auth import require_api_key
-from app.deps import DataPlaneDep, SettingsDep
 from app.errors import NotFound
-from app.schemas import PredictRequest
+from app.http.auth import require_api_key
+from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.schemas import PredictRequest
 
 
 async def _require_enabled(settings: SettingsDep) -> None:

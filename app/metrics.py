@@ -1,4 +1,4 @@
-"""Prometheus metrics, defined once per process, and what each request learns about its model.
+"""Prometheus metrics, defined once per process, summed over workers when there are several.
 
 The metrics are module-level because prometheus-client registers a name once per
 process: apps built by tests, and every request, share them (tests compare
@@ -14,10 +14,6 @@ across the workers, whichever worker answers the scrape. Process metrics
 (`process_*`) are then read from `/proc` (Linux) for every worker and labelled by
 `pid`, since one worker cannot report another's memory through its own collectors;
 Python's GC and platform collectors are per process and left out in that mode.
-
-The model and version a request was served by are noted here (by the registry)
-in a context variable the request middleware binds, so the access log names
-them without the routes or the data plane knowing about logging.
 """
 
 from __future__ import annotations
@@ -26,8 +22,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
-from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -36,8 +30,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from app.artifacts import ArtifactError
-from app.engine import ModelFormatError
+from app.contract.store import ArtifactError
+from app.engine.errors import ModelFormatError
 from app.forecaster import ForecasterError
 
 UNMATCHED = "<unmatched>"
@@ -127,38 +121,6 @@ def failure_kind(exc: BaseException) -> str:
         (OSError, "io"),
     )
     return next((kind for cls, kind in kinds if isinstance(exc, cls)), "other")
-
-
-@dataclass
-class RequestContext:
-    """What the access log line says about a request beyond HTTP: its id, model and version."""
-
-    request_id: str
-    model: str | None = None
-    version: int | None = None
-
-
-_current: ContextVar[RequestContext | None] = ContextVar("forecast_request", default=None)
-
-
-def bind(context: RequestContext) -> Token[RequestContext | None]:
-    return _current.set(context)
-
-
-def unbind(token: Token[RequestContext | None]) -> None:
-    _current.reset(token)
-
-
-def current() -> RequestContext | None:
-    """The request being served in this context (threads of the pool inherit it), if any."""
-    return _current.get()
-
-
-def note_served(model: str, version: int) -> None:
-    """Say which model version answers the current request; no-op outside a request."""
-    context = _current.get()
-    if context is not None:
-        context.model, context.version = model, version
 
 
 def multiprocess() -> bool:

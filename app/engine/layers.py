@@ -1,40 +1,24 @@
-"""NumPy forward pass of the forecasting LSTM, read straight from the ``model.keras`` artifact.
+"""The layers the NumPy engine runs, built from a Keras layer config and its saved weights.
 
-Why this exists: the service must answer without TensorFlow. The usual path (Keras loaded in the
-request handler) costs ~700 MB of resident memory and ~230 ms per request, while the network
-itself is a few thousand multiply-adds: a tiny LSTM forward pass in NumPy takes microseconds.
-The ``model.keras`` zip written by training stays the single source of truth: the architecture
-comes from its ``config.json``, the weights from its ``model.weights.h5``; nothing is exported.
-
-Only what the forecaster needs is implemented (InputLayer, stacked LSTM, Dense, Dropout as the
-inference no-op it is). Anything else is refused at load time rather than silently mis-computed.
+Only what the forecaster needs is implemented (stacked LSTM, Dense, Dropout as the
+inference no-op it is). Anything else is refused at load time rather than silently
+mis-computed.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 import numpy.typing as npt
 
+from app.engine.errors import ModelFormatError, UnsupportedModelError
+
 Array = npt.NDArray[np.float64]
 Config = Mapping[str, Any]
-
-
-class ModelFormatError(ValueError):
-    """The file is not a readable Keras 3 ``.keras`` artifact (missing, corrupt, incomplete)."""
-
-
-class UnsupportedModelError(ModelFormatError):
-    """The artifact is readable but uses a layer or option this engine does not implement."""
 
 
 def _sigmoid(z: Array, out: Array) -> None:
@@ -56,9 +40,8 @@ ACTIVATIONS: dict[str, Callable[[Array, Array], object]] = {
 # LSTM options that change the result; the rest (initializers, dropout...) is inert at inference.
 _LSTM_FIXED = {"return_state": False, "go_backwards": False, "stateful": False, "unroll": False}
 # h5 group prefix per layer class: Keras uses the snake_case class name (see _h5_groups).
-_H5_PREFIX = {"LSTM": "lstm", "Dense": "dense", "Dropout": "dropout", "InputLayer": "input_layer"}
+H5_PREFIX = {"LSTM": "lstm", "Dense": "dense", "Dropout": "dropout", "InputLayer": "input_layer"}
 # Rows per forward pass: bounds the (time, rows, 4 * units) scratch arrays and keeps them cached.
-_CHUNK = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,84 +94,11 @@ class Layer:
         return hs[1:] if self.return_sequences else hs[-1]
 
 
-@dataclass(frozen=True, eq=False)
-class Network:
-    """A loaded forecaster (LSTM stack, then Dense head), evaluated in float64."""
-
-    look_back: int | None  # None: the model accepts windows of any length
-    n_features: int
-    layers: tuple[Layer, ...]
-
-    def summary(self) -> list[dict[str, Any]]:
-        """One plain, JSON-ready dict per computed layer (Dropout is a no-op and not listed)."""
-        keys = ("name", "kind", "units", "activation", "recurrent_activation", "return_sequences")
-        return [{key: getattr(layer, key) for key in keys} for layer in self.layers]
-
-    def predict(self, x: npt.ArrayLike) -> Array:
-        """(batch, time, features) windows -> (batch, outputs), computed in chunks of rows."""
-        x = np.asarray(x, dtype=np.float64)
-        length_ok = x.ndim == 3 and x.shape[1] > 0 and self.look_back in (None, x.shape[1])
-        if not length_ok or x.shape[2] != self.n_features:
-            expected = f"(batch, {self.look_back or 'time'}, {self.n_features})"
-            raise ValueError(f"expected windows of shape {expected}, got {x.shape}")
-        outs = []
-        for start in range(0, max(len(x), 1), _CHUNK):
-            h = x[start : start + _CHUNK].transpose(1, 0, 2)  # time-major: steps are contiguous
-            for layer in self.layers:
-                h = layer.run(h)
-            outs.append(h)
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
-
-
-def load_network(path: Path) -> Network:
-    """Build a :class:`Network` from a Keras 3 ``.keras`` zip, without importing Keras."""
-    config, weights = _read_archive(Path(path))
-    try:
-        # keras.Sequential(...).save() writes a "Sequential" config (checked with Keras 3.15).
-        if (kind := config.get("class_name")) != "Sequential":
-            raise UnsupportedModelError(f"model of type {kind} is not supported (only Sequential)")
-        layer_cfgs = list(config["config"]["layers"])
-        groups = _h5_groups(layer_cfgs)
-        todo = [(cfg, group) for cfg, group in zip(layer_cfgs, groups, strict=True) if _check(cfg)]
-        # (batch, time, features): Keras 3 writes an InputLayer for every built Sequential.
-        inputs = [
-            list(c["config"]["batch_shape"]) for c in layer_cfgs if c["class_name"] == "InputLayer"
-        ]
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise ModelFormatError(f"{path}: malformed config.json ({exc!r})") from exc
-    try:
-        with h5py.File(io.BytesIO(weights), "r") as h5:
-            layers = [_build(cfg, group, h5) for cfg, group in todo]
-    except (OSError, KeyError) as exc:
-        raise ModelFormatError(f"{path}: unreadable model.weights.h5 ({exc})") from exc
-    return _network(layers, inputs)
-
-
-def _read_archive(path: Path) -> tuple[Config, bytes]:
-    """Return (config.json, model.weights.h5 bytes); every failure becomes ModelFormatError."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if missing := sorted({"config.json", "model.weights.h5"} - names):
-                raise ModelFormatError(f"{path}: not a Keras model archive (no {missing[0]})")
-            config = json.loads(zf.read("config.json"))
-            meta = json.loads(zf.read("metadata.json")) if "metadata.json" in names else {}
-            weights = zf.read("model.weights.h5")
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
-        raise ModelFormatError(f"{path}: cannot read model archive ({exc})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path}: invalid JSON in model archive ({exc})") from exc
-    version = str(meta.get("keras_version", "3")) if isinstance(meta, dict) else "?"
-    if version.split(".")[0] != "3" or not isinstance(config, dict):
-        raise UnsupportedModelError(f"{path}: not a Keras 3 model (keras_version {version})")
-    return config, weights
-
-
-def _check(cfg: Config) -> bool:
+def check(cfg: Config) -> bool:
     """Refuse what this engine does not implement; True if the layer has weights to compute."""
     kind, body = cfg["class_name"], cfg["config"]
     where = f"layer {body.get('name', '?')!r} of type {kind}"
-    if kind not in _H5_PREFIX:
+    if kind not in H5_PREFIX:
         raise UnsupportedModelError(f"{where} is not supported (supported: LSTM, Dense, Dropout)")
     if kind not in ("LSTM", "Dense"):
         return False
@@ -205,19 +115,6 @@ def _check(cfg: Config) -> bool:
     return True
 
 
-def _h5_groups(layer_cfgs: list[Config]) -> list[str]:
-    """Mirror Keras' saving_lib: ``layers/<snake_case class>``, then ``_1``, ``_2``... by class.
-
-    Keras ignores layer names here on purpose (they are auto-generated, e.g. ``lstm_7``)."""
-    seen: dict[str, int] = {}
-    groups = []
-    for cfg in layer_cfgs:
-        base = _H5_PREFIX.get(cfg["class_name"], "?")
-        seen[base] = seen.get(base, -1) + 1
-        groups.append(f"layers/{base}" + (f"_{seen[base]}" if seen[base] else ""))
-    return groups
-
-
 def _read_vars(h5: h5py.File, group: str, name: str, var_path: str, count: int) -> list[Array]:
     """Read ``var_path/0..count-1`` as float64; check owner name, completeness, finiteness."""
     saved_name = h5[f"{group}/vars"].attrs.get("name", name)
@@ -232,7 +129,7 @@ def _read_vars(h5: h5py.File, group: str, name: str, var_path: str, count: int) 
     return arrays
 
 
-def _build(cfg: Config, group: str, h5: h5py.File) -> Layer:
+def build(cfg: Config, group: str, h5: h5py.File) -> Layer:
     """Read one LSTM/Dense layer's weights and check their shapes against its config."""
     kind, body = cfg["class_name"], cfg["config"]
     name, units, use_bias = body["name"], body["units"], bool(body.get("use_bias", True))
@@ -256,25 +153,6 @@ def _build(cfg: Config, group: str, h5: h5py.File) -> Layer:
     kernel, recurrent, bias = (_ro(a[..., order] * scale) for a in (arrays[0], arrays[1], bias))
     sequences = bool(body.get("return_sequences", False))
     return Layer(kind, name, units, *acts, sequences, kernel, recurrent, bias, fused)
-
-
-def _network(layers: list[Layer], inputs: list[list[Any]]) -> Network:
-    """Enforce "LSTM (returning sequences but the last), then Dense" and chained widths."""
-    n_lstm = sum(layer.kind == "LSTM" for layer in layers)
-    found = [layer.kind + ("(seq)" if layer.return_sequences else "") for layer in layers]
-    wanted = ["LSTM(seq)"] * (n_lstm - 1) + ["LSTM"] + ["Dense"] * (len(layers) - n_lstm)
-    if n_lstm == 0 or found != wanted:
-        raise UnsupportedModelError(
-            f"layer stack {found} is not supported: expected LSTM layers"
-            " (return_sequences=True on all but the last), then Dense layers"
-        )
-    n_features = layers[0].kernel.shape[0]
-    if [len(shape) == 3 and shape[2] in (None, n_features) for shape in inputs] != [True]:
-        raise ModelFormatError(f"want one input of shape (batch, time, {n_features}), got {inputs}")
-    widths = [n_features] + [layer.units for layer in layers[:-1]]
-    if any(layer.kernel.shape[0] != w for layer, w in zip(layers, widths, strict=True)):
-        raise ModelFormatError("layer weight shapes do not chain together")
-    return Network(inputs[0][1], n_features, tuple(layers))
 
 
 def _ro(a: Array) -> Array:

@@ -23,8 +23,8 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app import telemetry
-from app.artifacts import MANIFEST_FILE, list_versions
+from app import metrics
+from app.contract.store import MANIFEST_FILE, list_versions
 from app.errors import ModelNotFound
 from app.registry import ModelState, Registry, ServedVersion
 
@@ -118,7 +118,7 @@ class ModelWatcher:
             self.registry.swap(state)
             self._seen[name] = seen
         outcome = Reloaded(state, previous.number if previous else None)
-        telemetry.record_served(name, outcome.version)
+        metrics.record_served(name, outcome.version)
         _report(outcome, cause)
         return outcome
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.pipeline import PipelineSpec, Transform
+from app.contract.pipeline import PipelineSpec, Transform
 
 FORMAT_VERSION: Literal[1] = 1
 
@@ -22,7 +22,7 @@ class _Strict(BaseModel):
 
 
 class PipelineInfo(_Strict):
-    """The preprocessing contract: `app.pipeline.PipelineSpec` plus the scaler's kind."""
+    """The preprocessing contract: `app.contract.pipeline.PipelineSpec` plus the scaler's kind."""
 
     look_back: int = Field(ge=1)
     transform: Transform

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from app.auth import PROTECTED, UNAUTHORIZED
 from app.errors import ErrorBody
-from app.reload import ModelWatcher
+from app.http.auth import PROTECTED, UNAUTHORIZED
+from app.watcher import ModelWatcher
 
 router = APIRouter(
     prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=UNAUTHORIZED

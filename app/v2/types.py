@@ -3,7 +3,7 @@
 Field names and shapes follow the protocol, so V2 clients (tritonclient, KServe,
 Seldon) read them unchanged. Tensor `data` is only typed as a list here: it
 may be flat (row-major) or nested in the tensor's shape, and its elements are
-checked against the declared `datatype` by `app.tensors`, which can name the
+checked against the declared `datatype` by `app.v2.codec`, which can name the
 row and column at fault. Unknown fields and parameters are ignored, as the
 protocol's extensions (e.g. tritonclient's `binary_data_output`) expect.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas import _MILK  # the example series v1 documents, reused for V2's example
+from app.http.schemas import _MILK  # the example series v1 documents, reused for V2's example
 
 INPUT, OUTPUT = "values", "forecast"
 Parameters = dict[str, bool | int | float | str]

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from app.deps import RegistryDep, SettingsDep
 from app.errors import ErrorBody, ModelNotFound, ModelNotReady
+from app.http.deps import RegistryDep, SettingsDep
+from app.http.schemas import Health, Ready, ServedModel
 from app.lifecycle import refuse_while_draining
-from app.schemas import Health, Ready, ServedModel
 
 router = APIRouter(tags=["probes"])
 

@@ -1,7 +1,7 @@
 """Open Inference Protocol (KServe V2) over REST, so KServe, Seldon and V2 clients can call us.
 
 Thin like the v1 routes: `infer` is a batch forecast through the same data
-plane (`app.tensors` translates the tensors), readiness is `/ready`'s own
+plane (`app.v2.codec` translates the tensors), readiness is `/ready`'s own
 check, and only the served version of a model can be addressed; any other
 version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
 for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
@@ -21,12 +21,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from app.auth import PROTECTED
 from app.dataplane import DataPlane
-from app.deps import DataPlaneDep, RegistryDep
 from app.errors import InvalidInput, NotFound, ServiceError
-from app.handlers import validation_error
-from app.inference_protocol import (
+from app.http.auth import PROTECTED
+from app.http.deps import DataPlaneDep, RegistryDep
+from app.http.exception_handlers import validation_error
+from app.http.routes import health
+from app.http.schemas import Ready
+from app.registry import Registry, ServedVersion
+from app.v2.codec import renamed, to_batch_request, to_inference_response
+from app.v2.types import (
     INPUT,
     OUTPUT,
     InferenceRequest,
@@ -39,10 +43,6 @@ from app.inference_protocol import (
     TensorMetadata,
     V2Error,
 )
-from app.registry import Registry, ServedVersion
-from app.routes import health
-from app.schemas import Ready
-from app.tensors import renamed, to_batch_request, to_inference_response
 
 SERVER_NAME = "lstm-forecast-service"
 PLATFORM = "numpy_lstm"  # Keras-trained LSTM weights, run by the NumPy engine

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge
-from app.handlers import error_response
+from app.http.exception_handlers import error_response
 
 
 class _BodyTooLarge(Exception):
     """Raised inside `receive` to stop the endpoint reading; never leaves the middleware."""
 
 
-class BodySizeLimit:
+class BodySizeLimitMiddleware:
     """Refuse request bodies larger than `max_bytes()` bytes with a 413 JSON error."""
 
     def __init__(self, app: ASGIApp, max_bytes: Callable[[], int]) -> None:

@@ -13,6 +13,7 @@ checked against the manifest before this runs at all.
 
 from __future__ import annotations
 
+import math
 import pickle
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,14 @@ from typing import Any
 import numpy as np
 from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
+from app.contract.pipeline import AffineScaler
+
 _SKLEARN_MODULE = "sklearn.preprocessing._data"
 SCALER_CLASSES = ("MinMaxScaler", "StandardScaler")
+
+
+class ScalerError(ValueError):
+    """A scaler that cannot be used: not one of the known kinds, not fitted, or degenerate."""
 
 
 class ScalerRecord:
@@ -71,3 +78,34 @@ def load_scaler_record(path: Path) -> ScalerRecord:
     if not isinstance(record, ScalerRecord):
         raise pickle.UnpicklingError(f"holds a {type(record).__name__}, not a scaler")
     return record
+
+
+def affine_from_sklearn(scaler: Any, where: Path | str) -> AffineScaler:
+    """The affine map of a fitted one-feature MinMaxScaler or StandardScaler.
+
+    Works on the scikit-learn object itself (training) and on its unpickled
+    record (serving), which carry the same class name and fitted attributes.
+    """
+    kind = type(scaler).__name__
+    if kind not in SCALER_CLASSES:
+        raise ScalerError(
+            f"{where}: scaler is a {kind}, expected a fitted MinMaxScaler or StandardScaler"
+        )
+    if getattr(scaler, "n_features_in_", None) != 1:
+        raise ScalerError(f"{where}: scaler must be fitted on exactly one feature")
+    try:
+        affine = _affine(scaler, kind)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise ScalerError(f"{where}: scaler is not fitted as expected ({exc})") from None
+    if not (math.isfinite(affine.scale) and math.isfinite(affine.offset) and affine.scale != 0):
+        raise ScalerError(f"{where}: scaler parameters are not finite and non-zero")
+    return affine
+
+
+def _affine(scaler: Any, kind: str) -> AffineScaler:
+    if kind == "MinMaxScaler":  # x * scale_ + min_
+        return AffineScaler(float(scaler.scale_[0]), float(scaler.min_[0]))
+    if not (scaler.with_mean and scaler.with_std):
+        raise ValueError("a StandardScaler must centre and scale")
+    scale = float(scaler.scale_[0])  # StandardScaler: (x - mean_) / scale_
+    return AffineScaler(1.0 / scale, -float(scaler.mean_[0]) / scale)

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.contract.manifest import Architecture, DataInfo, Metrics, PipelineInfo, TrainingInfo
 from app.forecaster import Baseline
-from app.manifest import Architecture, DataInfo, Metrics, PipelineInfo, TrainingInfo
 
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 

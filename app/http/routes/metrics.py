@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app import telemetry
+from app.metrics import exposition
 
 router = APIRouter(tags=["probes"])
 
@@ -21,5 +21,5 @@ router = APIRouter(tags=["probes"])
     responses={200: {"content": {"text/plain": {}}}},
 )
 async def metrics(request: Request) -> Response:
-    body, content_type = telemetry.exposition(request.headers.get("accept"))
+    body, content_type = exposition(request.headers.get("accept"))
     return Response(body, media_type=content_type)

@@ -8,7 +8,7 @@ on each request. This one only wraps `send` (to read the status and add
 The route label is the template the router matched (`scope["route"].path`,
 e.g. `/v1/models/{name}/predict`), so model names never multiply the metric
 series; a mounted app (the Swagger UI assets) is `<mount>/{path}` and anything
-else `<unmatched>`. Probes and scrapes (`telemetry.PROBES`) are logged at DEBUG
+else `<unmatched>`. Probes and scrapes (`metrics.PROBES`) are logged at DEBUG
 and left out of the latency histogram, so a busy orchestrator neither floods
 the log nor drags the latency quantiles down.
 
@@ -29,7 +29,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import telemetry
+from app import metrics
+from app.http.context import RequestContext, bind, unbind
 
 log = logging.getLogger("app.access")
 
@@ -39,7 +40,7 @@ PAYLOAD_LIMIT = 4096  # bytes of a body kept in the log when payload logging is 
 PATH_LIMIT = 256
 
 
-class RequestTelemetry:
+class AccessLogMiddleware:
     """Count, time and log every HTTP request; give each one an `X-Request-ID`."""
 
     def __init__(self, app: ASGIApp, log_payloads: Callable[[], bool]) -> None:
@@ -51,7 +52,7 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        context = telemetry.RequestContext(request_id=_request_id(scope))
+        context = RequestContext(request_id=_request_id(scope))
         id_header = (HEADER, context.request_id.encode())
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != HEADER] + [id_header]
         payload = _Payload(receive) if self.log_payloads() else None
@@ -64,12 +65,12 @@ class RequestTelemetry:
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        token = telemetry.bind(context)
+        token = bind(context)
         try:
-            with telemetry.in_flight(scope["path"]):
+            with metrics.in_flight(scope["path"]):
                 await self.app(scope, payload.receive if payload else receive, send_with_id)
         finally:
-            telemetry.unbind(token)
+            unbind(token)
             _finish(scope, status, time.perf_counter() - started, context, payload)
 
 
@@ -103,18 +104,18 @@ def route_template(scope: Scope) -> str:
         return path
     if "endpoint" in scope and "app_root_path" in scope:  # inside a mounted app
         return f"{scope['root_path'][len(scope['app_root_path']) :]}/{{path}}"
-    return telemetry.UNMATCHED
+    return metrics.UNMATCHED
 
 
 def _finish(
     scope: Scope,
     status: int,
     seconds: float,
-    context: telemetry.RequestContext,
+    context: RequestContext,
     payload: _Payload | None,
 ) -> None:
     route = route_template(scope)
-    telemetry.record_request(route, scope["method"], status, seconds)
+    metrics.record_request(route, scope["method"], status, seconds)
     level = _level(route, status)
     if log.isEnabledFor(level):
         fields = _fields(scope, route, status, seconds, context, payload)
@@ -122,7 +123,7 @@ def _finish(
 
 
 def _level(route: str, status: int) -> int:
-    if route in telemetry.PROBES:
+    if route in metrics.PROBES:
         return logging.DEBUG
     return logging.ERROR if status >= 500 else logging.INFO
 
@@ -132,7 +133,7 @@ def _fields(
     route: str,
     status: int,
     seconds: float,
-    context: telemetry.RequestContext,
+    context: RequestContext,
     payload: _Payload | None,
 ) -> dict[str, Any]:
     """The access-log fields; the posted body only when payload logging is on."""

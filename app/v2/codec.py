@@ -21,7 +21,8 @@ import numpy as np
 from pydantic import StrictInt, TypeAdapter, ValidationError
 
 from app.errors import FieldError, InvalidInput
-from app.inference_protocol import (
+from app.http.schemas import BatchPredictRequest, BatchPredictResponse, Horizon, Value
+from app.v2.types import (
     INPUT,
     OUTPUT,
     InferenceRequest,
@@ -31,7 +32,6 @@ from app.inference_protocol import (
     RequestOutput,
     ResponseOutput,
 )
-from app.schemas import BatchPredictRequest, BatchPredictResponse, Horizon, Value
 
 FLOATS: dict[str, type[np.floating[Any]]] = {
     "FP16": np.float16,

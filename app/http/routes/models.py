@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.auth import PROTECTED, UNAUTHORIZED
-from app.deps import RegistryDep
 from app.errors import ErrorBody, NotFound
+from app.http.auth import PROTECTED, UNAUTHORIZED
+from app.http.deps import RegistryDep
+from app.http.schemas import ModelDetail, ModelStatus
 from app.registry import ModelState
-from app.schemas import ModelDetail, ModelStatus
 
 router = APIRouter(
     prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=UNAUTHORIZED

@@ -1,0 +1,1 @@
+"""The NumPy engine: runs the network saved in `model.keras` without TensorFlow."""

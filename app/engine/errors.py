@@ -1,0 +1,11 @@
+"""Why a `.keras` file cannot be served: unreadable, or using what the engine does not implement."""
+
+from __future__ import annotations
+
+
+class ModelFormatError(ValueError):
+    """The file is not a readable Keras 3 ``.keras`` artifact (missing, corrupt, incomplete)."""
+
+
+class UnsupportedModelError(ModelFormatError):
+    """The artifact is readable but uses a layer or option this engine does not implement."""

@@ -1,5 +1,0 @@
-"""HTTP routes: each parses a request, calls the registry or the data plane, renders the answer."""
-
-from app.routes import bench, docs, health, metrics, models, predict, reload, v2
-
-__all__ = ["bench", "docs", "health", "metrics", "models", "predict", "reload", "v2"]
