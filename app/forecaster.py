@@ -138,8 +138,8 @@ class Forecaster:
         return (values < low) | (values > high)
 
     def _next(self, window: np.ndarray) -> np.ndarray:
-        scaled = self.network.predict(model_inputs(window, self.spec, self.version.scaler))
-        return to_series_units(scaled[:, 0], window, self.spec, self.version.scaler)
+        members = self.network.predict(model_inputs(window, self.spec, self.version.scaler))
+        return to_series_units(members.mean(axis=0)[:, 0], window, self.spec, self.version.scaler)
 
     def _check_network(self) -> None:
         """The window length must match the manifest's, and one window must give one number."""
@@ -150,7 +150,7 @@ class Forecaster:
                 f" look_back {look_back}"
             )
         try:
-            shape = self.network.predict(np.zeros((1, look_back, 1))).shape
+            shape = self.network.predict(np.zeros((1, look_back, 1)))[0].shape
         except ValueError as exc:
             raise ForecasterError(f"network refuses a (1, {look_back}, 1) window: {exc}") from exc
         if shape != (1, 1):

@@ -2,7 +2,7 @@
 
     python -m bench.engine_bench --version-dir models/milk/1     # prints JSON
 
-Times one window and 10,000 windows through (a) `app.engine.load_network(...).predict`,
+Times one window and 10,000 windows through (a) `app.engine.archive.load_network(...).predict`,
 as is and with OpenBLAS limited to one thread, (b) Keras `model.predict(x, verbose=0)`
 with its default batch size (32) and with the whole input as one batch, and (c) calling
 the Keras model directly, `model(x)`; all read from the same `model.keras`. Each figure
@@ -68,7 +68,7 @@ def measure(version_dir: Path) -> dict[str, Any]:
         bound = {name: partial(call, x) for name, call in calls.items()}
         for name, value in interleaved(bound, REPEATS[batch], contexts).items():
             seconds[name][str(batch)] = value
-    diff = np.abs(network.predict(windows) - model.predict(windows, verbose=0)).max()
+    diff = np.abs(network.predict(windows)[0] - model.predict(windows, verbose=0)).max()
     return {
         "seconds": seconds,
         "max_abs_diff_scaled": float(diff),

@@ -21,6 +21,7 @@ import pytest
 
 from app.engine.archive import load_network
 from app.engine.errors import ModelFormatError, UnsupportedModelError
+from app.engine.network import stack
 
 # Keras 3.15 + NumPy 2.4 noise from inside Keras' tensor conversion, not from this project.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy")
@@ -38,10 +39,12 @@ def keras() -> Any:
     return pytest.importorskip("keras")
 
 
-def _save(keras: Any, path: Path, input_shape: tuple[int | None, int], layers: list[Any]) -> Any:
+def _save(
+    keras: Any, path: Path, input_shape: tuple[int | None, int], layers: list[Any], seed: int = 7
+) -> Any:
     """Build, randomise (biases included, so gate order matters everywhere) and save a model."""
     model = keras.Sequential([keras.Input(shape=input_shape), *layers])
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(0.0, 0.5, w.shape).astype("float32") for w in model.weights])
     model.save(path)
     return model
@@ -102,11 +105,11 @@ def test_matches_keras(
     net = load_network(path)
     x = np.random.default_rng(length).normal(0.0, 1.5, (N_WINDOWS, length, 1)).astype("float32")
 
-    ours = net.predict(x)
+    ours = net.predict(x)[0]
     via_predict = model.predict(x, batch_size=512, verbose=0)
     via_call = np.asarray(model(x))
 
-    assert ours.shape == via_predict.shape == (N_WINDOWS, net.summary()[-1]["units"])
+    assert ours.shape == via_predict.shape == (N_WINDOWS, net.outputs)
     diff = max(np.abs(ours - via_predict).max(), np.abs(ours - via_call).max())
     record_property("max_abs_diff", float(diff))  # ~1e-7 observed: Keras' own float32 rounding
     assert diff < TOLERANCE
@@ -115,7 +118,7 @@ def test_matches_keras(
 def test_architecture_is_read_from_config(models: dict[str, tuple[Any, Path]]) -> None:
     net = load_network(models["stacked"][1])
     assert (net.look_back, net.n_features) == (12, 1)
-    rows = [(r["kind"], r["units"], r["activation"], r["return_sequences"]) for r in net.summary()]
+    rows = [(r.keras_class, r.units, _activation(r), r.return_sequences) for r in net.layers]
     assert rows == [
         ("LSTM", 16, "tanh", True),
         ("LSTM", 8, "tanh", False),
@@ -124,7 +127,12 @@ def test_architecture_is_read_from_config(models: dict[str, tuple[Any, Path]]) -
     ]
     exotic = load_network(models["exotic"][1])
     assert exotic.look_back is None
-    assert [row["kind"] for row in exotic.summary()] == ["LSTM", "LSTM", "Dense", "Dense"]
+    assert [layer.keras_class for layer in exotic.layers] == ["LSTM", "LSTM", "Dense", "Dense"]
+    assert net.members == exotic.members == 1
+
+
+def _activation(layer: Any) -> str:
+    return str(getattr(layer, "activation", None) or layer.activations[0])
 
 
 def test_predict_checks_shapes_and_handles_edge_batches(
@@ -134,9 +142,9 @@ def test_predict_checks_shapes_and_handles_edge_batches(
     for bad in (np.zeros((2, 11, 1)), np.zeros((2, 12, 2)), np.zeros((12, 1))):
         with pytest.raises(ValueError, match=r"expected windows of shape \(batch, 12, 1\)"):
             net.predict(bad)
-    assert net.predict(np.zeros((0, 12, 1))).shape == (0, 1)
+    assert net.predict(np.zeros((0, 12, 1))).shape == (1, 0, 1)
     windows = np.random.default_rng(3).normal(size=(5, 12, 1))
-    one_by_one = np.concatenate([net.predict(w[None]) for w in windows])
+    one_by_one = np.concatenate([net.predict(w[None]) for w in windows], axis=1)
     np.testing.assert_allclose(net.predict(windows), one_by_one, rtol=0, atol=1e-12)
     assert not net.layers[0].kernel.flags.writeable  # shared across requests: read-only
 
@@ -224,7 +232,7 @@ def test_engine_runs_without_tensorflow_or_keras(models: dict[str, tuple[Any, Pa
         import numpy as np
         from app.engine.archive import load_network
         net = load_network(sys.argv[1])
-        assert net.predict(np.zeros((3, 12, 1))).shape == (3, 1)
+        assert net.predict(np.zeros((3, 12, 1))).shape == (1, 3, 1)
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
         assert not loaded, loaded
         print("ok")
@@ -242,3 +250,26 @@ def test_engine_runs_without_tensorflow_or_keras(models: dict[str, tuple[Any, Pa
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_stacked_members_each_compute_their_own_network(keras: Any, tmp_path: Path) -> None:
+    """An ensemble runs as one pass; member m of the pass equals network m run alone."""
+    paths = []
+    for seed in range(3):
+        paths.append(tmp_path / f"member-{seed}.keras")
+        layers = keras.layers
+        stack_layers = [layers.LSTM(6, return_sequences=True), layers.LSTM(4), layers.Dense(1)]
+        _save(keras, paths[-1], (9, 1), stack_layers, seed=seed)
+    alone = [load_network(path) for path in paths]
+    together = stack(alone)
+    x = np.random.default_rng(0).normal(size=(1500, 9, 1))
+    out = together.predict(x)
+    assert together.members == 3 and out.shape == (3, 1500, 1)
+    for m, network in enumerate(alone):
+        np.testing.assert_allclose(out[m], network.predict(x)[0], rtol=0, atol=1e-12)
+    assert np.ptp(out[:, 0, 0]) > 1e-3  # the members really differ
+
+
+def test_members_of_different_shapes_do_not_stack(models: dict[str, tuple[Any, Path]]) -> None:
+    with pytest.raises(ModelFormatError, match="ensemble members"):
+        stack([load_network(models["tiny"][1]), load_network(models["stacked"][1])])

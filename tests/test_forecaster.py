@@ -33,7 +33,7 @@ def by_hand(forecaster: Forecaster, histories: np.ndarray) -> np.ndarray:
     """One step the long way: pipeline in, engine forward pass, pipeline out."""
     version, spec = forecaster.version, forecaster.spec
     network = load_network(version.model_path)
-    outputs = network.predict(model_inputs(histories, spec, version.scaler))[:, 0]
+    outputs = network.predict(model_inputs(histories, spec, version.scaler))[0, :, 0]
     return to_series_units(outputs, histories, spec, version.scaler)
 
 
@@ -125,7 +125,7 @@ class StubNetwork:
     def predict(self, x: np.ndarray) -> np.ndarray:
         if x.shape[2] != self.n_features:
             raise ValueError(f"expected {self.n_features} features")
-        return np.full((len(x), self.n_outputs), self.output)
+        return np.full((1, len(x), self.n_outputs), self.output)
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def engine_forecasts(version_dir: Path, histories: np.ndarray) -> np.ndarray:
     spec = verified.manifest.pipeline.spec()
     network = load_network(verified.model_path)
     inputs = model_inputs(histories, spec, verified.scaler)
-    return to_series_units(network.predict(inputs)[:, 0], histories, spec, verified.scaler)
+    return to_series_units(network.predict(inputs)[0, :, 0], histories, spec, verified.scaler)
 
 
 def random_histories(version_dir: Path, rng: np.random.Generator) -> np.ndarray:

@@ -1,17 +1,22 @@
-"""The layers the NumPy engine runs, built from a Keras layer config and its saved weights.
+"""The layers the NumPy engine runs: one class per Keras layer kind, each with its own `run`.
 
-Only what the forecaster needs is implemented (stacked LSTM, Dense, Dropout as the
-inference no-op it is). Anything else is refused at load time rather than silently
-mis-computed.
+Each class knows three things about its kind: which Keras config options it
+implements (anything else is refused at load time rather than silently
+mis-computed), how its saved weights are laid out, and how to compute it.
+Weights are stacked over ensemble members along a leading axis (size 1 for a
+single network), so every member of an ensemble runs in the same few array
+operations per time step: a forecast's cost grows with the work, not with the
+number of Python-level passes.
+
+Adding a layer kind is one class here, registered in `LAYERS`, plus its parity
+test against Keras; `app.engine.archive` finds its weights by Keras' naming rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol, Self
 
-import h5py
 import numpy as np
 import numpy.typing as npt
 
@@ -19,6 +24,8 @@ from app.engine.errors import ModelFormatError, UnsupportedModelError
 
 Array = npt.NDArray[np.float64]
 Config = Mapping[str, Any]
+# (variable path inside the layer's h5 group, number of arrays) -> the arrays, float64.
+WeightReader = Callable[[str, int], list[Array]]
 
 
 def _sigmoid(z: Array, out: Array) -> None:
@@ -37,49 +44,189 @@ ACTIVATIONS: dict[str, Callable[[Array, Array], object]] = {
     # Keras 3 definition, relu6(x + 3) / 6 (Keras 2 used 0.2 * x + 0.5, which differs).
     "hard_sigmoid": lambda z, out: np.divide(np.clip(z + 3.0, 0.0, 6.0, out=out), 6.0, out=out),
 }
-# LSTM options that change the result; the rest (initializers, dropout...) is inert at inference.
-_LSTM_FIXED = {"return_state": False, "go_backwards": False, "stateful": False, "unroll": False}
-# h5 group prefix per layer class: Keras uses the snake_case class name (see _h5_groups).
-H5_PREFIX = {"LSTM": "lstm", "Dense": "dense", "Dropout": "dropout", "InputLayer": "input_layer"}
-# Rows per forward pass: bounds the (time, rows, 4 * units) scratch arrays and keeps them cached.
+# Layers with no weights that compute nothing at inference: skipped when the stack is built.
+PASSTHROUGH = frozenset({"InputLayer", "Dropout"})
 
 
-@dataclass(frozen=True, eq=False)
-class Layer:
-    """One LSTM or Dense layer, ready to run. LSTM columns are reordered at load time from Keras'
-    gate order (i, f, c, o) to (i, f, o, c): the three sigmoid-like gates become one slice."""
+class Layer(Protocol):
+    """What the network needs of every layer kind."""
 
-    kind: str  # "LSTM" or "Dense"
+    keras_class: ClassVar[str]
+    recurrent: ClassVar[bool]  # reads a time axis (the stack's front) rather than a vector
     name: str
     units: int
-    activation: str
-    recurrent_activation: str | None  # LSTM only
     return_sequences: bool
-    kernel: Array  # (inputs, 4 * units) for LSTM, (inputs, units) for Dense
-    recurrent: Array | None  # (units, 4 * units), LSTM only
-    bias: Array
-    fused: bool = False  # tanh/sigmoid LSTM whose gate columns were halved at load time
+
+    @property
+    def inputs(self) -> int: ...
+
+    @property
+    def members(self) -> int: ...
+
+    def run(self, x: Array) -> Array: ...
+
+    @classmethod
+    def stack(cls, layers: Sequence[Self]) -> Self: ...
+
+
+def _options(body: Config, kind: str, fixed: Mapping[str, object], acts: Sequence[str]) -> None:
+    """Refuse options this engine does not compute: bad units, unknown activations, `fixed` ones."""
+    where = f"layer {body.get('name', '?')!r} of type {kind}"
+    units = body["units"]
+    problems = [] if isinstance(units, int) and units > 0 else [f"units={units!r}"]
+    for key in acts:
+        if not isinstance(name := body.get(key, "linear"), str) or name not in ACTIVATIONS:
+            problems.append(f"{key}={name!r} (supported: {', '.join(ACTIVATIONS)})")
+    problems += [
+        f"{key}={body[key]!r}" for key, want in fixed.items() if body.get(key, want) != want
+    ]
+    if problems:
+        raise UnsupportedModelError(f"{where} is not supported: {'; '.join(problems)}")
+
+
+def _stacked(arrays: Sequence[Array]) -> Array:
+    """One read-only array with a leading member axis: shared by every request, never changed."""
+    out = np.stack(arrays)
+    out.flags.writeable = False
+    return out
+
+
+def _same(layers: Sequence[Any], *attributes: str) -> None:
+    for attribute in attributes:
+        if len({getattr(layer, attribute) for layer in layers}) > 1:
+            raise ModelFormatError(f"ensemble members differ in {attribute}; they cannot stack")
+
+
+class Dense:
+    """`activation(x @ kernel + bias)`, on (members, batch, inputs) -> (members, batch, units)."""
+
+    keras_class: ClassVar[str] = "Dense"
+    recurrent: ClassVar[bool] = False
+    return_sequences = False
+
+    def __init__(self, name: str, activation: str, kernel: Array, bias: Array) -> None:
+        self.name, self.activation = name, activation
+        self.kernel, self.bias = kernel, bias  # (members, inputs, units), (members, 1, units)
+        self.units = kernel.shape[2]
+
+    @property
+    def inputs(self) -> int:
+        return int(self.kernel.shape[1])
+
+    @property
+    def members(self) -> int:
+        return int(self.kernel.shape[0])
+
+    @classmethod
+    def from_keras(cls, body: Config, read: WeightReader) -> Self:
+        _options(body, cls.keras_class, {}, ["activation"])
+        units, use_bias = body["units"], bool(body.get("use_bias", True))
+        arrays = read("vars", 1 + use_bias)
+        kernel, bias = arrays[0], arrays[1] if use_bias else np.zeros(units)
+        if kernel.ndim != 2 or kernel.shape[1] != units or bias.shape != (units,):
+            raise ModelFormatError(f"layer {body['name']!r}: weight shapes do not match {units=}")
+        activation = body.get("activation", "linear")
+        return cls(body["name"], activation, _stacked([kernel]), _stacked([bias[None]]))
+
+    @classmethod
+    def stack(cls, layers: Sequence[Self]) -> Self:
+        _same(layers, "activation", "units", "inputs")
+        kernel = _stacked([k for layer in layers for k in layer.kernel])
+        bias = _stacked([b for layer in layers for b in layer.bias])
+        return cls(layers[0].name, layers[0].activation, kernel, bias)
 
     def run(self, x: Array) -> Array:
-        """Dense: (batch, in) -> (batch, units). LSTM: time-major (time, batch, in) to
-        (time, batch, units) if return_sequences else (batch, units); loops over time only."""
-        act = ACTIVATIONS[self.activation]
-        if self.recurrent is None:
-            y = x @ self.kernel + self.bias
-            act(y, y)
-            return y
-        gate_act = ACTIVATIONS[self.recurrent_activation or "sigmoid"]
-        steps, batch, u = x.shape[0], x.shape[1], self.units
-        zx = x @ self.kernel + self.bias  # the input half of every step's pre-activation at once
-        hs = np.zeros((steps + 1, batch, u))  # hs[t + 1] = h_t; hs[0] is the zero initial state
-        c, ig, z = np.zeros((batch, u)), np.empty((batch, u)), np.empty((batch, 4 * u))
-        i, f, o, g = (z[:, k * u : (k + 1) * u] for k in range(4))  # views, refilled each step
-        gates = z[:, : 3 * u]
+        y = np.matmul(x, self.kernel)
+        y += self.bias
+        ACTIVATIONS[self.activation](y, y)
+        return y
+
+
+class LSTM:
+    """Keras' LSTM, on time-major input (time, members or 1, batch, inputs).
+
+    Returns (time, members, batch, units) with `return_sequences`, else the last
+    state, (members, batch, units). Columns are reordered at load time from
+    Keras' gate order (i, f, c, o) to (i, f, o, c), so the three sigmoid-like
+    gates are one slice. The default activation pair (tanh, sigmoid) runs as one
+    tanh per step: sigmoid(x) = tanh(x / 2) / 2 + 1 / 2, with the x / 2 folded
+    into the gate columns at load (exact: halving only changes the exponent).
+    """
+
+    keras_class: ClassVar[str] = "LSTM"
+    recurrent: ClassVar[bool] = True
+    # Options that change the result; the rest (initializers, dropout...) is inert at inference.
+    FIXED: ClassVar[dict[str, object]] = {
+        "return_state": False,
+        "go_backwards": False,
+        "stateful": False,
+        "unroll": False,
+    }
+
+    def __init__(
+        self,
+        name: str,
+        activations: tuple[str, str],
+        return_sequences: bool,
+        weights: tuple[Array, Array, Array],
+    ) -> None:
+        self.name, self.activations, self.return_sequences = name, activations, return_sequences
+        # (members, inputs, 4u), (members, u, 4u), (members, 1, 4u), gate columns as (i, f, o, c)
+        self.kernel, self.recurrent_kernel, self.bias = weights
+        self.units = self.recurrent_kernel.shape[1]
+        self.fused = activations == ("tanh", "sigmoid")
+
+    @property
+    def inputs(self) -> int:
+        return int(self.kernel.shape[1])
+
+    @property
+    def members(self) -> int:
+        return int(self.kernel.shape[0])
+
+    @classmethod
+    def from_keras(cls, body: Config, read: WeightReader) -> Self:
+        _options(body, cls.keras_class, cls.FIXED, ["activation", "recurrent_activation"])
+        units, use_bias = body["units"], bool(body.get("use_bias", True))
+        arrays = read("cell/vars", 2 + use_bias)
+        bias = arrays.pop() if use_bias else np.zeros(4 * units)
+        shapes = [a.shape for a in (*arrays, bias)]
+        if shapes != [(arrays[0].shape[0], 4 * units), (units, 4 * units), (4 * units,)]:
+            raise ModelFormatError(f"layer {body['name']!r}: weight shapes do not match {units=}")
+        acts = (body.get("activation", "tanh"), body.get("recurrent_activation", "sigmoid"))
+        order = np.r_[0 : 2 * units, 3 * units : 4 * units, 2 * units : 3 * units]  # ifco -> ifoc
+        halve = 0.5 if acts == ("tanh", "sigmoid") else 1.0
+        scale = np.where(np.arange(4 * units) < 3 * units, halve, 1.0)
+        kernel, recurrent, bias = (a[..., order] * scale for a in (arrays[0], arrays[1], bias))
+        weights = (_stacked([kernel]), _stacked([recurrent]), _stacked([bias[None]]))
+        return cls(body["name"], acts, bool(body.get("return_sequences", False)), weights)
+
+    @classmethod
+    def stack(cls, layers: Sequence[Self]) -> Self:
+        _same(layers, "activations", "return_sequences", "units", "inputs")
+        weights = tuple(
+            _stacked([w for layer in layers for w in getattr(layer, key)])
+            for key in ("kernel", "recurrent_kernel", "bias")
+        )
+        first = layers[0]
+        return cls(first.name, first.activations, first.return_sequences, weights)  # type: ignore[arg-type]
+
+    def run(self, x: Array) -> Array:
+        act, gate_act = (ACTIVATIONS[name] for name in self.activations)
+        steps, batch, u = x.shape[0], x.shape[2], self.units
+        members = self.members
+        # The input half of every step's pre-activation at once: (time, members, batch, 4u).
+        zx = np.matmul(x, self.kernel) + self.bias
+        hs = np.zeros((steps + 1, members, batch, u))  # hs[t + 1] = h_t; hs[0] is the zero state
+        c, ig = np.zeros((members, batch, u)), np.empty((members, batch, u))
+        z = np.empty((members, batch, 4 * u))
+        i, f, o, g = (z[..., k * u : (k + 1) * u] for k in range(4))  # views, refilled each step
+        gates = z[..., : 3 * u]
         for t in range(steps):
             h = hs[t + 1]
-            np.matmul(hs[t], self.recurrent, out=z)
+            np.matmul(hs[t], self.recurrent_kernel, out=z)
             z += zx[t]
-            if self.fused:  # one tanh for all four blocks, see _build
+            if self.fused:
                 np.tanh(z, out=z)
                 gates *= 0.5
                 gates += 0.5
@@ -94,68 +241,5 @@ class Layer:
         return hs[1:] if self.return_sequences else hs[-1]
 
 
-def check(cfg: Config) -> bool:
-    """Refuse what this engine does not implement; True if the layer has weights to compute."""
-    kind, body = cfg["class_name"], cfg["config"]
-    where = f"layer {body.get('name', '?')!r} of type {kind}"
-    if kind not in H5_PREFIX:
-        raise UnsupportedModelError(f"{where} is not supported (supported: LSTM, Dense, Dropout)")
-    if kind not in ("LSTM", "Dense"):
-        return False
-    units = body["units"]
-    problems = [] if isinstance(units, int) and units > 0 else [f"units={units!r}"]
-    for key in ["activation", "recurrent_activation"] if kind == "LSTM" else ["activation"]:
-        if not isinstance(name := body.get(key, "linear"), str) or name not in ACTIVATIONS:
-            problems.append(f"{key}={name!r} (supported: {', '.join(ACTIVATIONS)})")
-    for key, default in _LSTM_FIXED.items() if kind == "LSTM" else ():
-        if body.get(key, default) != default:
-            problems.append(f"{key}={body[key]!r}")
-    if problems:
-        raise UnsupportedModelError(f"{where} is not supported: {'; '.join(problems)}")
-    return True
-
-
-def _read_vars(h5: h5py.File, group: str, name: str, var_path: str, count: int) -> list[Array]:
-    """Read ``var_path/0..count-1`` as float64; check owner name, completeness, finiteness."""
-    saved_name = h5[f"{group}/vars"].attrs.get("name", name)
-    if saved_name != name:
-        raise ModelFormatError(f"weights in {group} belong to {saved_name!r}, not {name!r}")
-    found = set(h5[var_path].keys())
-    if found != {str(i) for i in range(count)}:
-        raise ModelFormatError(f"{var_path}: expected {count} weight arrays, found {sorted(found)}")
-    arrays = [np.array(h5[f"{var_path}/{i}"], dtype=np.float64) for i in range(count)]
-    if not all(np.isfinite(a).all() for a in arrays):
-        raise ModelFormatError(f"{var_path}: weights contain NaN or infinity")
-    return arrays
-
-
-def build(cfg: Config, group: str, h5: h5py.File) -> Layer:
-    """Read one LSTM/Dense layer's weights and check their shapes against its config."""
-    kind, body = cfg["class_name"], cfg["config"]
-    name, units, use_bias = body["name"], body["units"], bool(body.get("use_bias", True))
-    lstm = kind == "LSTM"
-    width = 4 * units if lstm else units
-    var_path = f"{group}/cell/vars" if lstm else f"{group}/vars"
-    arrays = _read_vars(h5, group, name, var_path, 1 + lstm + use_bias)
-    bias = arrays.pop() if use_bias else np.zeros(width)
-    expected = [(arrays[0].shape[0], width)] + [(units, width)] * lstm + [(width,)]
-    if [a.shape for a in [*arrays, bias]] != expected:
-        raise ModelFormatError(f"layer {name!r}: weight shapes do not match units={units}")
-    if not lstm:
-        act = body.get("activation", "linear")
-        return Layer(kind, name, units, act, None, False, _ro(arrays[0]), None, _ro(bias))
-    order = np.r_[0 : 2 * units, 3 * units : 4 * units, 2 * units : 3 * units]  # ifco -> ifoc
-    acts = body.get("activation", "tanh"), body.get("recurrent_activation", "sigmoid")
-    # The default pair runs as one tanh per step: sigmoid(x) = tanh(x / 2) / 2 + 1 / 2, with the
-    # x / 2 folded into the gate columns here (exact: halving only changes the exponent).
-    fused = acts == ("tanh", "sigmoid")
-    scale = np.where(np.arange(4 * units) < 3 * units, 0.5 if fused else 1.0, 1.0)
-    kernel, recurrent, bias = (_ro(a[..., order] * scale) for a in (arrays[0], arrays[1], bias))
-    sequences = bool(body.get("return_sequences", False))
-    return Layer(kind, name, units, *acts, sequences, kernel, recurrent, bias, fused)
-
-
-def _ro(a: Array) -> Array:
-    """Mark read-only: one Network is shared by all requests and must never change."""
-    a.flags.writeable = False
-    return a
+LAYERS: dict[str, type[Dense] | type[LSTM]] = {kind.keras_class: kind for kind in (LSTM, Dense)}
+"""Every layer kind the engine computes, by Keras class name."""

@@ -1,38 +1,44 @@
-"""A loaded forecaster network: its layers run in order over a batch of windows, in NumPy."""
+"""A loaded network: its layers run in order over a batch of windows, for every member at once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from app.engine.errors import ModelFormatError
 from app.engine.layers import Layer
 
 Array = npt.NDArray[np.float64]
-Config = Mapping[str, Any]
 
-# Rows per forward pass: bounds the (time, rows, 4 * units) scratch arrays and keeps them cached.
+# Rows per forward pass: bounds the (time, members, rows, 4 * units) scratch arrays.
 _CHUNK = 1024
 
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A loaded forecaster (LSTM stack, then Dense head), evaluated in float64."""
+    """Recurrent layers, then dense ones, evaluated in float64 for every ensemble member.
+
+    A single trained model is a network of one member; `stack` joins members of
+    the same architecture so they run as one pass.
+    """
 
     look_back: int | None  # None: the model accepts windows of any length
     n_features: int
     layers: tuple[Layer, ...]
 
-    def summary(self) -> list[dict[str, Any]]:
-        """One plain, JSON-ready dict per computed layer (Dropout is a no-op and not listed)."""
-        keys = ("name", "kind", "units", "activation", "recurrent_activation", "return_sequences")
-        return [{key: getattr(layer, key) for key in keys} for layer in self.layers]
+    @property
+    def members(self) -> int:
+        return self.layers[0].members
+
+    @property
+    def outputs(self) -> int:
+        return self.layers[-1].units
 
     def predict(self, x: npt.ArrayLike) -> Array:
-        """(batch, time, features) windows -> (batch, outputs), computed in chunks of rows."""
+        """(batch, time, features) windows -> (members, batch, outputs), in chunks of rows."""
         x = np.asarray(x, dtype=np.float64)
         length_ok = x.ndim == 3 and x.shape[1] > 0 and self.look_back in (None, x.shape[1])
         if not length_ok or x.shape[2] != self.n_features:
@@ -40,8 +46,24 @@ class Network:
             raise ValueError(f"expected windows of shape {expected}, got {x.shape}")
         outs = []
         for start in range(0, max(len(x), 1), _CHUNK):
-            h = x[start : start + _CHUNK].transpose(1, 0, 2)  # time-major: steps are contiguous
+            # Time-major, with a member axis of 1 that the first layer broadcasts.
+            h = x[start : start + _CHUNK].transpose(1, 0, 2)[:, np.newaxis]
             for layer in self.layers:
                 h = layer.run(h)
             outs.append(h)
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+        return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=1)
+
+
+def stack(networks: Sequence[Network]) -> Network:
+    """One network computing every member of an ensemble (same architecture) in one pass."""
+    first = networks[0]
+    if any(
+        (n.look_back, n.n_features, len(n.layers))
+        != (first.look_back, first.n_features, len(first.layers))
+        for n in networks
+    ):
+        raise ModelFormatError("ensemble members have different input shapes or depths")
+    layers = tuple(
+        type(group[0]).stack(group) for group in zip(*(n.layers for n in networks), strict=True)
+    )
+    return Network(first.look_back, first.n_features, layers)
