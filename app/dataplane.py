@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from app import metrics
+from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
-from app.forecaster import Baseline, Evaluation, Forecaster
+from app.forecaster import Evaluation, Forecaster
 from app.http.schemas import (
-    BaselineScores,
     BatchPredictRequest,
     BatchPredictResponse,
     EvaluateRequest,
@@ -76,10 +76,7 @@ class DataPlane:
         result = forecaster.evaluate(series)
         _require_finite(result.predictions[np.newaxis], ["values"])
         _require_finite_scores(result)
-        baselines = {
-            kind: None if scores is None else BaselineScores(rmse=scores[0], mae=scores[1])
-            for kind, scores in result.baselines.items()
-        }
+        baselines = result.baselines
         return EvaluateResponse(
             model=forecaster.name,
             version=forecaster.number,
@@ -156,7 +153,7 @@ def _require_finite(forecasts: np.ndarray, fields: Sequence[str]) -> None:
 
 def _require_finite_scores(result: Evaluation) -> None:
     """Squared errors of huge values overflow even when every forecast is finite."""
-    pairs = [pair for pair in result.baselines.values() if pair is not None]
+    pairs = [(b.rmse, b.mae) for b in result.baselines.values() if b is not None]
     scores = [result.rmse, result.mae, result.mape, result.mase, *(x for p in pairs for x in p)]
     if not np.isfinite([x for x in scores if x is not None]).all():
         raise InvalidInput.at(

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from app.contract import scoring
 from app.contract.manifest import Manifest
 from app.contract.pipeline import PipelineSpec, model_inputs, one_step_histories, to_series_units
+from app.contract.scoring import Baseline, BaselineScores
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
 from app.engine.network import Network
-
-Baseline = Literal["persistence", "seasonal_naive"]
 
 
 class ForecasterError(ValueError):
@@ -43,9 +41,7 @@ class Evaluation:
     mae: float
     mape: float | None
     mase: float | None
-    baselines: dict[
-        Baseline, tuple[float, float] | None
-    ]  # name -> (rmse, mae), None if unavailable
+    baselines: dict[Baseline, BaselineScores | None]  # None where a baseline cannot be formed
 
 
 class Forecaster:
@@ -116,7 +112,6 @@ class Forecaster:
         predictions = self.forecast(histories, 1)[:, 0]
         actuals = series[targets]
         season = self.spec.season_length
-        naive = scoring.baselines(series, targets, season)
         with np.errstate(over="ignore", invalid="ignore"):
             return Evaluation(
                 targets=targets,
@@ -126,10 +121,7 @@ class Forecaster:
                 mae=scoring.mae(actuals, predictions),
                 mape=scoring.mape(actuals, predictions),
                 mase=scoring.mase(actuals, predictions, scoring.naive_scale(series, season)),
-                baselines={
-                    "persistence": _scores(actuals, naive.persistence),
-                    "seasonal_naive": _scores(actuals, naive.seasonal_naive),
-                },
+                baselines=scoring.score_baselines(series, targets, season),
             )
 
     def far_outside(self, values: np.ndarray) -> np.ndarray:
@@ -162,12 +154,6 @@ class Forecaster:
         middle = np.full((1, self.history_length), (data.train_min + data.train_max) / 2)
         if not np.isfinite(self.forecast(middle, 2)).all():
             raise ForecasterError("warm-up forecast is not finite")
-
-
-def _scores(actuals: np.ndarray, forecasts: np.ndarray | None) -> tuple[float, float] | None:
-    if forecasts is None:
-        return None
-    return scoring.rmse(actuals, forecasts), scoring.mae(actuals, forecasts)
 
 
 def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:

@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 import joblib
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+import sklearn.preprocessing
 
 from app.contract.pipeline import PipelineSpec, Transform, difference
+from app.contract.scalers import SCALER_KINDS
 from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
 from app.contract.writer import write_version
 
@@ -101,8 +102,8 @@ def write_toy(models_dir: Path, toy: Toy, keras_file: Path, series: np.ndarray) 
     return write_version(models_dir, toy.name, build)
 
 
-def fit_scaler(toy: Toy, train: np.ndarray) -> MinMaxScaler | StandardScaler:
-    scaler = MinMaxScaler() if toy.scaler == "minmax" else StandardScaler()
+def fit_scaler(toy: Toy, train: np.ndarray) -> Any:
+    scaler = getattr(sklearn.preprocessing, SCALER_KINDS[toy.scaler].sklearn_class)()
     return scaler.fit(difference(train, toy.spec).reshape(-1, 1))
 
 

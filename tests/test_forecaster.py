@@ -93,9 +93,8 @@ def test_evaluate_scores_one_step_forecasts_and_baselines_on_the_same_points(
     assert result.rmse == scoring.rmse(SERIES[targets], result.predictions)
     assert result.mase == pytest.approx(result.mae / (scoring.naive_scale(SERIES, 12) or np.nan))
     persistence = scoring.rmse(SERIES[targets], SERIES[targets - 1])
-    assert result.baselines["persistence"] == (
-        persistence,
-        scoring.mae(SERIES[targets], SERIES[targets - 1]),
+    assert result.baselines["persistence"] == scoring.BaselineScores(
+        rmse=persistence, mae=scoring.mae(SERIES[targets], SERIES[targets - 1])
     )
 
 

@@ -22,13 +22,14 @@ import joblib
 import numpy as np
 
 from app.contract.manifest import DataInfo, PipelineInfo, TrainingInfo
+from app.contract.scoring import BASELINE_LABELS
 from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
 from app.contract.writer import write_version
 from training.data import DataError, Series, load_series
 from training.fit import Fitted, TrainingError, plan_split, train
 from training.network import describe
 from training.presets import PRESETS, Preset
-from training.report import BASELINE_LABELS, plot, score
+from training.report import plot, score
 
 PROG = "forecast-train"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+import sklearn.preprocessing
 
 from app.contract.pipeline import (
     AffineScaler,
@@ -26,14 +26,14 @@ from app.contract.pipeline import (
     to_series_units,
     training_windows,
 )
-from app.contract.scalers import affine_from_sklearn
+from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
 from training.network import build_model
 from training.presets import Preset
 
 if TYPE_CHECKING:
     import keras
 
-SklearnScaler: TypeAlias = MinMaxScaler | StandardScaler
+SklearnScaler: TypeAlias = Any  # the class SCALER_KINDS names for the preset's scaler
 
 
 class TrainingError(ValueError):
@@ -102,7 +102,7 @@ def _windows(train_size: int, preset: Preset) -> tuple[int, int] | None:
 
 def fit_scaler(train_values: np.ndarray, preset: Preset) -> tuple[SklearnScaler, AffineScaler]:
     """Fit the preset's scaler on the transformed training values (what the network sees)."""
-    scaler: SklearnScaler = MinMaxScaler((0, 1)) if preset.scaler == "minmax" else StandardScaler()
+    scaler = getattr(sklearn.preprocessing, SCALER_KINDS[preset.scaler].sklearn_class)()
     scaler.fit(difference(train_values, preset.spec).reshape(-1, 1))
     return scaler, affine_from_sklearn(scaler, "fitted scaler")
 

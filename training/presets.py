@@ -7,11 +7,9 @@ the CLI can override single fields without knowing how training uses them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from app.contract.pipeline import PipelineSpec, Transform
-
-ScalerKind = Literal["minmax", "standard"]
+from app.contract.scalers import SCALER_KINDS
 
 
 @dataclass(frozen=True)
@@ -21,7 +19,7 @@ class Preset:
     name: str
     look_back: int
     transform: Transform
-    scaler: ScalerKind
+    scaler: str  # a name in app.contract.scalers.SCALER_KINDS
     units: tuple[int, ...]  # LSTM units per stacked layer, first layer first
     epochs: int
     batch_size: int
@@ -36,7 +34,6 @@ class Preset:
         problems = [
             f"{label} must be at least 1, got {value}"
             for label, value in (
-                ("look-back", self.look_back),
                 ("epochs", self.epochs),
                 ("batch-size", self.batch_size),
                 *(("units", u) for u in self.units),
@@ -51,8 +48,12 @@ class Preset:
             problems.append(
                 f"validation fraction must be in [0, 1), got {self.validation_fraction}"
             )
-        if self.season_length < 2:
-            problems.append(f"season-length must be at least 2, got {self.season_length}")
+        try:
+            self.spec  # noqa: B018 - the pipeline's own rules for look_back and season_length
+        except ValueError as exc:
+            problems.append(str(exc).replace("_", "-"))  # named like the CLI options
+        if self.scaler not in SCALER_KINDS:
+            problems.append(f"scaler must be one of {', '.join(SCALER_KINDS)}, got {self.scaler!r}")
         if self.patience is not None and (self.patience < 1 or self.validation_fraction == 0):
             problems.append("early stopping needs a patience >= 1 and a validation part")
         if not self.learning_rate > 0:

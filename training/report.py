@@ -9,20 +9,21 @@ how that compares with the naive forecasts on the same points.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
-from app.contract.manifest import BaselineScores, Metrics, Scores
-from app.contract.scoring import baselines, mae, mape, mase, naive_scale, rmse
+from app.contract.manifest import Metrics, Scores
+from app.contract.scoring import (
+    BASELINE_LABELS,
+    mae,
+    mape,
+    mase,
+    naive_scale,
+    rmse,
+    score_baselines,
+)
 from training.data import Series
 from training.fit import Fitted
-
-BaselineKind = Literal["persistence", "seasonal_naive"]
-BASELINE_LABELS: dict[BaselineKind, str] = {
-    "persistence": "Persistence",
-    "seasonal_naive": "Seasonal naive",
-}
 
 
 def score(values: np.ndarray, fitted: Fitted, season_length: int) -> Metrics:
@@ -48,20 +49,11 @@ def score(values: np.ndarray, fitted: Fitted, season_length: int) -> Metrics:
             mase=mase(actual, predicted, scale),
         )
     test_targets = fitted.targets[fitted.targets >= train_size]
-    naive = baselines(values, test_targets, season_length)
-    forecasts: dict[BaselineKind, np.ndarray | None] = {
-        "persistence": naive.persistence,
-        "seasonal_naive": naive.seasonal_naive,
-    }
-    actual = values[test_targets]
+    naive = score_baselines(values, test_targets, season_length)
     return Metrics(
         train=parts["train"],
         test=parts["test"],
-        baselines={
-            kind: BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
-            for kind, guess in forecasts.items()
-            if guess is not None
-        },
+        baselines={kind: scores for kind, scores in naive.items() if scores is not None},
     )
 
 

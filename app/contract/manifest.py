@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.contract.pipeline import PipelineSpec, Transform
+from app.contract.scalers import SCALER_KINDS
+from app.contract.scoring import Baseline, BaselineScores
 
 FORMAT_VERSION: Literal[1] = 1
 
@@ -24,10 +26,18 @@ class _Strict(BaseModel):
 class PipelineInfo(_Strict):
     """The preprocessing contract: `app.contract.pipeline.PipelineSpec` plus the scaler's kind."""
 
-    look_back: int = Field(ge=1)
+    look_back: int
     transform: Transform
-    scaler: Literal["minmax", "standard"]
-    season_length: int = Field(ge=2)
+    scaler: str = Field(json_schema_extra={"enum": list(SCALER_KINDS)})
+    season_length: int
+
+    @model_validator(mode="after")
+    def _check(self) -> PipelineInfo:
+        """The rules are `PipelineSpec`'s and the scaler table's; they are not restated here."""
+        self.spec()
+        if self.scaler not in SCALER_KINDS:
+            raise ValueError(f"scaler {self.scaler!r} is not one of {', '.join(SCALER_KINDS)}")
+        return self
 
     def spec(self) -> PipelineSpec:
         return PipelineSpec(self.look_back, self.transform, self.season_length)
@@ -81,17 +91,12 @@ class Scores(_Strict):
     )
 
 
-class BaselineScores(_Strict):
-    rmse: float
-    mae: float
-
-
 class Metrics(_Strict):
     """One-step-ahead scores; baselines are scored on exactly the test points."""
 
     train: Scores
     test: Scores
-    baselines: dict[Literal["persistence", "seasonal_naive"], BaselineScores]
+    baselines: dict[Baseline, BaselineScores]
 
 
 class Manifest(_Strict):

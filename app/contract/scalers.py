@@ -1,4 +1,9 @@
-"""Read the joblib-pickled scikit-learn scaler without scikit-learn, through an allowlist.
+"""The scaler kinds, and reading their joblib pickles without scikit-learn, through an allowlist.
+
+`SCALER_KINDS` is the one table of scalers the product knows: the name a
+manifest records, the scikit-learn class training fits, and the arithmetic the
+fitted scaler performs. A new kind is one row (and its affine function); the
+allowlist, the manifest's check and training's choice all read the table.
 
 The scaler file is the product's contract (training pickles the fitted
 scikit-learn object with joblib), but the service needs only two numbers from
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +31,36 @@ from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 from app.contract.pipeline import AffineScaler
 
 _SKLEARN_MODULE = "sklearn.preprocessing._data"
-SCALER_CLASSES = ("MinMaxScaler", "StandardScaler")
+
+
+@dataclass(frozen=True)
+class ScalerKind:
+    """One kind of fitted scaler the product trains, pickles and serves."""
+
+    name: str  # as the manifest's `pipeline.scaler` records it
+    sklearn_class: str  # the class in `sklearn.preprocessing` that training fits
+    affine: Callable[[Any], AffineScaler]  # fitted attributes -> the arithmetic, `x * a + b`
+
+
+def _minmax(scaler: Any) -> AffineScaler:
+    return AffineScaler(float(scaler.scale_[0]), float(scaler.min_[0]))  # x * scale_ + min_
+
+
+def _standard(scaler: Any) -> AffineScaler:
+    if not (scaler.with_mean and scaler.with_std):
+        raise ValueError("a StandardScaler must centre and scale")
+    scale = float(scaler.scale_[0])  # (x - mean_) / scale_
+    return AffineScaler(1.0 / scale, -float(scaler.mean_[0]) / scale)
+
+
+SCALER_KINDS: dict[str, ScalerKind] = {
+    kind.name: kind
+    for kind in (
+        ScalerKind("minmax", "MinMaxScaler", _minmax),
+        ScalerKind("standard", "StandardScaler", _standard),
+    )
+}
+_BY_CLASS = {kind.sklearn_class: kind for kind in SCALER_KINDS.values()}
 
 
 class ScalerError(ValueError):
@@ -54,7 +90,7 @@ class _NumericArrayWrapper(NumpyArrayWrapper):
 
 
 _ALLOWED: dict[tuple[str, str], Any] = {
-    **{(_SKLEARN_MODULE, kind): _record_class(kind) for kind in SCALER_CLASSES},
+    **{(_SKLEARN_MODULE, name): _record_class(name) for name in _BY_CLASS},
     ("joblib.numpy_pickle", "NumpyArrayWrapper"): _NumericArrayWrapper,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
@@ -81,31 +117,23 @@ def load_scaler_record(path: Path) -> ScalerRecord:
 
 
 def affine_from_sklearn(scaler: Any, where: Path | str) -> AffineScaler:
-    """The affine map of a fitted one-feature MinMaxScaler or StandardScaler.
+    """The affine map of a fitted one-feature scaler of a kind in `SCALER_KINDS`.
 
     Works on the scikit-learn object itself (training) and on its unpickled
     record (serving), which carry the same class name and fitted attributes.
     """
-    kind = type(scaler).__name__
-    if kind not in SCALER_CLASSES:
+    kind = _BY_CLASS.get(type(scaler).__name__)
+    if kind is None:
+        expected = " or ".join(_BY_CLASS)
         raise ScalerError(
-            f"{where}: scaler is a {kind}, expected a fitted MinMaxScaler or StandardScaler"
+            f"{where}: scaler is a {type(scaler).__name__}, expected a fitted {expected}"
         )
     if getattr(scaler, "n_features_in_", None) != 1:
         raise ScalerError(f"{where}: scaler must be fitted on exactly one feature")
     try:
-        affine = _affine(scaler, kind)
+        affine = kind.affine(scaler)
     except (AttributeError, IndexError, TypeError, ValueError) as exc:
         raise ScalerError(f"{where}: scaler is not fitted as expected ({exc})") from None
     if not (math.isfinite(affine.scale) and math.isfinite(affine.offset) and affine.scale != 0):
         raise ScalerError(f"{where}: scaler parameters are not finite and non-zero")
     return affine
-
-
-def _affine(scaler: Any, kind: str) -> AffineScaler:
-    if kind == "MinMaxScaler":  # x * scale_ + min_
-        return AffineScaler(float(scaler.scale_[0]), float(scaler.min_[0]))
-    if not (scaler.with_mean and scaler.with_std):
-        raise ValueError("a StandardScaler must centre and scale")
-    scale = float(scaler.scale_[0])  # StandardScaler: (x - mean_) / scale_
-    return AffineScaler(1.0 / scale, -float(scaler.mean_[0]) / scale)

@@ -2,14 +2,24 @@
 
 Training scores its test part and the service scores posted series with these
 same functions, so a number in a manifest and a number from `/evaluate` mean the
-same thing. Pure NumPy, explicit about what happens when a denominator is zero.
+same thing. NumPy arithmetic, explicit about what happens when a denominator is
+zero; `BaselineScores` is the one shape a baseline's score has everywhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+Baseline = Literal["persistence", "seasonal_naive"]
+"""The naive forecasts every model is compared with, by the names the API and manifest use."""
+BASELINE_LABELS: dict[Baseline, str] = {
+    "persistence": "Persistence",
+    "seasonal_naive": "Seasonal naive",
+}
 
 
 def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -63,3 +73,36 @@ def baselines(series: np.ndarray, targets: np.ndarray, season_length: int) -> Ba
     if len(targets) and targets.min() >= season_length:
         seasonal = series[targets - season_length]
     return Baselines(persistence=series[targets - 1], seasonal_naive=seasonal)
+
+
+class BaselineScores(BaseModel):
+    """A naive forecast scored on the same points as the model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rmse: float
+    mae: float
+
+
+def score_baselines(
+    series: np.ndarray, targets: np.ndarray, season_length: int
+) -> dict[Baseline, BaselineScores | None]:
+    """Each baseline scored on the target points; None where a baseline cannot be formed."""
+    actual = np.asarray(series, dtype=np.float64)[np.asarray(targets, dtype=np.int64)]
+    naive = baselines(series, targets, season_length)
+    forecasts: dict[Baseline, np.ndarray | None] = {
+        "persistence": naive.persistence,
+        "seasonal_naive": naive.seasonal_naive,
+    }
+    return {
+        kind: None
+        if guess is None
+        else BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
+        for kind, guess in forecasts.items()
+    }
+
+
+def _scored(actual: np.ndarray, guess: np.ndarray | None) -> BaselineScores | None:
+    return (
+        None if guess is None else BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
+    )

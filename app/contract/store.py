@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from app.contract.manifest import FORMAT_VERSION, Manifest
 from app.contract.pipeline import AffineScaler
-from app.contract.scalers import ScalerError, affine_from_sklearn, load_scaler_record
+from app.contract.scalers import SCALER_KINDS, ScalerError, affine_from_sklearn, load_scaler_record
 
 MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.joblib"
@@ -90,20 +90,24 @@ def verify_files(version_dir: Path, manifest: Manifest) -> None:
             raise ArtifactError(f"{path}: sha256 {actual[:12]}… does not match the manifest")
 
 
-def load_scaler(path: Path) -> AffineScaler:
+def load_scaler(path: Path, kind: str) -> AffineScaler:
     """Unpickle a verified scaler file (allowlisted, without scikit-learn) into its arithmetic.
 
     Call only after `verify_files`: even a restricted unpickler should read only
-    bytes the manifest vouches for.
+    bytes the manifest vouches for. `kind` is the manifest's `pipeline.scaler`;
+    a pickle of another kind is refused, since the manifest would then lie.
     """
     try:
         record = load_scaler_record(path)
     except Exception as exc:  # a corrupt pickle can raise almost anything
         raise ArtifactError(f"{path}: cannot unpickle the scaler ({exc})") from None
     try:
-        return affine_from_sklearn(record, path)
+        affine = affine_from_sklearn(record, path)
     except ScalerError as exc:
         raise ArtifactError(str(exc)) from None
+    if (found := type(record).__name__) != SCALER_KINDS[kind].sklearn_class:
+        raise ArtifactError(f"{path}: holds a {found}, but the manifest says {kind!r}")
+    return affine
 
 
 @dataclass(frozen=True)
@@ -123,4 +127,6 @@ def read_version(version_dir: Path) -> VerifiedVersion:
     """Manifest, then hashes, then (and only then) the pickled scaler."""
     manifest = read_manifest(version_dir)
     verify_files(version_dir, manifest)
-    return VerifiedVersion(version_dir, manifest, load_scaler(version_dir / SCALER_FILE))
+    return VerifiedVersion(
+        version_dir, manifest, load_scaler(version_dir / SCALER_FILE, manifest.pipeline.scaler)
+    )

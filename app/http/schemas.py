@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.contract.manifest import Architecture, DataInfo, Metrics, PipelineInfo, TrainingInfo
-from app.forecaster import Baseline
+from app.contract.scoring import Baseline, BaselineScores
 
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -117,11 +117,6 @@ class BatchPredictResponse(_Answer):
     horizon: int
     forecasts: list[list[float]] = Field(description="One forecast list per posted series.")
     warnings: list[str] = _warnings()
-
-
-class BaselineScores(BaseModel):
-    rmse: float
-    mae: float
 
 
 class EvaluateResponse(_Answer):

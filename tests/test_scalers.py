@@ -9,11 +9,13 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+import sklearn.preprocessing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from modelkit import OpensAFile
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
+from app.contract.scalers import SCALER_KINDS
 from app.contract.store import ArtifactError, load_scaler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,15 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @settings(max_examples=40, deadline=None)
 @given(
-    kind=st.sampled_from([MinMaxScaler, StandardScaler]),
+    kind=st.sampled_from(sorted(SCALER_KINDS)),
     values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=50, unique=True),
 )
-def test_matches_sklearn_transform(kind: type, values: list[float], tmp_path_factory) -> None:
+def test_every_kind_matches_sklearn_transform(
+    kind: str, values: list[float], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each row of the table: training's class, pickled, reads back as the same arithmetic."""
     path = tmp_path_factory.mktemp("scaler") / "scaler.joblib"
     column = np.array(values).reshape(-1, 1)
-    fitted = kind().fit(column)
+    fitted = getattr(sklearn.preprocessing, SCALER_KINDS[kind].sklearn_class)().fit(column)
     joblib.dump(fitted, path)
-    affine = load_scaler(path)
+    affine = load_scaler(path, kind)
     expected = fitted.transform(column)[:, 0]
     np.testing.assert_allclose(affine.transform(column[:, 0]), expected, rtol=1e-9, atol=1e-9)
 
@@ -39,7 +44,7 @@ def test_refuses_other_globals_without_running_them(tmp_path: Path) -> None:
     path = tmp_path / "scaler.joblib"
     joblib.dump(OpensAFile(marker), path)
     with pytest.raises(ArtifactError, match="refusing to load"):
-        load_scaler(path)
+        load_scaler(path, "minmax")
     assert not marker.exists()
 
 
@@ -51,7 +56,7 @@ def test_refuses_object_arrays(tmp_path: Path) -> None:
     scaler.scale_ = np.array([OpensAFile(marker)], dtype=object)
     joblib.dump(scaler, path)
     with pytest.raises(ArtifactError, match="object arrays"):
-        load_scaler(path)
+        load_scaler(path, "minmax")
     assert not marker.exists()
 
 
@@ -64,18 +69,27 @@ def test_refuses_what_is_not_a_supported_scaler(tmp_path: Path, payload: object)
     path = tmp_path / "scaler.joblib"
     joblib.dump(payload, path)
     with pytest.raises(ArtifactError):
-        load_scaler(path)
+        load_scaler(path, "minmax")
+
+
+def test_refuses_a_pickle_of_another_kind_than_the_manifest_says(tmp_path: Path) -> None:
+    path = tmp_path / "scaler.joblib"
+    joblib.dump(StandardScaler().fit(np.arange(10.0).reshape(-1, 1)), path)
+    with pytest.raises(
+        ArtifactError, match="holds a StandardScaler, but the manifest says 'minmax'"
+    ):
+        load_scaler(path, "minmax")
 
 
 def test_refuses_two_feature_and_garbage_files(tmp_path: Path) -> None:
     two = tmp_path / "two.joblib"
     joblib.dump(MinMaxScaler().fit(np.ones((3, 2)) * [[1], [2], [3]]), two)
     with pytest.raises(ArtifactError, match="one feature"):
-        load_scaler(two)
+        load_scaler(two, "minmax")
     garbage = tmp_path / "garbage.joblib"
     garbage.write_bytes(b"\x80\x04not a pickle at all")
     with pytest.raises(ArtifactError, match="cannot unpickle"):
-        load_scaler(garbage)
+        load_scaler(garbage, "minmax")
 
 
 def test_serving_never_imports_sklearn(tmp_path: Path) -> None:
@@ -83,7 +97,7 @@ def test_serving_never_imports_sklearn(tmp_path: Path) -> None:
     joblib.dump(StandardScaler().fit(np.arange(10.0).reshape(-1, 1)), path)
     code = (
         "import sys; from pathlib import Path; from app.contract.store import load_scaler; "
-        f"load_scaler(Path({str(path)!r})); "
+        f"load_scaler(Path({str(path)!r}), 'standard'); "
         "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run(
