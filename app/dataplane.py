@@ -1,31 +1,54 @@
-"""The work behind the prediction endpoints, free of HTTP: check, forecast, score, describe.
+"""The work behind every forecasting endpoint, free of HTTP: check, forecast, score, describe.
 
-Routes parse a body and call one method here; a future protocol (the Open
-Inference Protocol's `infer`) calls the same methods. Every refusal is an
-`InvalidInput` naming the field at fault, and every number leaving here is
-finite, so a response can always be rendered.
+Routes of both protocols (v1 JSON and the Open Inference Protocol) parse their
+bodies into plain values, call one method here and render the domain answer it
+returns (`Forecasts`, `Scored`) in their own shape. Every refusal is an
+`InvalidInput` naming the field at fault in the caller's own terms (`fields`),
+and every number leaving here is finite, so an answer can always be rendered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from app import metrics
 from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
 from app.forecaster import Evaluation, Forecaster
-from app.http.schemas import (
-    BatchPredictRequest,
-    BatchPredictResponse,
-    EvaluateRequest,
-    EvaluateResponse,
-    PredictRequest,
-    PredictResponse,
-)
 from app.registry import Registry
 from app.settings import Settings
+
+Values = Sequence[float] | npt.NDArray[np.float64]
+Rows = Sequence[Values] | npt.NDArray[np.float64]  # one series per row
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Which model version answered; every answer of the data plane says so."""
+
+    model: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Forecasts(Answer):
+    """The next `horizon` values of each posted series, in series units."""
+
+    horizon: int
+    values: np.ndarray  # (series, horizon), finite
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scored(Answer):
+    """A posted series' one-step forecasts, scored like training scores its test part."""
+
+    evaluation: Evaluation
+    warnings: list[str] = field(default_factory=list)
 
 
 class DataPlane:
@@ -35,73 +58,50 @@ class DataPlane:
         self.registry = registry
         self.settings = settings
 
-    def predict(self, name: str, request: PredictRequest) -> PredictResponse:
+    def predict(self, name: str, values: Values, horizon: int, field: str = "values") -> Forecasts:
+        """Forecast one series; errors name it `field`."""
         forecaster = self.registry.served(name).forecaster
-        self._check_horizon(request.horizon)
-        forecasts, warnings = self._forecast(
-            forecaster, [request.values], ["values"], request.horizon
-        )
-        return PredictResponse(
-            model=forecaster.name,
-            version=forecaster.number,
-            horizon=request.horizon,
-            forecast=forecasts[0].tolist(),
-            warnings=warnings,
-        )
+        self._check_horizon(horizon)
+        return self._forecast(forecaster, [values], [field], horizon)
 
-    def predict_batch(self, name: str, request: BatchPredictRequest) -> BatchPredictResponse:
+    def predict_batch(
+        self, name: str, series: Rows, horizon: int, field: str = "series"
+    ) -> Forecasts:
+        """Forecast several series in one vectorised pass; errors name row i `field[i]`."""
         forecaster = self.registry.served(name).forecaster
-        self._check_horizon(request.horizon)
-        if len(request.series) > self.settings.max_series:
-            raise InvalidInput.at("series", f"at most {self.settings.max_series} series per batch")
-        fields = [f"series[{i}]" for i in range(len(request.series))]
-        forecasts, warnings = self._forecast(forecaster, request.series, fields, request.horizon)
-        return BatchPredictResponse(
-            model=forecaster.name,
-            version=forecaster.number,
-            horizon=request.horizon,
-            forecasts=forecasts.tolist(),
-            warnings=warnings,
-        )
+        self._check_horizon(horizon)
+        if len(series) > self.settings.max_series:
+            raise InvalidInput.at(field, f"at most {self.settings.max_series} series per batch")
+        fields = [f"{field}[{i}]" for i in range(len(series))]
+        return self._forecast(forecaster, series, fields, horizon)
 
-    def validate(self, name: str, request: PredictRequest) -> None:
+    def validate(self, name: str, values: Values, horizon: int) -> None:
         """Every check `predict` makes, without forecasting: the ceiling benchmarks compare with."""
         forecaster = self.registry.served(name).forecaster
-        self._check_horizon(request.horizon)
-        self._history(forecaster, request.values, "values")
+        self._check_horizon(horizon)
+        self._history(forecaster, values, "values")
 
-    def evaluate(self, name: str, request: EvaluateRequest) -> EvaluateResponse:
+    def evaluate(self, name: str, values: Values) -> Scored:
         forecaster = self.registry.served(name).forecaster
-        series = self._history(forecaster, request.values, "values", extra=1)
+        series = self._history(forecaster, values, "values", extra=1)
         result = forecaster.evaluate(series)
         _require_finite(result.predictions[np.newaxis], ["values"])
         _require_finite_scores(result)
-        baselines = result.baselines
-        return EvaluateResponse(
+        notes = (_range_warnings(forecaster, series, "values"), _baseline_note(result.baselines))
+        return Scored(
             model=forecaster.name,
             version=forecaster.number,
-            n=len(result.targets),
-            rmse=result.rmse,
-            mae=result.mae,
-            mape=result.mape,
-            mase=result.mase,
-            predictions=result.predictions.tolist(),
-            actuals=result.actuals.tolist(),
-            baselines=baselines,
-            warnings=[
-                w
-                for w in (_range_warnings(forecaster, series, "values"), _baseline_note(baselines))
-                if w
-            ],
+            evaluation=result,
+            warnings=[note for note in notes if note],
         )
 
     def _forecast(
         self,
         forecaster: Forecaster,
-        series: Sequence[Sequence[float]],
+        series: Rows,
         fields: Sequence[str],
         horizon: int,
-    ) -> tuple[np.ndarray, list[str]]:
+    ) -> Forecasts:
         """Forecast the tail of every series in one vectorised pass; warn about odd inputs."""
         length = forecaster.history_length
         pairs = list(zip(series, fields, strict=True))
@@ -110,10 +110,16 @@ class DataPlane:
         _require_finite(forecasts, fields)
         metrics.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
         warnings = [_range_warnings(forecaster, t, f) for t, f in zip(tails, fields, strict=True)]
-        return forecasts, [w for w in warnings if w]
+        return Forecasts(
+            model=forecaster.name,
+            version=forecaster.number,
+            horizon=horizon,
+            values=forecasts,
+            warnings=[w for w in warnings if w],
+        )
 
     def _history(
-        self, forecaster: Forecaster, values: Sequence[float], field: str, extra: int = 0
+        self, forecaster: Forecaster, values: Values, field: str, extra: int = 0
     ) -> np.ndarray:
         """The values as an array, refused if too many or too few for this model."""
         if len(values) > self.settings.max_values:

@@ -14,7 +14,7 @@ numerical layers can raise these errors without depending on FastAPI.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -40,10 +40,16 @@ class ServiceError(Exception):
     status = 500
     type = "internal_error"
 
-    def __init__(self, message: str, errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = list(errors)
+        self.headers = dict(headers or {})  # e.g. WWW-Authenticate, Retry-After
 
     def body(self) -> ErrorBody:
         return ErrorBody(error=self.message, type=self.type, errors=self.errors or None)
@@ -56,9 +62,29 @@ class NotFound(ServiceError):
 class ModelNotFound(NotFound):
     type = "model_not_found"
 
+    @classmethod
+    def named(cls, name: str, known: Iterable[str]) -> ModelNotFound:
+        """The one message for an unknown model: it lists the models there are."""
+        there = sorted(known)
+        listed = ", ".join(repr(n) for n in there) if there else "none"
+        return cls(f"no model named {name!r}; models: {listed}")
+
 
 class ModelNotReady(ServiceError):
     status, type = 503, "model_not_ready"
+
+
+class ShuttingDown(ServiceError):
+    status, type = 503, "shutting_down"
+
+
+class Unauthorized(ServiceError):
+    """A missing or wrong API key; `challenge` is the `WWW-Authenticate` value (RFC 6750)."""
+
+    status, type = 401, "unauthorized"
+
+    def __init__(self, message: str, challenge: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
 
 
 class InvalidInput(ServiceError):

@@ -19,24 +19,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app import metrics
-from app.errors import ServiceError
 from app.watcher import ModelWatcher
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class ShuttingDown(ServiceError):
-    status, type = 503, "shutting_down"
-
-
-async def refuse_while_draining(request: Request) -> None:
-    """A dependency of readiness: 503 once a stop was asked for."""
-    if getattr(request.app.state, "draining", False):
-        raise ShuttingDown("the server is shutting down; requests in flight are finishing")
 
 
 @asynccontextmanager

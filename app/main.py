@@ -19,12 +19,11 @@ from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_size import BodySizeLimitMiddleware
-from app.http.routes import bench, docs, health, metrics, models, predict, reload
+from app.http.routes import ROUTERS, bench, docs
 from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
-from app.v2 import routes as v2
 from app.watcher import ModelWatcher
 
 log = logging.getLogger(__name__)
@@ -47,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = ModelWatcher(registry, resolved.poll_seconds)
         await run_in_threadpool(watcher.load_all)
         app.state.settings, app.state.registry = resolved, registry
+        if resolved.enable_bench_routes and bench.router.routes[0] not in app.router.routes:
+            app.include_router(bench.router)  # before the first request; absent otherwise
         app.state.watcher = watcher
         _log_start(registry, resolved)
         async with operating(app, watcher):  # polling, and /ready 503 once SIGTERM arrives
@@ -64,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so outermost: it times and logs every answer, the body limit's 413s too.
     app.add_middleware(AccessLogMiddleware, log_payloads=lambda: app.state.settings.log_payloads)
     install_error_handlers(app)
-    for module in (health, metrics, models, reload, predict, v2, bench):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     docs.install_docs(app)
     document_open_access(app)
     return app

@@ -17,12 +17,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from app import metrics
 from app.contract.store import REPORT_FILE, list_versions
 from app.errors import ModelNotFound, ModelNotReady
 from app.forecaster import Forecaster, load_forecaster
-from app.http import context
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,11 @@ class ModelState:
             return "no versions on disk"
         return "; ".join(f"version {v}: {why}" for v, why in sorted(self.failures.items()))
 
+    @property
+    def status(self) -> Literal["ready", "failed"]:
+        """How the API names the state: served, or failed with `reason`."""
+        return "ready" if self.served is not None else "failed"
+
     def require_served(self) -> ServedVersion:
         """The version to answer with, or ModelNotReady (503) saying why there is none."""
         if self.served is None:
@@ -82,14 +87,6 @@ class Registry:
         self._load_version = loader
         self._models: dict[str, ModelState] = {}
         self._lock = threading.Lock()
-
-    def load_all(self) -> None:
-        """Load every model under the root; never raises for a bad model."""
-        names = _model_names(self.root)
-        if not names:
-            log.warning("no models under %s", self.root.resolve())
-        for name in names:
-            self.swap(self.load(name))
 
     def load(self, name: str, current: ServedVersion | None = None) -> ModelState:
         """Newest verifying version of `name`, with reasons for the newer ones refused.
@@ -140,18 +137,14 @@ class Registry:
     def state(self, name: str) -> ModelState:
         with self._lock:
             found = self._models.get(name)
+            known = list(self._models)
         if found is None:
-            raise ModelNotFound(f"no model named {name!r}")
+            raise ModelNotFound.named(name, known)
         return found
 
     def served(self, name: str) -> ServedVersion:
-        """The version to answer with, or ModelNotFound (404) / ModelNotReady (503).
-
-        Also tells the request being served (if any) which version answers it, for its log line.
-        """
-        served = self.state(name).require_served()
-        context.note_served(name, served.number)
-        return served
+        """The version to answer with, or ModelNotFound (404) / ModelNotReady (503)."""
+        return self.state(name).require_served()
 
     def names_on_disk(self) -> list[str]:
         """Model names with a directory under the root now (hidden directories excluded)."""

@@ -71,8 +71,9 @@ class ModelWatcher:
     def reload(self, name: str) -> Reloaded:
         """Load the newest version of `name` now; ModelNotFound if neither served nor on disk."""
         known = {state.name for state in self.registry.states()}
-        if name not in known and name not in self.registry.names_on_disk():
-            raise ModelNotFound(f"no model named {name!r}")
+        on_disk = self.registry.names_on_disk()
+        if name not in known and name not in on_disk:
+            raise ModelNotFound.named(name, known | set(on_disk))
         return self._reload(name, "request")
 
     def poll(self) -> list[Reloaded]:

@@ -19,6 +19,7 @@ from app import registry as registry_module
 from app.main import create_app
 from app.registry import Registry, version_loader
 from app.settings import Settings
+from app.watcher import ModelWatcher
 
 SERIES = [float(v) for v in synthetic_series(24)]
 
@@ -76,7 +77,7 @@ def test_an_unreadable_model_directory_refuses_that_model_with_the_reason(
 
     monkeypatch.setattr(registry_module, "list_versions", list_versions)
     registry = Registry(models_dir, version_loader(0.5))
-    registry.load_all()
+    ModelWatcher(registry, 0).load_all()
     state = registry.state("toy-diff")
     assert (
         not state.ready

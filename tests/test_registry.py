@@ -20,11 +20,12 @@ from modelkit import (
 
 from app.errors import ModelNotFound, ModelNotReady
 from app.registry import ModelState, Registry, ServedVersion, version_loader
+from app.watcher import ModelWatcher
 
 
 def load(models_dir: Path) -> Registry:
     registry = Registry(models_dir, version_loader(0.5))
-    registry.load_all()
+    ModelWatcher(registry, 0).load_all()
     return registry
 
 
@@ -129,7 +130,7 @@ def test_an_unexpected_loader_error_refuses_only_that_version(models_dir: Path) 
         raise MemoryError
 
     registry = Registry(models_dir, loader)
-    registry.load_all()
+    ModelWatcher(registry, 0).load_all()
     assert registry.state("toy").failures == {1: "MemoryError"}
 
 

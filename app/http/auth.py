@@ -8,7 +8,7 @@ service is open, and says so once in its log.
 
 Routers that serve models declare `dependencies=PROTECTED`, which also puts the
 bearer scheme in OpenAPI (the Authorize button in `/docs`), and
-`responses=UNAUTHORIZED`, which documents the 401. The schema says what the
+`responses=error_responses(401)`, which documents the 401. The schema says what the
 running server enforces: with keys the scheme is required; without, an empty
 alternative makes it optional (`document_open_access`), so clients generated
 from it and schema fuzzers do not insist on a token the server ignores. Probes,
@@ -31,9 +31,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException
 
-from app.errors import ErrorBody
+from app.errors import Unauthorized
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,23 +112,15 @@ async def require_api_key(
     if not keys:
         return
     if credentials is None:
-        raise HTTPException(
-            401,
-            "missing API key: send the header 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise Unauthorized(
+            "missing API key: send the header 'Authorization: Bearer <key>'", challenge="Bearer"
         )
     if not keys.accepts(credentials.credentials):
-        raise HTTPException(
-            401, "invalid API key", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        )
+        raise Unauthorized("invalid API key", challenge='Bearer error="invalid_token"')
 
 
 PROTECTED: list[DependsParam] = [Depends(require_api_key)]
 """Router-level dependencies for every router that serves models."""
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key (when keys are set)."}
-}
-"""Router-level `responses` for the same routers: the 401 they answer when keys are set."""
 
 
 def document_open_access(app: FastAPI) -> None:

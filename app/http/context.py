@@ -1,15 +1,27 @@
 """What the access log line says about a request beyond HTTP: its id, and the model that answered.
 
 The access-log middleware binds a `RequestContext` in a context variable for
-each request (threads of the pool inherit it); whoever learns which model
-version answers notes it here, so the log names them without the data plane
-knowing about logging.
+each request (threads of the pool inherit it); a route that learns which model
+version answered notes it here (`answered`), so the log names them without the
+data plane or the registry knowing about logging.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+
+class _Answered(Protocol):
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+A = TypeVar("A", bound=_Answered)
 
 
 @dataclass
@@ -32,13 +44,14 @@ def unbind(token: Token[RequestContext | None]) -> None:
     _current.reset(token)
 
 
-def current() -> RequestContext | None:
-    """The request being served in this context (threads of the pool inherit it), if any."""
-    return _current.get()
-
-
 def note_served(model: str, version: int) -> None:
     """Say which model version answers the current request; no-op outside a request."""
     context = _current.get()
     if context is not None:
         context.model, context.version = model, version
+
+
+def answered(answer: A) -> A:
+    """Note the model version that gave `answer` (anything with `model` and `version`)."""
+    note_served(answer.model, answer.version)
+    return answer

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.dataplane import DataPlane
+from app.errors import ShuttingDown
 from app.registry import Registry
 from app.settings import Settings
 
@@ -36,3 +37,9 @@ async def get_dataplane(registry: RegistryDep, settings: SettingsDep) -> DataPla
 
 
 DataPlaneDep = Annotated[DataPlane, Depends(get_dataplane)]
+
+
+async def refuse_while_draining(request: Request) -> None:
+    """A dependency of readiness: 503 once a stop was asked for (`app.lifecycle` sets the flag)."""
+    if getattr(request.app.state, "draining", False):
+        raise ShuttingDown("the server is shutting down; requests in flight are finishing")

@@ -21,7 +21,6 @@ from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError
 
 _UNPARSABLE = (UnicodeDecodeError, RecursionError)
 _HTTP_TYPES = {
-    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -57,7 +56,9 @@ def _field_error(error: dict[str, Any]) -> FieldError:
 
 async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return error_response(exc.status, exc.body())
+    response = error_response(exc.status, exc.body())
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.contract.manifest import Architecture, DataInfo, Metrics, PipelineInfo, TrainingInfo
 from app.contract.scoring import Baseline, BaselineScores
+from app.dataplane import Forecasts, Scored
 
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -108,6 +109,16 @@ class PredictResponse(_Answer):
     forecast: list[float] = Field(description="The next `horizon` values, in series units.")
     warnings: list[str] = _warnings()
 
+    @classmethod
+    def of(cls, answer: Forecasts) -> PredictResponse:
+        return cls(
+            model=answer.model,
+            version=answer.version,
+            horizon=answer.horizon,
+            forecast=answer.values[0].tolist(),
+            warnings=answer.warnings,
+        )
+
 
 class BatchPredictResponse(_Answer):
     model_config = _examples(
@@ -117,6 +128,16 @@ class BatchPredictResponse(_Answer):
     horizon: int
     forecasts: list[list[float]] = Field(description="One forecast list per posted series.")
     warnings: list[str] = _warnings()
+
+    @classmethod
+    def of(cls, answer: Forecasts) -> BatchPredictResponse:
+        return cls(
+            model=answer.model,
+            version=answer.version,
+            horizon=answer.horizon,
+            forecasts=answer.values.tolist(),
+            warnings=answer.warnings,
+        )
 
 
 class EvaluateResponse(_Answer):
@@ -150,6 +171,23 @@ class EvaluateResponse(_Answer):
         description="Naive forecasts scored on the same points; null (see warnings) if unavailable."
     )
     warnings: list[str] = _warnings()
+
+    @classmethod
+    def of(cls, answer: Scored) -> EvaluateResponse:
+        result = answer.evaluation
+        return cls(
+            model=answer.model,
+            version=answer.version,
+            n=len(result.targets),
+            rmse=result.rmse,
+            mae=result.mae,
+            mape=result.mape,
+            mase=result.mase,
+            predictions=result.predictions.tolist(),
+            actuals=result.actuals.tolist(),
+            baselines=result.baselines,
+            warnings=answer.warnings,
+        )
 
 
 class Health(BaseModel):

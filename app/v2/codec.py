@@ -1,11 +1,11 @@
 """Open Inference Protocol tensors to and from the data plane's batch requests and answers.
 
 A V2 `infer` is a batch forecast in other clothes: the `values` tensor of
-shape [batch, length] becomes a `BatchPredictRequest` and the answer becomes
-a `forecast` tensor of shape [batch, horizon]. So limits, history checks and
-overflow refusals are the data plane's, unchanged; this module only checks
-what is V2's own (names, shapes, datatypes, data layout) and renames the data
-plane's `series[i]` to `values[i]` in its messages.
+shape [batch, length] becomes the rows of a batch forecast, and the data
+plane's `Forecasts` become a `forecast` tensor of shape [batch, horizon]. So
+limits, history checks and overflow refusals are the data plane's, unchanged
+(it names the rows `values[i]`, as V2 clients sent them); this module only
+checks what is V2's own (names, shapes, datatypes, data layout).
 
 Data is read in its declared datatype: FP32 data is rounded to float32 first,
 as the client's tensor was, and integer data must be whole numbers within its
@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from pydantic import StrictInt, TypeAdapter, ValidationError
 
-from app.errors import FieldError, InvalidInput
-from app.http.schemas import BatchPredictRequest, BatchPredictResponse, Horizon, Value
+from app.dataplane import Forecasts
+from app.errors import InvalidInput
+from app.http.schemas import Horizon, Value
 from app.v2.types import (
     INPUT,
     OUTPUT,
@@ -48,25 +49,23 @@ _INT_DATA = TypeAdapter(list[StrictInt])
 _HORIZON = TypeAdapter(Horizon)
 
 
-def to_batch_request(request: InferenceRequest) -> BatchPredictRequest:
-    """The data plane's request for a V2 infer body, or InvalidInput saying what is wrong."""
+def to_batch(request: InferenceRequest) -> tuple[np.ndarray, int]:
+    """The rows ([batch, length], float64) and horizon of a V2 infer body, or InvalidInput."""
     tensor = _the_input(request.inputs)
     _check_outputs(request.outputs or [])
     rows = _matrix(tensor)
-    horizon = _horizon(request.parameters, tensor.parameters)
-    # Already checked element by element: constructing skips a second pass over every value.
-    return BatchPredictRequest.model_construct(series=rows.tolist(), horizon=horizon)
+    return rows, _horizon(request.parameters, tensor.parameters)
 
 
-def to_inference_response(answer: BatchPredictResponse, request_id: str) -> InferenceResponse:
+def to_inference_response(answer: Forecasts, request_id: str) -> InferenceResponse:
     """The forecasts as one FP64 tensor, [batch, horizon], flat and row-major."""
     output = ResponseOutput(
         name=OUTPUT,
-        shape=[len(answer.forecasts), answer.horizon],
+        shape=list(answer.values.shape),
         datatype="FP64",
-        data=[value for row in answer.forecasts for value in row],
+        data=answer.values.ravel().tolist(),
     )
-    warnings: Parameters = {"warnings": "; ".join(_values_field(w) for w in answer.warnings)}
+    warnings: Parameters = {"warnings": "; ".join(answer.warnings)}
     return InferenceResponse(
         model_name=answer.model,
         model_version=str(answer.version),
@@ -74,18 +73,6 @@ def to_inference_response(answer: BatchPredictResponse, request_id: str) -> Infe
         parameters=warnings if answer.warnings else None,
         outputs=[output],
     )
-
-
-def renamed(error: InvalidInput) -> InvalidInput:
-    """The data plane's error with its `series` fields called `values`, as V2 clients sent them."""
-    fields = [FieldError(field=_values_field(e.field), message=e.message) for e in error.errors]
-    if not fields:
-        return error
-    return InvalidInput(f"{fields[0].field}: {fields[0].message}", fields)
-
-
-def _values_field(field: str) -> str:
-    return INPUT + field.removeprefix("series") if field.startswith("series") else field
 
 
 def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:

@@ -24,12 +24,14 @@ from starlette.exceptions import HTTPException
 from app.dataplane import DataPlane
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
+from app.http.context import answered
 from app.http.deps import DataPlaneDep, RegistryDep
 from app.http.exception_handlers import validation_error
+from app.http.responses import error_responses
 from app.http.routes import health
 from app.http.schemas import Ready
 from app.registry import Registry, ServedVersion
-from app.v2.codec import renamed, to_batch_request, to_inference_response
+from app.v2.codec import to_batch, to_inference_response
 from app.v2.types import (
     INPUT,
     OUTPUT,
@@ -47,15 +49,14 @@ from app.v2.types import (
 SERVER_NAME = "lstm-forecast-service"
 PLATFORM = "numpy_lstm"  # Keras-trained LSTM weights, run by the NumPy engine
 BINARY_HEADER = "inference-header-content-length"
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": V2Error, "description": description}
-    for status, description in (
-        (400, "Invalid input."),
-        (401, "Missing or invalid API key (when keys are configured)."),
-        (404, "No model of that name, or that version is not the served one."),
-        (503, "No version of the model verifies."),
-    )
-}
+ERRORS = error_responses(
+    400,
+    401,
+    404,
+    503,
+    body=V2Error,
+    reasons={404: "No model of that name, or that version is not the served one."},
+)
 
 
 class V2Route(APIRoute):
@@ -85,7 +86,8 @@ def v2_error(exc: ServiceError | RequestValidationError | HTTPException) -> JSON
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
     error = validation_error(exc.errors()) if isinstance(exc, RequestValidationError) else exc
     status = 400 if isinstance(error, InvalidInput) else error.status
-    return JSONResponse(V2Error(error=error.message).model_dump(), status_code=status)
+    body = V2Error(error=error.message).model_dump()
+    return JSONResponse(body, status_code=status, headers=error.headers)
 
 
 server = APIRouter(prefix="/v2", route_class=V2Route, tags=["open inference protocol"])
@@ -169,11 +171,8 @@ def _infer(
     plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
 ) -> InferenceResponse:
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
-    batch = to_batch_request(body)
-    try:
-        answer = plane.predict_batch(name, batch)
-    except InvalidInput as exc:
-        raise renamed(exc) from None
+    rows, horizon = to_batch(body)
+    answer = answered(plane.predict_batch(name, rows, horizon, field=INPUT))
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or uuid4().hex
     return to_inference_response(answer, request_id)

@@ -1,36 +1,25 @@
 """Benchmark only: `POST /bench/validate`, everything `POST /v1/predict` does but the forecast.
 
-The benchmark (issue 6) compares predict with this route to see what the
-forecast itself costs next to HTTP, parsing and validation. It takes the same
-body model, passes the same checks (the data plane's `validate`), needs a key
-when predict does, and runs in the thread pool like predict. It answers 404,
-as if it did not exist, unless `FORECAST_ENABLE_BENCH_ROUTES` is true, and it is
-never in the OpenAPI schema: it is a measuring stick, not part of the API.
+The benchmark compares predict with this route to see what the forecast itself
+costs next to HTTP, parsing and validation. It takes the same body model,
+passes the same checks (the data plane's `validate`), needs a key when predict
+does, and runs in the thread pool like predict. The app includes this router
+only when `FORECAST_ENABLE_BENCH_ROUTES` is true (otherwise the route does not
+exist), and it is never in the OpenAPI schema: a measuring stick, not the API.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.errors import NotFound
-from app.http.auth import require_api_key
+from app.http.auth import PROTECTED
 from app.http.deps import DataPlaneDep, SettingsDep
 from app.http.schemas import PredictRequest
 
-
-async def _require_enabled(settings: SettingsDep) -> None:
-    if not settings.enable_bench_routes:
-        raise NotFound("Not Found")  # the body an unknown route gets
-
-
-router = APIRouter(
-    prefix="/bench",
-    include_in_schema=False,
-    dependencies=[Depends(_require_enabled), Depends(require_api_key)],
-)
+router = APIRouter(prefix="/bench", include_in_schema=False, dependencies=PROTECTED)
 
 
 class Valid(BaseModel):
@@ -39,5 +28,5 @@ class Valid(BaseModel):
 
 @router.post("/validate")
 def validate(body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep) -> Valid:
-    plane.validate(settings.default_model, body)
+    plane.validate(settings.default_model, body.values, body.horizon)
     return Valid()

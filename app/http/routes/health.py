@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from app.errors import ErrorBody, ModelNotFound, ModelNotReady
-from app.http.deps import RegistryDep, SettingsDep
+from app.errors import ModelNotFound, ModelNotReady
+from app.http.deps import RegistryDep, SettingsDep, refuse_while_draining
+from app.http.responses import error_responses
 from app.http.schemas import Health, Ready, ServedModel
-from app.lifecycle import refuse_while_draining
 
 router = APIRouter(tags=["probes"])
 
@@ -26,12 +26,9 @@ async def health() -> Health:
 @router.get(
     "/ready",
     summary="Readiness: 200 once the default model is served",
-    responses={
-        503: {
-            "model": ErrorBody,
-            "description": "The default model is not served, or the server is shutting down.",
-        }
-    },
+    responses=error_responses(
+        503, reasons={503: "The default model is not served, or the server is shutting down."}
+    ),
 )
 async def ready(
     registry: RegistryDep,

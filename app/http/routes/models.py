@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
-from app.errors import ErrorBody, NotFound
-from app.http.auth import PROTECTED, UNAUTHORIZED
+from app.errors import NotFound
+from app.http.auth import PROTECTED
+from app.http.context import note_served
 from app.http.deps import RegistryDep
+from app.http.responses import error_responses
 from app.http.schemas import ModelDetail, ModelStatus
 from app.registry import ModelState
 
 router = APIRouter(
-    prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=UNAUTHORIZED
+    prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=error_responses(401)
 )
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No model of that name."}
-}
-_NOT_READY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "No version of the model verifies."}
-}
 
 
 def _status(state: ModelState) -> ModelStatus:
     return ModelStatus(
         name=state.name,
-        state="ready" if state.ready else "failed",
+        state=state.status,
         version=state.served.number if state.served else None,
         versions_on_disk=list(state.versions),
         reason=state.reason,
@@ -42,7 +36,7 @@ def list_models(registry: RegistryDep) -> list[ModelStatus]:
 @router.get(
     "/{name}",
     summary="The served version's manifest: pipeline, architecture, training, metrics",
-    responses=_NOT_FOUND | _NOT_READY,
+    responses=error_responses(404, 503),
 )
 def describe_model(name: str, registry: RegistryDep) -> ModelDetail:
     state = registry.state(name)  # one snapshot: served version and versions on disk agree
@@ -55,10 +49,11 @@ def describe_model(name: str, registry: RegistryDep) -> ModelDetail:
     "/{name}/report.png",
     summary="The training report plot of the served version",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **_NOT_FOUND, **_NOT_READY},
+    responses={200: {"content": {"image/png": {}}}, **error_responses(404, 503)},
 )
 def report(name: str, registry: RegistryDep) -> Response:
     served = registry.served(name)
+    note_served(name, served.number)
     if served.report is None:
         raise NotFound(f"model {name!r} version {served.number} has no report.png")
     return Response(served.report, media_type="image/png")

@@ -3,13 +3,12 @@ so a large batch never stalls the event loop."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
-from app.errors import ErrorBody
-from app.http.auth import PROTECTED, UNAUTHORIZED
+from app.http.auth import PROTECTED
+from app.http.context import answered
 from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.responses import error_responses
 from app.http.schemas import (
     BatchPredictRequest,
     BatchPredictResponse,
@@ -19,50 +18,38 @@ from app.http.schemas import (
     PredictResponse,
 )
 
-router = APIRouter(tags=["forecasts"], dependencies=PROTECTED, responses=UNAUTHORIZED)
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No model of that name."},
-    413: {"model": ErrorBody, "description": "The body is larger than the limit."},
-    422: {"model": ErrorBody, "description": "Invalid input; `errors` names each field."},
-    503: {"model": ErrorBody, "description": "No version of the model verifies."},
-}
-
-
-@router.post(
-    "/v1/models/{name}/predict",
-    summary="Forecast the next values of one series",
-    responses=ERRORS,
+router = APIRouter(
+    tags=["forecasts"],
+    dependencies=PROTECTED,
+    responses=error_responses(401, 404, 413, 422, 503),
 )
+
+
+@router.post("/v1/models/{name}/predict", summary="Forecast the next values of one series")
 def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    return plane.predict(name, body)
+    return PredictResponse.of(answered(plane.predict(name, body.values, body.horizon)))
 
 
 @router.post(
-    "/v1/models/{name}/predict/batch",
-    summary="Forecast several series in one vectorised pass",
-    responses=ERRORS,
+    "/v1/models/{name}/predict/batch", summary="Forecast several series in one vectorised pass"
 )
 def predict_batch(
     name: str, body: BatchPredictRequest, plane: DataPlaneDep
 ) -> BatchPredictResponse:
-    return plane.predict_batch(name, body)
+    return BatchPredictResponse.of(answered(plane.predict_batch(name, body.series, body.horizon)))
 
 
-@router.post(
-    "/v1/predict",
-    summary="Forecast with the default model",
-    responses=ERRORS,
-)
+@router.post("/v1/predict", summary="Forecast with the default model")
 def predict_default(
     body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep
 ) -> PredictResponse:
-    return plane.predict(settings.default_model, body)
+    answer = plane.predict(settings.default_model, body.values, body.horizon)
+    return PredictResponse.of(answered(answer))
 
 
 @router.post(
     "/v1/models/{name}/evaluate",
     summary="One-step forecasts of a whole series, scored against naive baselines",
-    responses=ERRORS,
 )
 def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> EvaluateResponse:
-    return plane.evaluate(name, body)
+    return EvaluateResponse.of(answered(plane.evaluate(name, body.values)))

@@ -9,17 +9,17 @@ others follow at their next poll (`FORECAST_POLL_SECONDS`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from app.errors import ErrorBody
-from app.http.auth import PROTECTED, UNAUTHORIZED
+from app.http.auth import PROTECTED
+from app.http.responses import error_responses
 from app.watcher import ModelWatcher
 
 router = APIRouter(
-    prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=UNAUTHORIZED
+    prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=error_responses(401)
 )
 
 
@@ -43,22 +43,17 @@ async def get_watcher(request: Request) -> ModelWatcher:
     return watcher
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No model of that name, served or on disk."}
-}
-
-
 @router.post(
     "/{name}/reload",
     summary="Load the newest version that verifies now; the served one stays if it fails",
-    responses=_RESPONSES,
+    responses=error_responses(404, reasons={404: "No model of that name, served or on disk."}),
 )
 def reload(name: str, watcher: Annotated[ModelWatcher, Depends(get_watcher)]) -> ReloadResult:
     outcome = watcher.reload(name)
     state = outcome.state
     return ReloadResult(
         name=name,
-        state="ready" if state.ready else "failed",
+        state=state.status,
         version=outcome.version,
         previous_version=outcome.previous,
         swapped=outcome.swapped,
