@@ -167,7 +167,7 @@ def test_interrupted_write_leaves_no_version(
         path.write_bytes(b"half a png")
         raise failure
 
-    monkeypatch.setattr(cli, "plot", broken_plot)
+    monkeypatch.setattr("training.run.plot", broken_plot)
     with pytest.raises(type(failure)):
         train_cli(csv, tmp_path / "models")
     assert list((tmp_path / "models" / "sales").iterdir()) == []
@@ -217,3 +217,44 @@ def test_module_entry_point_refuses_without_a_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith("forecast-train: error: ") and len(done.stderr.splitlines()) == 1
+
+
+def _refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Train a tiny model that must fail the serving check; return the one line it printed."""
+    csv = write_series(tmp_path / "s.csv")
+    code, _ = train_cli(csv, tmp_path / "models", "--name", "refused")
+    assert code == 2
+    assert not (tmp_path / "models" / "refused").exists() or not list(
+        (tmp_path / "models" / "refused").iterdir()
+    )  # nothing published, no temporary directory left
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_a_model_the_service_cannot_load_fails_at_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keras
+
+    def gru_model(look_back: int, units: tuple[int, ...], learning_rate: float) -> keras.Model:
+        model = keras.Sequential(
+            [keras.Input((look_back, 1)), keras.layers.GRU(2), keras.layers.Dense(1)]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    monkeypatch.setattr("training.fit.build_model", gru_model)
+    line = _refused(tmp_path, capsys)
+    assert "the trained model cannot be served" in line and "of type GRU" in line
+
+
+def test_a_model_the_engine_computes_differently_fails_at_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.forecaster import Forecaster
+
+    real = Forecaster.forecast
+    monkeypatch.setattr(Forecaster, "forecast", lambda self, h, n: real(self, h, n) + 0.01)
+    line = _refused(tmp_path, capsys)
+    assert "the served forecasts differ from Keras' by up to 0.01" in line

@@ -11,25 +11,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import platform
 import re
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-import joblib
-import numpy as np
-
-from app.contract.manifest import DataInfo, PipelineInfo, TrainingInfo
-from app.contract.scoring import BASELINE_LABELS
-from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
-from app.contract.writer import write_version
-from training.data import DataError, Series, load_series
-from training.fit import Fitted, TrainingError, plan_split, train
-from training.network import describe
+from training.data import DataError, load_series
+from training.fit import TrainingError, plan_split
 from training.presets import PRESETS, Preset
-from training.report import plot, score
+from training.run import run
 
 PROG = "forecast-train"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -124,93 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         plan_split(len(series.values), preset)  # refuse a too-short series before importing TF
         check_writable(args.models_dir / name)
-        version_dir = run(series, preset, name, args)
+        version_dir = run(series, preset, name, args.seed, args.models_dir, quiet=args.quiet)
     except (UsageError, DataError, TrainingError) as exc:
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     print(version_dir)
     return 0
-
-
-def run(series: Series, preset: Preset, name: str, args: argparse.Namespace) -> Path:
-    """Train, print the scores, write the version directory atomically; return its path."""
-    if not args.quiet:
-        for note in series.notes:
-            print(f"data: {note}")
-        print(f"training {name!r} with the {preset.name!r} preset, seed {args.seed}", flush=True)
-    fitted = train(series.values, preset, args.seed, verbose=0 if args.quiet else 2)
-    metrics = score(series.values, fitted, preset.season_length)
-    print(f"Train Score: {metrics.train.rmse:.2f} RMSE")
-    print(f"Test Score: {metrics.test.rmse:.2f} RMSE")
-    for kind, scores in metrics.baselines.items():
-        print(f"{BASELINE_LABELS[kind]}: {scores.rmse:.2f} RMSE")
-
-    def build(directory: Path, version: int) -> dict[str, Any]:
-        fitted.model.save(directory / MODEL_FILE)
-        joblib.dump(fitted.scaler, directory / SCALER_FILE)
-        title = f"{name} v{version}: one-step-ahead forecasts, {preset.name} preset"
-        plot(directory / REPORT_FILE, series, fitted, metrics, title)
-        return manifest_fields(name, series, preset, fitted, args.seed) | {"metrics": metrics}
-
-    try:
-        return write_version(args.models_dir, name, build)
-    except OSError as exc:
-        raise UsageError(f"cannot write under {args.models_dir}: {exc.strerror or exc}") from None
-
-
-def manifest_fields(
-    name: str, series: Series, preset: Preset, fitted: Fitted, seed: int
-) -> dict[str, Any]:
-    """Every manifest field that describes the model, the data and the run (not the files)."""
-    train_values = series.values[: fitted.split.train_size]
-    return {
-        "name": name,
-        "created_at": datetime.now(UTC),
-        "pipeline": PipelineInfo(
-            look_back=preset.look_back,
-            transform=preset.transform,
-            scaler=preset.scaler,
-            season_length=preset.season_length,
-        ),
-        "architecture": describe(fitted.model),
-        "training": TrainingInfo(
-            preset=preset.name,
-            epochs=preset.epochs,
-            epochs_run=fitted.epochs_run,
-            batch_size=preset.batch_size,
-            seed=seed,
-            learning_rate=preset.learning_rate,
-            test_fraction=preset.test_fraction,
-            validation_fraction=preset.validation_fraction,
-            early_stopping=preset.patience is not None,
-            wall_seconds=round(fitted.wall_seconds, 3),
-        ),
-        "data": DataInfo(
-            file_name=series.source.name,
-            sha256=series.sha256,
-            n_points=len(series.values),
-            first_period=series.periods[0],
-            last_period=series.periods[-1],
-            value_name=series.value_name,
-            train_points=fitted.split.train_size,
-            test_points=len(series.values) - fitted.split.train_size,
-            train_min=float(np.min(train_values)),
-            train_max=float(np.max(train_values)),
-        ),
-        "libraries": library_versions(),
-    }
-
-
-def library_versions() -> dict[str, str]:
-    """Versions that decide whether this model.keras and scaler.joblib load the same way."""
-    import keras
-    import sklearn
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }

@@ -19,14 +19,19 @@ from app.contract.store import MANIFEST_FILE, list_versions, sha256_file
 
 
 def write_version(
-    models_dir: Path, name: str, build: Callable[[Path, int], dict[str, Any]]
+    models_dir: Path,
+    name: str,
+    build: Callable[[Path, int], dict[str, Any]],
+    verify: Callable[[Path], None] | None = None,
 ) -> Path:
     """Create the next version of `name` atomically and return its path.
 
     `build(tmp_dir, version)` writes the artifact files into `tmp_dir` and returns
     the manifest fields except `files`, which is filled here from the written files.
-    If `build` fails, nothing is left behind. If another writer takes the same
-    version number first, the next free number is used.
+    `verify(tmp_dir)` then reads the complete directory back (hashes and manifest
+    included) and raises if it must not be published. If either fails, nothing is
+    left behind. If another writer takes the same version number first, the next
+    free number is used.
     """
     model_dir = models_dir / name
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -35,6 +40,9 @@ def write_version(
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide the version from a non-root server
         version = (list_versions(model_dir) or [0])[-1] + 1
         fields = build(tmp, version)
+        if verify is not None:
+            _write_manifest(tmp, fields, version)
+            verify(tmp)
         while True:
             _write_manifest(tmp, fields, version)
             target = model_dir / str(version)
