@@ -14,7 +14,7 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test reliability lint train bench bench-accuracy lock container-check clean
+.PHONY: serve test reliability lint train bench bench-accuracy lock container-check docs clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -58,6 +58,10 @@ bench: $(VENV)/.dev-installed
 
 bench-accuracy: $(VENV)/.dev-installed
 	$(BIN)/python bench/accuracy.py
+
+# Regenerates the README's settings table from app/settings.py (a test checks it).
+docs: $(VENV)/.dev-installed
+	$(BIN)/python -m scripts.settings_doc
 
 # Pins the serving dependencies (with hashes) that the Dockerfile installs.
 lock: $(VENV)/.dev-installed

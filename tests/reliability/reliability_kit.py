@@ -150,7 +150,7 @@ def publish_broken(model_dir: Path, breakage: Callable[[Path], object]) -> int:
     """Version 1 copied to the next number, broken by `breakage`, then renamed into place.
 
     The rename makes the broken version appear whole, as training publishes one, so a
-    poll never sees a half-built copy (`test_reload` covers those separately).
+    poll never sees a half-built copy (`test_watcher` covers those separately).
     """
     version = next_version(model_dir)
     staging = model_dir / f".staging-{version}"

@@ -3,7 +3,7 @@
 The registry tests (`tests/test_registry.py`) already refuse each of these in
 process: a tampered scaler (with a marker pickle), a tampered model file, a
 missing manifest, an unknown format version, a verified but unreadable network.
-`tests/test_reload.py` adds polling, half-copied directories and predict under
+`tests/test_watcher.py` adds polling, half-copied directories and predict under
 churn, in process. What is left, and done here, is the production shape: a real
 server process picks each fault up by itself while serving, keeps serving the
 valid version, stays up, and reports the reason in `/v1/models` and in its log.

@@ -1,0 +1,67 @@
+"""The architecture's one-way rules, checked from the imports themselves.
+
+`app/contract/` and `app/engine/` are NumPy + pydantic only: training imports
+them, so they must not drag in the web framework, and serving imports them, so
+they must not drag in TensorFlow. Nothing in `app/` imports `training/`.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = {"fastapi", "starlette", "uvicorn"}
+TRAINING = {"tensorflow", "keras", "sklearn", "training", "matplotlib", "pandas"}
+
+
+def imported(path: Path) -> set[str]:
+    """Top-level names a module imports (absolute imports; the project uses no relative ones)."""
+    tree = ast.parse(path.read_text(), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules("app/contract") + modules("app/engine"), ids=str)
+def test_contract_and_engine_import_no_web_framework_and_no_training_stack(path: Path) -> None:
+    found = {name.split(".")[0] for name in imported(path)}
+    assert not found & (WEB | TRAINING), sorted(found & (WEB | TRAINING))
+    inner = {name for name in imported(path) if name.startswith("app.")}
+    allowed = ("app.contract", "app.engine")
+    assert all(name.startswith(allowed) for name in inner), sorted(inner)
+
+
+@pytest.mark.parametrize("path", modules("app"), ids=str)
+def test_the_service_never_imports_training_or_tensorflow(path: Path) -> None:
+    found = {name.split(".")[0] for name in imported(path)}
+    assert not found & TRAINING, sorted(found & TRAINING)
+
+
+def test_importing_contract_and_engine_loads_neither_stack() -> None:
+    """The same rule at run time: what the imports pull in transitively."""
+    names = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in modules("app/contract") + modules("app/engine")
+        if p.name != "__init__.py"
+    ]
+    code = (
+        f"import importlib, sys; [importlib.import_module(n) for n in {names!r}]; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(WEB | TRAINING)!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

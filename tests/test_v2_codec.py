@@ -1,0 +1,77 @@
+"""The V2 tensor codec: tensors in, rows and a horizon out; forecasts in, one FP64 tensor out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.dataplane import Forecasts
+from app.errors import InvalidInput
+from app.v2.codec import to_batch, to_inference_response
+from app.v2.types import InferenceRequest
+
+
+def request(data: list[Any], shape: list[int], datatype: str = "FP64", **extra: Any) -> Any:
+    tensor = {"name": "values", "shape": shape, "datatype": datatype, "data": data}
+    return InferenceRequest.model_validate({"inputs": [tensor], **extra})
+
+
+def refused(body: Any) -> tuple[str, str]:
+    with pytest.raises(InvalidInput) as error:
+        to_batch(body)
+    return error.value.errors[0].field, error.value.errors[0].message
+
+
+def test_flat_and_nested_data_give_the_same_rows() -> None:
+    flat, horizon = to_batch(request([1, 2, 3, 4, 5, 6], [2, 3]))
+    nested, _ = to_batch(request([[1, 2, 3], [4, 5, 6]], [2, 3]))
+    np.testing.assert_array_equal(flat, [[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(flat, nested)
+    assert horizon == 1 and flat.dtype == np.float64
+
+
+def test_fp32_data_is_read_as_the_client_rounded_it() -> None:
+    rows, _ = to_batch(request([0.1, 0.2], [1, 2], "FP32"))
+    np.testing.assert_array_equal(rows, [np.float32([0.1, 0.2]).astype(np.float64)])
+    assert rows[0, 0] != 0.1  # the float32 rounding survives: it is what the client sent
+
+
+def test_the_horizon_comes_from_either_parameters_but_must_agree() -> None:
+    assert to_batch(request([1, 2], [1, 2], parameters={"horizon": 4}))[1] == 4
+    tensor = {"name": "values", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}
+    both = InferenceRequest.model_validate(
+        {"parameters": {"horizon": 2}, "inputs": [{**tensor, "parameters": {"horizon": 3}}]}
+    )
+    assert refused(both)[0] == "parameters.horizon"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (request([1, 2, 3], [2, 2]), "data", "3 elements, but shape [2, 2] needs 4"),
+        (request([1, 2], [2]), "shape", "expected [batch, length]"),
+        (request([[1, 2, 3, 4]], [2, 2]), "data", "nested data must follow the shape"),
+        (request([1, "x"], [1, 2]), "values[0][1]", "'x' is not a finite number"),
+        (request([1, 300], [1, 2], "INT8"), "values[0][1]", "300 does not fit in INT8"),
+        (request([1.5, 2], [1, 2], "INT32"), "values[0][0]", "1.5 is not an integer"),
+        (request([1, 2], [1, 2], "BYTES"), "datatype", "'BYTES' is not supported"),
+        (request([1, 2], [1, 2], outputs=[{"name": "other"}]), "outputs", "unknown output"),
+    ],
+)
+def test_refusals_name_the_element_or_field(body: Any, field: str, message: str) -> None:
+    found, said = refused(body)
+    assert found == field and message in said
+
+
+def test_forecasts_become_one_flat_fp64_tensor_with_warnings_as_a_parameter() -> None:
+    answer = Forecasts("milk", 2, 3, np.arange(6.0).reshape(2, 3), ["values[1]: far outside"])
+    response = to_inference_response(answer, "req-1")
+    (output,) = response.outputs
+    assert (response.model_name, response.model_version, response.id) == ("milk", "2", "req-1")
+    assert (output.name, output.shape, output.datatype) == ("forecast", [2, 3], "FP64")
+    assert output.data == [0, 1, 2, 3, 4, 5]
+    assert response.parameters == {"warnings": "values[1]: far outside"}
+    quiet = to_inference_response(Forecasts("milk", 2, 3, np.zeros((1, 3))), "req-2")
+    assert quiet.parameters is None
