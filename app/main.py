@@ -19,14 +19,18 @@ from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_size import BodySizeLimitMiddleware
-from app.http.routes import ROUTERS, bench, docs
+from app.http.routes import bench, docs, health, metrics, models, predict, reload
 from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
+from app.v2 import routes as v2
 from app.watcher import ModelWatcher
 
 log = logging.getLogger(__name__)
+
+ROUTERS = (health.router, metrics.router, models.router, reload.router, predict.router, v2.router)
+"""Every router the app always serves; the benchmark's is added only when its setting is on."""
 
 DESCRIPTION = """Forecasts of a monthly series from an LSTM trained offline, served without
 TensorFlow: the network's forward pass runs in NumPy from the weights in `model.keras`.
