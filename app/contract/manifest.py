@@ -99,8 +99,9 @@ class Metrics(_Strict):
     baselines: dict[Baseline, BaselineScores]
 
 
-class Manifest(_Strict):
-    format_version: Literal[1] = FORMAT_VERSION
+class ModelCard(_Strict):
+    """What a version says about itself publicly: `/v1/models/{name}` shows exactly this."""
+
     name: str
     version: int = Field(ge=1)
     created_at: datetime
@@ -109,5 +110,11 @@ class Manifest(_Strict):
     training: TrainingInfo
     data: DataInfo
     metrics: Metrics
+
+
+class Manifest(ModelCard):
+    """The card plus what only the loader needs: the format, library versions, file hashes."""
+
+    format_version: Literal[1] = FORMAT_VERSION
     libraries: dict[str, str]
     files: dict[str, str] = Field(description="sha256 of every other file in the directory.")

@@ -97,7 +97,21 @@ def _same(layers: Sequence[Any], *attributes: str) -> None:
             raise ModelFormatError(f"ensemble members differ in {attribute}; they cannot stack")
 
 
-class Dense:
+class _Stacked:
+    """What every layer's `kernel`, (members, inputs, width), tells about it."""
+
+    kernel: Array
+
+    @property
+    def inputs(self) -> int:
+        return int(self.kernel.shape[1])
+
+    @property
+    def members(self) -> int:
+        return int(self.kernel.shape[0])
+
+
+class Dense(_Stacked):
     """`activation(x @ kernel + bias)`, on (members, batch, inputs) -> (members, batch, units)."""
 
     keras_class: ClassVar[str] = "Dense"
@@ -108,14 +122,6 @@ class Dense:
         self.name, self.activation = name, activation
         self.kernel, self.bias = kernel, bias  # (members, inputs, units), (members, 1, units)
         self.units = kernel.shape[2]
-
-    @property
-    def inputs(self) -> int:
-        return int(self.kernel.shape[1])
-
-    @property
-    def members(self) -> int:
-        return int(self.kernel.shape[0])
 
     @classmethod
     def from_keras(cls, body: Config, read: WeightReader) -> Self:
@@ -142,7 +148,7 @@ class Dense:
         return y
 
 
-class LSTM:
+class LSTM(_Stacked):
     """Keras' LSTM, on time-major input (time, members or 1, batch, inputs).
 
     Returns (time, members, batch, units) with `return_sequences`, else the last
@@ -175,14 +181,6 @@ class LSTM:
         self.kernel, self.recurrent_kernel, self.bias = weights
         self.units = self.recurrent_kernel.shape[1]
         self.fused = activations == ("tanh", "sigmoid")
-
-    @property
-    def inputs(self) -> int:
-        return int(self.kernel.shape[1])
-
-    @property
-    def members(self) -> int:
-        return int(self.kernel.shape[0])
 
     @classmethod
     def from_keras(cls, body: Config, read: WeightReader) -> Self:

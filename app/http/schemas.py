@@ -9,12 +9,11 @@ the data plane, since a class cannot read settings at import time.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.contract.manifest import Architecture, DataInfo, Metrics, PipelineInfo, TrainingInfo
+from app.contract.manifest import ModelCard
 from app.contract.scoring import Baseline, BaselineScores
 from app.dataplane import Forecasts, Scored
 
@@ -216,15 +215,7 @@ class ModelStatus(BaseModel):
     )
 
 
-class ModelDetail(BaseModel):
-    """The manifest's public part: everything but file hashes and library versions."""
+class ModelDetail(ModelCard):
+    """The served version's card (the manifest but its hashes and library versions)."""
 
-    name: str
-    version: int
-    created_at: datetime
-    pipeline: PipelineInfo
-    architecture: Architecture
-    training: TrainingInfo
-    data: DataInfo
-    metrics: Metrics
     versions_on_disk: list[int]

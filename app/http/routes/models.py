@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.contract.manifest import ModelCard
 from app.errors import NotFound
 from app.http.auth import PROTECTED
 from app.http.context import note_served
@@ -41,7 +42,7 @@ def list_models(registry: RegistryDep) -> list[ModelStatus]:
 def describe_model(name: str, registry: RegistryDep) -> ModelDetail:
     state = registry.state(name)  # one snapshot: served version and versions on disk agree
     manifest = state.require_served().forecaster.manifest
-    public = manifest.model_dump(exclude={"files", "libraries", "format_version"})
+    public = manifest.model_dump(include=set(ModelCard.model_fields))
     return ModelDetail(**public, versions_on_disk=list(state.versions))
 
 
