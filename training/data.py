@@ -1,4 +1,4 @@
-"""Load the univariate monthly series that training fits on, from a user's CSV.
+"""Load the univariate series that training fits on, from a user's CSV.
 
 The product's own series ships with a broken header and a trailing empty line, and
 users bring CSVs of their own. The loader repairs the quirks it can repair safely and
@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from app.contract.calendar import Frequency
+from training.periods import PeriodError, check_periods, is_date
+
 _TYPOGRAPHIC_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 _QUOTE_CHARS = "\"'\u201c\u201d\u2018\u2019 "
 _MISSING_WORDS = frozenset({"", "na", "nan", "n/a", "null", "none"})
@@ -33,6 +36,7 @@ class Series:
     periods: tuple[str, ...]  # period labels as written in the file, e.g. "1962-01"
     value_name: str
     period_name: str
+    frequency: Frequency  # inferred from the periods, which are evenly spaced
     source: Path
     sha256: str  # of the file bytes: identifies exactly which data a model was trained on
     notes: tuple[str, ...] = ()  # what the loader repaired or ignored, for the user to review
@@ -84,15 +88,19 @@ def _load(path: Path, date_column: str | None, value_column: str | None) -> Seri
     if table.empty:
         raise _Problem("no data rows after the header")
     labels = tuple(table[d_col].str.strip())
-    _check_periods(labels, tuple(table.index))
+    try:
+        frequency = check_periods(labels, tuple(table.index))
+    except PeriodError as exc:
+        raise _Problem(str(exc)) from None
     values = _to_values(table[v_col], labels)
     what = f"{len(values)} values of {names[v_col]!r} by {names[d_col]!r}"
-    notes.append(f"read {what} ({labels[0]} .. {labels[-1]})")
+    notes.append(f"read {what} ({labels[0]} .. {labels[-1]}, {frequency.value})")
     return Series(
         values=values,
         periods=labels,
         value_name=names[v_col],
         period_name=names[d_col],
+        frequency=frequency,
         source=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         notes=tuple(notes),
@@ -159,7 +167,7 @@ def _header_names(names: list[str], raw: str, width: int, sep: str, notes: list[
     twice = [name for name in names if names.count(name) > 1]
     if twice:
         raise _Problem(f"header names column {twice[0]!r} more than once")
-    if _is_date(names[0]) and _is_numeric_column(pd.Series(names[1:])):
+    if is_date(names[0]) and _is_numeric_column(pd.Series(names[1:])):
         raise _Problem("first line looks like data, not a header (e.g. Month,Production)")
     return names
 
@@ -210,34 +218,13 @@ def _drop_non_data(table: pd.DataFrame, d_col: int, v_col: int, notes: list[str]
         table = table[~blank]
     end = len(table)
     while end and _is_missing(table[v_col].iloc[end - 1]):
-        if _is_date(table[d_col].iloc[end - 1].strip()):
+        if is_date(table[d_col].iloc[end - 1].strip()):
             break
         end -= 1
     if end < len(table):
         first = " ".join(table.iloc[end]).strip()[:60]
         notes.append(f"ignored {len(table) - end} trailing non-data line(s) from {first!r}")
     return table.iloc[:end]
-
-
-def _check_periods(labels: tuple[str, ...], lines: tuple[int, ...]) -> None:
-    """Periods must be dates, unique and increasing: windows assume consecutive months."""
-    stamps = _parse_dates(pd.Series(labels))
-    bad = np.flatnonzero(stamps.isna().to_numpy())
-    if bad.size:
-        at = int(bad[0])
-        what = f"period {labels[at]!r} is not a date" if labels[at] else "period is missing"
-        more = f" (and {bad.size - 1} more)" if bad.size > 1 else ""
-        raise _Problem(f"line {lines[at]}: {what}{more}")
-    dups = np.flatnonzero(stamps.duplicated(keep=False).to_numpy())
-    if dups.size:
-        named = [f"{labels[i]} (line {lines[i]})" for i in dups[:6]]
-        more = f" and {dups.size - len(named)} more" if dups.size > len(named) else ""
-        raise _Problem(f"duplicated periods: {', '.join(named)}{more}")
-    steps = (stamps.diff().iloc[1:] <= pd.Timedelta(0)).to_numpy()
-    if steps.any():
-        i = int(np.argmax(steps)) + 1
-        pair = f"{labels[i]} (line {lines[i]}) comes after {labels[i - 1]} (line {lines[i - 1]})"
-        raise _Problem(f"periods out of order: {pair}")
 
 
 def _to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
@@ -257,18 +244,6 @@ def _to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
         raise _Problem(f"line {cells.index[at]} (period {labels[at]}): {problem}{more}")
     numbers.setflags(write=False)
     return numbers
-
-
-def _parse_dates(labels: pd.Series) -> pd.Series:
-    """Parse labels as dates (1962-01, 2020-01-31, Jan 1962); what does not parse is NaT."""
-    try:
-        return pd.to_datetime(labels, errors="coerce", format="mixed")
-    except (ValueError, TypeError, OverflowError):  # e.g. mixed time zones: refused as non-dates
-        return pd.Series(pd.NaT, index=labels.index)
-
-
-def _is_date(label: str) -> bool:
-    return not _parse_dates(pd.Series([label])).isna().iloc[0]
 
 
 def _is_missing(cell: str) -> bool:
