@@ -19,11 +19,11 @@ import numpy as np
 
 from app.contract import scoring
 from app.contract.manifest import Manifest
-from app.contract.pipeline import PipelineSpec, model_inputs, one_step_histories, to_series_units
+from app.contract.pipeline import PipelineSpec, one_step_histories, recursive_forecast
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
-from app.engine.network import Network
+from app.engine.network import Network, stack
 
 
 class ForecasterError(ValueError):
@@ -82,21 +82,10 @@ class Forecaster:
     def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
         """(batch, n >= history_length) histories, oldest first -> (batch, horizon) forecasts.
 
-        Recursive: each step's forecast is appended to the history and fed back
-        for the next step. Non-finite results (inputs so large the arithmetic
-        overflows) are returned as they are; callers decide how to report them.
+        Recursive (`app.contract.pipeline.recursive_forecast`); every ensemble
+        member runs in the same pass and their outputs are averaged.
         """
-        window = np.asarray(histories, dtype=np.float64)
-        if window.ndim != 2 or window.shape[1] < self.history_length:
-            raise ValueError(f"histories need shape (batch, >= {self.history_length})")
-        window = window[:, -self.history_length :]
-        out = np.empty((len(window), horizon))
-        with np.errstate(over="ignore", invalid="ignore"):
-            out[:, 0] = self._next(window)
-            for step in range(1, horizon):
-                window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
-                out[:, step] = self._next(window)
-        return out
+        return recursive_forecast(histories, horizon, self.spec, self.version.scaler, self._predict)
 
     def evaluate(self, series: np.ndarray) -> Evaluation:
         """One-step forecasts for every point with a full history before it, with scores.
@@ -129,9 +118,8 @@ class Forecaster:
         low, high = self.safe_range
         return (values < low) | (values > high)
 
-    def _next(self, window: np.ndarray) -> np.ndarray:
-        members = self.network.predict(model_inputs(window, self.spec, self.version.scaler))
-        return to_series_units(members.mean(axis=0)[:, 0], window, self.spec, self.version.scaler)
+    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+        return self.network.predict(inputs).mean(axis=0)[:, 0]
 
     def _check_network(self) -> None:
         """The window length must match the manifest's, and one window must give one number."""
@@ -159,4 +147,5 @@ class Forecaster:
 def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:
     """Verify a version directory (hashes before unpickling), read its network, warm it up."""
     version = read_version(version_dir)
-    return Forecaster(version, load_network(version.model_path), margin)
+    members = [load_network(path) for path in version.network_paths]
+    return Forecaster(version, stack(members), margin)

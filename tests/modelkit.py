@@ -129,7 +129,10 @@ def manifest_fields(toy: Toy, series: np.ndarray) -> dict[str, Any]:
             "scaler": toy.scaler,
             "season_length": SEASON,
         },
-        "architecture": {"layers": layers, "parameters": 100},
+        "architecture": {"layers": layers, "parameters": 100, "members": 1},
+        "networks": [MODEL_FILE],
+        "calibration": None,
+        "intervals": None,
         "training": {
             "preset": "toy",
             "epochs": 1,
@@ -144,6 +147,7 @@ def manifest_fields(toy: Toy, series: np.ndarray) -> dict[str, Any]:
         },
         "data": {
             "file_name": "synthetic.csv",
+            "frequency": "monthly",
             "n_points": len(series),
             "sha256": hashlib.sha256(series.tobytes()).hexdigest(),
             "first_period": "2000-01",
@@ -161,6 +165,8 @@ def manifest_fields(toy: Toy, series: np.ndarray) -> dict[str, Any]:
                 "persistence": {"rmse": 20.0, "mae": 15.0},
                 "seasonal_naive": {"rmse": 12.0, "mae": 9.0},
             },
+            "intervals": [],
+            "steps": [],
         },
         "libraries": {"python": sys.version.split()[0], "numpy": np.__version__},
     }

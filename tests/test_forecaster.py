@@ -32,7 +32,7 @@ def forecaster(request: pytest.FixtureRequest, toy_models: Path) -> Forecaster:
 def by_hand(forecaster: Forecaster, histories: np.ndarray) -> np.ndarray:
     """One step the long way: pipeline in, engine forward pass, pipeline out."""
     version, spec = forecaster.version, forecaster.spec
-    network = load_network(version.model_path)
+    network = load_network(version.network_paths[0])
     outputs = network.predict(model_inputs(histories, spec, version.scaler))[0, :, 0]
     return to_series_units(outputs, histories, spec, version.scaler)
 

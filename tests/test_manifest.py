@@ -53,3 +53,24 @@ def test_pipeline_rules_are_the_contracts(change: dict[str, Any], message: str) 
 def test_the_schema_lists_every_scaler_kind() -> None:
     schema = PipelineInfo.model_json_schema()
     assert schema["properties"]["scaler"]["enum"] == list(SCALER_KINDS)
+
+
+def test_format_1_is_read_as_what_it_was_one_monthly_network_without_intervals() -> None:
+    """Old versions keep serving: milk/1 and milk-seed/1 were written in format 1."""
+    path = ROOT / "models" / "milk" / "1" / "manifest.json"
+    raw = _raw(path)
+    assert raw["format_version"] == 1
+    manifest = Manifest.model_validate(raw)
+    assert manifest.networks == ["model.keras"] and manifest.architecture.members == 1
+    assert manifest.data.frequency == "monthly"
+    assert manifest.intervals is None and manifest.calibration is None
+    assert manifest.metrics.intervals == [] and manifest.metrics.steps == []
+
+
+def test_format_2_states_everything_format_1_left_unsaid() -> None:
+    raw = Manifest.model_validate(_raw(COMMITTED[0])).model_dump(mode="json")
+    raw["format_version"] = 2
+    Manifest.model_validate(raw)  # a complete format-2 manifest
+    del raw["networks"]
+    with pytest.raises(ValidationError, match="networks"):
+        Manifest.model_validate(raw)

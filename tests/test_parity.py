@@ -68,7 +68,7 @@ def engine_forecasts(version_dir: Path, histories: np.ndarray) -> np.ndarray:
     """The service's way: allowlisted scaler, app.pipeline, NumPy engine."""
     verified = read_version(version_dir)
     spec = verified.manifest.pipeline.spec()
-    network = load_network(verified.model_path)
+    network = load_network(verified.network_paths[0])
     inputs = model_inputs(histories, spec, verified.scaler)
     return to_series_units(network.predict(inputs)[0, :, 0], histories, spec, verified.scaler)
 

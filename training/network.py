@@ -35,8 +35,8 @@ def build_model(look_back: int, units: tuple[int, ...], learning_rate: float) ->
     return model
 
 
-def describe(model: keras.Model) -> Architecture:
-    """The manifest's architecture summary, read from the built model itself."""
+def describe(model: keras.Model, members: int = 1) -> Architecture:
+    """The manifest's architecture summary, read from the built model itself (one member)."""
     layers = [
         LayerInfo(
             kind=type(layer).__name__,
@@ -46,4 +46,4 @@ def describe(model: keras.Model) -> Architecture:
         )
         for layer in model.layers
     ]
-    return Architecture(layers=layers, parameters=int(model.count_params()))
+    return Architecture(layers=layers, parameters=int(model.count_params()), members=members)

@@ -54,6 +54,8 @@ def score(values: np.ndarray, fitted: Fitted, season_length: int) -> Metrics:
         train=parts["train"],
         test=parts["test"],
         baselines={kind: scores for kind, scores in naive.items() if scores is not None},
+        intervals=[],
+        steps=[],
     )
 
 

@@ -104,6 +104,9 @@ def manifest_fields(
             season_length=preset.season_length,
         ),
         "architecture": describe(fitted.model),
+        "networks": [MODEL_FILE],
+        "calibration": None,
+        "intervals": None,
         "training": TrainingInfo(
             preset=preset.name,
             epochs=preset.epochs,
@@ -118,6 +121,7 @@ def manifest_fields(
         ),
         "data": DataInfo(
             file_name=series.source.name,
+            frequency=series.frequency,
             sha256=series.sha256,
             n_points=len(series.values),
             first_period=series.periods[0],

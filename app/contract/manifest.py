@@ -3,20 +3,26 @@
 One pydantic model describes it, so training cannot write a manifest the
 service would not accept. Unknown fields are refused: a manifest from a newer
 format must bump `format_version` rather than slip past an older reader.
+
+Training writes format 2. Format 1 (single network, monthly series, no
+intervals) is still read, upgraded on the way in by `_upgrade_format_1`, so the
+versions it wrote keep serving; `tests/test_manifest.py` loads them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.contract.calendar import Frequency
 from app.contract.pipeline import PipelineSpec, Transform
 from app.contract.scalers import SCALER_KINDS
 from app.contract.scoring import Baseline, BaselineScores
 
-FORMAT_VERSION: Literal[1] = 1
+FORMAT_VERSION: Literal[2] = 2
+READABLE_FORMATS = (1, 2)
 
 
 class _Strict(BaseModel):
@@ -52,7 +58,8 @@ class LayerInfo(_Strict):
 
 class Architecture(_Strict):
     layers: list[LayerInfo]
-    parameters: int = Field(ge=0)
+    parameters: int = Field(ge=0, description="Per member.")
+    members: int = Field(ge=1, description="Networks averaged into each forecast (an ensemble).")
 
 
 class TrainingInfo(_Strict):
@@ -70,6 +77,7 @@ class TrainingInfo(_Strict):
 
 class DataInfo(_Strict):
     file_name: str
+    frequency: Frequency
     sha256: str
     n_points: int
     first_period: str
@@ -91,12 +99,42 @@ class Scores(_Strict):
     )
 
 
+class IntervalScores(_Strict):
+    """How one interval level did on the test part, one step ahead."""
+
+    level: float
+    coverage: float = Field(description="Share of test points inside the interval (0 to 1).")
+    mean_width: float
+    winkler: float = Field(description="Mean Winkler interval score, in series units.")
+
+
+class StepScores(_Strict):
+    """Test-part accuracy h steps ahead: a rolling-origin backtest, no refit."""
+
+    step: int = Field(ge=1)
+    n: int
+    rmse: float
+    mae: float
+
+
 class Metrics(_Strict):
-    """One-step-ahead scores; baselines are scored on exactly the test points."""
+    """Scores on the test part; baselines are scored on exactly the same points."""
 
     train: Scores
     test: Scores
     baselines: dict[Baseline, BaselineScores]
+    intervals: list[IntervalScores] = Field(description="One-step coverage per level.")
+    steps: list[StepScores] = Field(description="Multi-step test accuracy, step 1..H.")
+
+
+class IntervalInfo(_Strict):
+    """The version's interval calibration, summarised (the residuals are in their own file)."""
+
+    method: str
+    space: str = Field(description="Where residuals are additive: `log` or `identity`.")
+    horizon: int = Field(ge=1, description="Steps ahead intervals are calibrated for (H).")
+    residuals_per_step: list[int] = Field(description="Calibration residuals behind each step.")
+    origins: list[int] = Field(description="Refit origins inside the training part.")
 
 
 class ModelCard(_Strict):
@@ -110,11 +148,37 @@ class ModelCard(_Strict):
     training: TrainingInfo
     data: DataInfo
     metrics: Metrics
+    intervals: IntervalInfo | None = Field(description="Null when the version has no intervals.")
 
 
 class Manifest(ModelCard):
-    """The card plus what only the loader needs: the format, library versions, file hashes."""
+    """The card plus what only the loader needs: the format, files, library versions, hashes."""
 
-    format_version: Literal[1] = FORMAT_VERSION
+    format_version: Literal[1, 2] = FORMAT_VERSION
+    networks: list[str] = Field(min_length=1, description="The ensemble members' .keras files.")
+    calibration: str | None = Field(description="The interval calibration file, if any.")
     libraries: dict[str, str]
     files: dict[str, str] = Field(description="sha256 of every other file in the directory.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("format_version") == 1:
+            return _upgrade_format_1(raw)
+        return raw
+
+
+def _upgrade_format_1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 in format 2's terms: what it left unsaid was true of every version it wrote."""
+    metrics = raw.get("metrics")
+    return {
+        **raw,
+        "architecture": {**raw.get("architecture", {}), "members": 1},
+        "data": {**raw.get("data", {}), "frequency": Frequency.MONTHLY},
+        "metrics": {**metrics, "intervals": [], "steps": []}
+        if isinstance(metrics, dict)
+        else metrics,
+        "intervals": None,
+        "networks": ["model.keras"],
+        "calibration": None,
+    }

@@ -13,6 +13,7 @@ The chain for one forecast, from raw values (series units) to the model and back
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -164,3 +165,32 @@ def training_windows(
     with_target = np.column_stack([histories, np.asarray(series, dtype=np.float64)[targets]])
     scaled_targets = scaler.transform(difference(with_target, spec))[:, -1]
     return inputs, scaled_targets, targets
+
+
+Predict = Callable[[np.ndarray], np.ndarray]
+"""The network as the pipeline sees it: (batch, look_back, 1) inputs -> (batch,) outputs."""
+
+
+def recursive_forecast(
+    histories: np.ndarray, horizon: int, spec: PipelineSpec, scaler: AffineScaler, predict: Predict
+) -> np.ndarray:
+    """(batch, n >= history_length) histories, oldest first -> (batch, horizon) forecasts.
+
+    Each step's forecast is appended to the history and fed back for the next
+    step: training calibrates its intervals with this function and serving
+    forecasts with it, so both mean the same thing by "h steps ahead".
+    Non-finite results (inputs so large the arithmetic overflows) are returned
+    as they are; callers decide how to report them.
+    """
+    window = np.asarray(histories, dtype=np.float64)
+    if window.ndim != 2 or window.shape[1] < spec.history_length:
+        raise ValueError(f"histories need shape (batch, >= {spec.history_length})")
+    window = window[:, -spec.history_length :]
+    out = np.empty((len(window), horizon))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(horizon):
+            if step:
+                window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
+            outputs = predict(model_inputs(window, spec, scaler))
+            out[:, step] = to_series_units(outputs, window, spec, scaler)
+    return out

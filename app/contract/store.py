@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from app.contract.manifest import FORMAT_VERSION, Manifest
+from app.contract.intervals import Calibration
+from app.contract.manifest import READABLE_FORMATS, Manifest
 from app.contract.pipeline import AffineScaler
 from app.contract.scalers import SCALER_KINDS, ScalerError, affine_from_sklearn, load_scaler_record
 
@@ -22,7 +23,6 @@ MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.joblib"
 MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "report.png"
-REQUIRED_FILES = (MODEL_FILE, SCALER_FILE)
 
 
 class ArtifactError(ValueError):
@@ -59,10 +59,10 @@ def read_manifest(version_dir: Path) -> Manifest:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{path}: unreadable manifest ({exc})") from None
     found = raw.get("format_version") if isinstance(raw, dict) else None
-    if found != FORMAT_VERSION:
+    if found not in READABLE_FORMATS:
+        readable = " and ".join(map(str, READABLE_FORMATS))
         raise ArtifactError(
-            f"{path}: unknown manifest format version {found!r}"
-            f" (this service reads {FORMAT_VERSION})"
+            f"{path}: unknown manifest format version {found!r} (this service reads {readable})"
         )
     try:
         return Manifest.model_validate(raw)
@@ -74,8 +74,13 @@ def read_manifest(version_dir: Path) -> Manifest:
 
 
 def verify_files(version_dir: Path, manifest: Manifest) -> None:
-    """Check that every required file is listed and every listed file matches its sha256."""
-    missing = [name for name in REQUIRED_FILES if name not in manifest.files]
+    """Check that every file the version uses is listed and every listed file matches its sha256."""
+    needed = [
+        *manifest.networks,
+        SCALER_FILE,
+        *([manifest.calibration] if manifest.calibration else []),
+    ]
+    missing = [name for name in needed if name not in manifest.files]
     if missing:
         raise ArtifactError(f"{version_dir}: manifest lists no hash for {', '.join(missing)}")
     for name, expected in manifest.files.items():
@@ -117,16 +122,39 @@ class VerifiedVersion:
     path: Path
     manifest: Manifest
     scaler: AffineScaler
+    calibration: Calibration | None  # None: the version serves no intervals
 
     @property
-    def model_path(self) -> Path:
-        return self.path / MODEL_FILE
+    def network_paths(self) -> list[Path]:
+        """The ensemble members' `.keras` files, in the manifest's order."""
+        return [self.path / name for name in self.manifest.networks]
 
 
 def read_version(version_dir: Path) -> VerifiedVersion:
-    """Manifest, then hashes, then (and only then) the pickled scaler."""
+    """Manifest, then hashes, then (and only then) the pickled scaler and the calibration."""
     manifest = read_manifest(version_dir)
     verify_files(version_dir, manifest)
-    return VerifiedVersion(
-        version_dir, manifest, load_scaler(version_dir / SCALER_FILE, manifest.pipeline.scaler)
-    )
+    scaler = load_scaler(version_dir / SCALER_FILE, manifest.pipeline.scaler)
+    calibration = None
+    if manifest.calibration is not None:
+        calibration = read_calibration(version_dir / manifest.calibration, manifest)
+    return VerifiedVersion(version_dir, manifest, scaler, calibration)
+
+
+def read_calibration(path: Path, manifest: Manifest) -> Calibration:
+    """The verified calibration file, parsed; its summary must match the manifest's."""
+    try:
+        calibration = Calibration.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise ArtifactError(f"{path}: unreadable interval calibration ({exc})") from None
+    info = manifest.intervals
+    if info is None or (info.horizon, info.space) != (calibration.horizon, calibration.space):
+        raise ArtifactError(f"{path}: does not match the manifest's `intervals`")
+    if any(not r for r in calibration.residuals):
+        raise ArtifactError(f"{path}: a horizon step has no calibration residuals")
+    return calibration
+
+
+def network_file(member: int, members: int) -> str:
+    """Member `member`'s file: `model.keras` for a single network, else `model-<k>.keras`."""
+    return MODEL_FILE if members == 1 else f"model-{member}.keras"

@@ -1,0 +1,106 @@
+"""Prediction intervals: split-conformal, per horizon step, from out-of-sample residuals.
+
+Training refits the model at a few origins inside its training part, forecasts
+1..H steps ahead from every later origin (true history, no peeking past the
+training part) and keeps, for each step h, the absolute residuals `|y - ŷ|` in
+the pipeline's error space (logs for a log-transformed series, where errors
+are multiplicative; series units otherwise). That is the `Calibration` a
+version carries. Serving turns it into intervals of any level L: the half-width
+at step h is the ceil((n + 1) L)-th smallest of the n residuals of step h, the
+split-conformal quantile (Vovk et al. 2005; Stankeviciute et al. 2021 use it
+per step for recursive forecasts), never narrower than the step before, since
+recursive errors only accumulate. Intervals therefore nest by level and widen
+with the step by construction.
+
+Scores for intervals are here too, so training's test report and `/evaluate`
+measure coverage, width and the Winkler (interval) score the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+Space = Literal["identity", "log"]
+CALIBRATION_FILE = "calibration.json"
+
+
+class Calibration(BaseModel):
+    """What a version needs to serve intervals: residuals per step, and where they live."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["split_conformal_abs_residual"] = "split_conformal_abs_residual"
+    space: Space = Field(description="Where residuals are additive: `log` for log pipelines.")
+    origins: list[int] = Field(description="Series indices where the model was refitted.")
+    residuals: list[list[float]] = Field(
+        description="Absolute out-of-sample residuals for steps 1..H, each sorted ascending."
+    )
+
+    @property
+    def horizon(self) -> int:
+        """H: the longest horizon intervals are calibrated for."""
+        return len(self.residuals)
+
+    def half_widths(self, levels: Sequence[float], horizon: int) -> np.ndarray:
+        """(levels, horizon) half-widths in the error space; `levels` in percent, (0, 100)."""
+        if horizon > self.horizon:
+            raise ValueError(f"intervals are calibrated up to {self.horizon} steps")
+        out = np.empty((len(levels), horizon))
+        for j, level in enumerate(levels):
+            for h in range(horizon):
+                out[j, h] = conformal_quantile(self.residuals[h], level)
+        return np.maximum.accumulate(out, axis=1)  # never narrower than the step before
+
+
+def conformal_quantile(sorted_residuals: Sequence[float], level: float) -> float:
+    """The ceil((n + 1) * level)-th smallest residual: the finite-sample conformal quantile.
+
+    When n is too small for the level (ceil((n + 1) level) > n), the largest
+    residual is used: the interval is then as wide as anything seen, and its
+    guarantee is the empirical one.
+    """
+    n = len(sorted_residuals)
+    rank = min(n, math.ceil((n + 1) * level / 100.0))
+    return float(sorted_residuals[max(rank, 1) - 1])
+
+
+def bounds(
+    point: np.ndarray, half_width: np.ndarray, space: Space
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds around point forecasts (..., horizon) in series units."""
+    if space == "log":
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_point = np.log(point)
+            return np.exp(log_point - half_width), np.exp(log_point + half_width)
+    return point - half_width, point + half_width
+
+
+def error_space(values: np.ndarray, space: Space) -> np.ndarray:
+    """Values in the space where forecast errors are additive."""
+    if space == "log":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(values)
+    return np.asarray(values, dtype=np.float64)
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of actuals inside their interval, as a fraction."""
+    inside = (actual >= lower) & (actual <= upper)
+    return float(np.mean(inside))
+
+
+def mean_width(lower: np.ndarray, upper: np.ndarray) -> float:
+    return float(np.mean(upper - lower))
+
+
+def winkler(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float) -> float:
+    """Mean Winkler (interval) score: width, plus 2/alpha times any miss (lower is better)."""
+    alpha = 1.0 - level / 100.0
+    below = np.maximum(lower - actual, 0.0)
+    above = np.maximum(actual - upper, 0.0)
+    return float(np.mean(upper - lower + (2.0 / alpha) * (below + above)))
