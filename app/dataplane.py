@@ -18,11 +18,12 @@ import numpy.typing as npt
 from app import metrics
 from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
-from app.forecaster import Evaluation, Forecaster
+from app.forecaster import Band, Evaluation, Forecaster
 from app.registry import Registry
 from app.settings import Settings
 
 Values = Sequence[float] | npt.NDArray[np.float64]
+Levels = Sequence[float]  # interval levels in percent, each in (0, 100)
 Rows = Sequence[Values] | npt.NDArray[np.float64]  # one series per row
 
 
@@ -36,11 +37,12 @@ class Answer:
 
 @dataclass(frozen=True)
 class Forecasts(Answer):
-    """The next `horizon` values of each posted series, in series units."""
+    """The next `horizon` values of each posted series, in series units, with their intervals."""
 
     horizon: int
     values: np.ndarray  # (series, horizon), finite
     warnings: list[str] = field(default_factory=list)
+    intervals: list[Band] = field(default_factory=list)  # one per level, same shape as values
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,26 @@ class DataPlane:
         self.registry = registry
         self.settings = settings
 
-    def predict(self, name: str, values: Values, horizon: int, field: str = "values") -> Forecasts:
-        """Forecast one series; errors name it `field`."""
+    def predict(
+        self,
+        name: str,
+        values: Values,
+        horizon: int,
+        levels: Levels | None = None,
+        field: str = "values",
+    ) -> Forecasts:
+        """Forecast one series; errors name it `field`. `levels` None: the default levels."""
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
-        return self._forecast(forecaster, [values], [field], horizon)
+        return self._forecast(forecaster, [values], [field], horizon, levels)
 
     def predict_batch(
-        self, name: str, series: Rows, horizon: int, field: str = "series"
+        self,
+        name: str,
+        series: Rows,
+        horizon: int,
+        levels: Levels | None = None,
+        field: str = "series",
     ) -> Forecasts:
         """Forecast several series in one vectorised pass; errors name row i `field[i]`."""
         forecaster = self.registry.served(name).forecaster
@@ -73,7 +87,7 @@ class DataPlane:
         if len(series) > self.settings.max_series:
             raise InvalidInput.at(field, f"at most {self.settings.max_series} series per batch")
         fields = [f"{field}[{i}]" for i in range(len(series))]
-        return self._forecast(forecaster, series, fields, horizon)
+        return self._forecast(forecaster, series, fields, horizon, levels)
 
     def validate(self, name: str, values: Values, horizon: int) -> None:
         """Every check `predict` makes, without forecasting: the ceiling benchmarks compare with."""
@@ -81,13 +95,18 @@ class DataPlane:
         self._check_horizon(horizon)
         self._history(forecaster, values, "values")
 
-    def evaluate(self, name: str, values: Values) -> Scored:
+    def evaluate(
+        self, name: str, values: Values, horizon: int = 1, levels: Levels | None = None
+    ) -> Scored:
+        """One-step scores of a posted series; `horizon` > 1 adds the multi-step backtest."""
         forecaster = self.registry.served(name).forecaster
+        self._check_horizon(horizon)
         series = self._history(forecaster, values, "values", extra=1)
-        result = forecaster.evaluate(series)
+        chosen, notes = self._levels(forecaster, levels, 1)
+        result = forecaster.evaluate(series, chosen, horizon)
         _require_finite(result.predictions[np.newaxis], ["values"])
         _require_finite_scores(result)
-        notes = (_range_warnings(forecaster, series, "values"), _baseline_note(result.baselines))
+        notes += [_range_warnings(forecaster, series, "values"), _baseline_note(result.baselines)]
         return Scored(
             model=forecaster.name,
             version=forecaster.number,
@@ -101,22 +120,56 @@ class DataPlane:
         series: Rows,
         fields: Sequence[str],
         horizon: int,
+        levels: Levels | None,
     ) -> Forecasts:
         """Forecast the tail of every series in one vectorised pass; warn about odd inputs."""
+        chosen, notes = self._levels(forecaster, levels, horizon)
         length = forecaster.history_length
         pairs = list(zip(series, fields, strict=True))
         tails = np.stack([self._history(forecaster, v, f)[-length:] for v, f in pairs])
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
         metrics.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
+        bands = forecaster.intervals(forecasts, chosen)
+        for band in bands:
+            _require_finite(np.concatenate([band.lower, band.upper], axis=1), fields)
         warnings = [_range_warnings(forecaster, t, f) for t, f in zip(tails, fields, strict=True)]
         return Forecasts(
             model=forecaster.name,
             version=forecaster.number,
             horizon=horizon,
             values=forecasts,
-            warnings=[w for w in warnings if w],
+            warnings=[w for w in [*notes, *warnings] if w],
+            intervals=bands,
         )
+
+    def _levels(
+        self, forecaster: Forecaster, levels: Levels | None, horizon: int
+    ) -> tuple[list[float], list[str | None]]:
+        """The levels to compute and any note about them; InvalidInput if they cannot be had.
+
+        Levels asked for explicitly must be served or refused. The default
+        levels are best effort: a version without calibration, or a horizon
+        beyond it, answers without intervals and says why in `warnings`.
+        """
+        explicit = levels is not None
+        chosen = sorted(set(self.settings.default_levels if levels is None else levels))
+        if not chosen:
+            return [], []
+        limit = forecaster.interval_horizon
+        if limit == 0:
+            why = (
+                f"model {forecaster.name!r} version {forecaster.number} has no calibrated intervals"
+            )
+            if explicit:
+                raise InvalidInput.at("levels", f"{why}; retrain it, or send levels: []")
+            return [], [f"intervals: none, since {why}"]
+        if horizon > limit:
+            why = f"intervals are calibrated up to {limit} steps ahead, and horizon is {horizon}"
+            if explicit:
+                raise InvalidInput.at("horizon", f"{why}; ask for at most {limit}, or levels: []")
+            return [], [f"intervals: none, since {why}"]
+        return chosen, []
 
     def _history(
         self, forecaster: Forecaster, values: Values, field: str, extra: int = 0

@@ -12,13 +12,15 @@ training metrics mean.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from app.contract import scoring
-from app.contract.manifest import Manifest
+from app.contract.intervals import bounds, coverage, mean_width, winkler
+from app.contract.manifest import IntervalScores, Manifest, StepScores
 from app.contract.pipeline import PipelineSpec, one_step_histories, recursive_forecast
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.store import VerifiedVersion, read_version
@@ -42,6 +44,17 @@ class Evaluation:
     mape: float | None
     mase: float | None
     baselines: dict[Baseline, BaselineScores | None]  # None where a baseline cannot be formed
+    intervals: list[IntervalScores]  # one-step interval scores per level asked for
+    steps: list[StepScores]  # the multi-step backtest, when a horizon > 1 was asked for
+
+
+@dataclass(frozen=True)
+class Band:
+    """A prediction interval of one level around forecasts of shape (batch, horizon)."""
+
+    level: float
+    lower: np.ndarray
+    upper: np.ndarray
 
 
 class Forecaster:
@@ -87,12 +100,39 @@ class Forecaster:
         """
         return recursive_forecast(histories, horizon, self.spec, self.version.scaler, self._predict)
 
-    def evaluate(self, series: np.ndarray) -> Evaluation:
+    @property
+    def interval_horizon(self) -> int:
+        """Steps ahead this version's intervals are calibrated for; 0 when it has none."""
+        calibration = self.version.calibration
+        return 0 if calibration is None else calibration.horizon
+
+    def intervals(self, point: np.ndarray, levels: Sequence[float]) -> list[Band]:
+        """Conformal bands of each level around (batch, horizon) point forecasts.
+
+        Callers check `interval_horizon` first: asking a version without
+        calibration, or beyond its horizon, is a ValueError here.
+        """
+        calibration = self.version.calibration
+        if not levels:
+            return []
+        if calibration is None:
+            raise ValueError(f"model {self.name!r} version {self.number} has no intervals")
+        half = calibration.half_widths(levels, point.shape[1])
+        return [
+            Band(level, *bounds(point, half[j], calibration.space))
+            for j, level in enumerate(levels)
+        ]
+
+    def evaluate(
+        self, series: np.ndarray, levels: Sequence[float] = (), horizon: int = 1
+    ) -> Evaluation:
         """One-step forecasts for every point with a full history before it, with scores.
 
         The baselines are scored on exactly the same points. MASE divides by the
         seasonal naive in-sample MAE of the posted series itself, the only
-        history the service has.
+        history the service has. With `levels`, each level's one-step interval is
+        scored (coverage, width, Winkler); with `horizon` > 1, a rolling-origin
+        backtest forecasts `horizon` steps from every origin and scores each step.
         """
         series = np.asarray(series, dtype=np.float64)
         histories, targets = one_step_histories(series, self.spec)
@@ -111,7 +151,29 @@ class Forecaster:
                 mape=scoring.mape(actuals, predictions),
                 mase=scoring.mase(actuals, predictions, scoring.naive_scale(series, season)),
                 baselines=scoring.score_baselines(series, targets, season),
+                intervals=self._interval_scores(predictions, actuals, levels),
+                steps=self._backtest(series, targets, horizon) if horizon > 1 else [],
             )
+
+    def _interval_scores(
+        self, predictions: np.ndarray, actuals: np.ndarray, levels: Sequence[float]
+    ) -> list[IntervalScores]:
+        scored = []
+        for band in self.intervals(predictions[:, np.newaxis], levels):
+            lower, upper = band.lower[:, 0], band.upper[:, 0]
+            scored.append(
+                IntervalScores(
+                    level=band.level,
+                    coverage=coverage(actuals, lower, upper),
+                    mean_width=mean_width(lower, upper),
+                    winkler=winkler(actuals, lower, upper, band.level),
+                )
+            )
+        return scored
+
+    def _backtest(self, series: np.ndarray, targets: np.ndarray, horizon: int) -> list[StepScores]:
+        result = scoring.backtest(series, targets, horizon, self.history_length, self.forecast)
+        return [StepScores(step=h, n=n, rmse=r, mae=m) for h, n, r, m in result.step_scores()]
 
     def far_outside(self, values: np.ndarray) -> np.ndarray:
         """Mask of the values beyond `safe_range`, where the scaler extrapolates."""

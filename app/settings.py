@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+Level = Annotated[float, Field(gt=0, lt=100)]
+"""An interval level in percent: 80 means the interval should hold the truth 80 % of the time."""
+
+
+def _levels(value: Any) -> Any:
+    """`FORECAST_DEFAULT_LEVELS=80,95` (or `[80, 95]`, or empty for none) as a list of numbers."""
+    if isinstance(value, str):
+        text = value.strip().strip("[]")
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
 
 
 def _lower(value: Any) -> Any:
@@ -43,6 +53,13 @@ class Settings(BaseSettings):
         default=1_000, ge=1, description="Most series accepted in one batch request."
     )
     max_horizon: int = Field(default=120, ge=1, description="Largest forecast horizon, in steps.")
+    default_levels: Annotated[list[Level], NoDecode, BeforeValidator(_levels)] = Field(
+        default=[80.0, 95.0],
+        description=(
+            "Prediction-interval levels (percent) a forecast gets when the request names none;"
+            " comma-separated, empty for none. A request's own `levels` (`[]` for none) wins."
+        ),
+    )
     max_body_bytes: int = Field(
         default=1 << 20, ge=1, description="Largest request body in bytes; larger bodies get 413."
     )

@@ -23,6 +23,7 @@ import joblib
 import numpy as np
 import sklearn.preprocessing
 
+from app.contract.intervals import CALIBRATION_FILE, Calibration
 from app.contract.pipeline import PipelineSpec, Transform, difference
 from app.contract.scalers import SCALER_KINDS
 from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
@@ -43,6 +44,7 @@ class Toy:
     transform: Transform
     scaler: Literal["minmax", "standard"]
     units: tuple[int, ...]
+    interval_horizon: int = 0  # 0: no calibration, like a version trained before intervals
 
     @property
     def spec(self) -> PipelineSpec:
@@ -50,7 +52,7 @@ class Toy:
 
 
 TOYS = (
-    Toy("toy", 3, Transform.NONE, "minmax", (4,)),
+    Toy("toy", 3, Transform.NONE, "minmax", (4,), interval_horizon=6),
     Toy("toy-diff", 4, Transform.SEASONAL_AND_FIRST_DIFFERENCE, "standard", (5, 3)),
 )
 
@@ -97,7 +99,10 @@ def write_toy(models_dir: Path, toy: Toy, keras_file: Path, series: np.ndarray) 
         (tmp / MODEL_FILE).write_bytes(keras_file.read_bytes())
         joblib.dump(fit_scaler(toy, series[:TRAIN_POINTS]), tmp / SCALER_FILE)
         (tmp / REPORT_FILE).write_bytes(FAKE_PNG)
-        return manifest_fields(toy, series)
+        calibration = toy_calibration(toy)
+        if calibration is not None:
+            (tmp / CALIBRATION_FILE).write_text(calibration.model_dump_json())
+        return manifest_fields(toy, series, calibration)
 
     return write_version(models_dir, toy.name, build)
 
@@ -107,7 +112,21 @@ def fit_scaler(toy: Toy, train: np.ndarray) -> Any:
     return scaler.fit(difference(train, toy.spec).reshape(-1, 1))
 
 
-def manifest_fields(toy: Toy, series: np.ndarray) -> dict[str, Any]:
+def toy_calibration(toy: Toy) -> Calibration | None:
+    """Residuals of a forecast error that grows like a random walk's: sd 5 * sqrt(step)."""
+    if not toy.interval_horizon:
+        return None
+    rng = np.random.default_rng(11)
+    residuals = [
+        sorted(np.abs(rng.normal(0, 5 * np.sqrt(h), 59)).round(4).tolist())
+        for h in range(1, toy.interval_horizon + 1)
+    ]
+    return Calibration(space="identity", origins=[40, 60], residuals=residuals)
+
+
+def manifest_fields(
+    toy: Toy, series: np.ndarray, calibration: Calibration | None = None
+) -> dict[str, Any]:
     """Every manifest field but `version` and `files`; the metrics are placeholders."""
     train = series[:TRAIN_POINTS]
     scores = {"n": 10, "rmse": 10.0, "mae": 8.0, "mape": 1.0, "mase": 0.5}
@@ -131,8 +150,16 @@ def manifest_fields(toy: Toy, series: np.ndarray) -> dict[str, Any]:
         },
         "architecture": {"layers": layers, "parameters": 100, "members": 1},
         "networks": [MODEL_FILE],
-        "calibration": None,
-        "intervals": None,
+        "calibration": CALIBRATION_FILE if calibration else None,
+        "intervals": None
+        if calibration is None
+        else {
+            "method": calibration.method,
+            "space": calibration.space,
+            "horizon": calibration.horizon,
+            "residuals_per_step": [len(r) for r in calibration.residuals],
+            "origins": calibration.origins,
+        },
         "training": {
             "preset": "toy",
             "epochs": 1,

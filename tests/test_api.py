@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from modelkit import FAKE_PNG, synthetic_series
@@ -16,6 +17,7 @@ from app.registry import ModelState, Registry, ServedVersion
 from app.settings import Settings
 
 SERIES = [round(float(v), 3) for v in synthetic_series()]
+NO_INTERVALS = "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
 JSON = {"content-type": "application/json"}
 
 
@@ -98,7 +100,7 @@ def test_the_documented_examples_are_answered(client: TestClient) -> None:
     for schema, path in (
         ("PredictRequest", "/v1/predict"),
         ("BatchPredictRequest", "/v1/models/toy-diff/predict/batch"),
-        ("EvaluateRequest", "/v1/models/toy-diff/evaluate"),
+        ("EvaluateRequest", "/v1/models/toy/evaluate"),
     ):
         response = client.post(path, json=schemas[schema]["examples"][0])
         assert response.status_code == 200, (schema, response.text)
@@ -151,7 +153,8 @@ def test_evaluate_scores_model_and_baselines(client: TestClient) -> None:
     assert body["actuals"] == SERIES[17:]
     assert {"rmse", "mae", "mape", "mase"} <= set(body)
     assert set(body["baselines"]["seasonal_naive"]) == {"rmse", "mae"}
-    assert body["warnings"] == []
+    assert body["intervals"] == [] and body["backtest"] == []
+    assert body["warnings"] == [NO_INTERVALS]  # toy-diff predates intervals; the default asks
 
 
 def test_evaluate_says_when_the_seasonal_baseline_is_unavailable(client: TestClient) -> None:
@@ -364,3 +367,83 @@ def test_an_unexpected_error_is_a_json_500_without_traceback(settings: Settings)
     body = assert_error(response, 500, "internal_error")
     assert "secret" not in response.text and "Traceback" not in response.text
     assert body["error"].startswith("internal error")
+
+
+# --- prediction intervals ---------------------------------------------------------------
+
+
+def _predict(client: TestClient, model: str, **body: Any) -> Any:
+    return client.post(f"/v1/models/{model}/predict", json={"values": SERIES, **body})
+
+
+def test_intervals_bracket_the_forecast_nest_by_level_and_widen_with_the_step(
+    client: TestClient,
+) -> None:
+    body = _predict(client, "toy", horizon=6, levels=[95, 80]).json()
+    forecast = np.array(body["forecast"])
+    bands = {b["level"]: (np.array(b["lower"]), np.array(b["upper"])) for b in body["intervals"]}
+    assert list(bands) == [80.0, 95.0]  # sorted
+    for lower, upper in bands.values():
+        assert (lower < forecast).all() and (forecast < upper).all()
+        assert (np.diff(upper - lower) >= 0).all() and upper[-1] - lower[-1] > upper[0] - lower[0]
+    assert (bands[95][0] <= bands[80][0]).all() and (bands[95][1] >= bands[80][1]).all()
+
+
+def test_the_default_levels_apply_and_an_empty_list_turns_them_off(client: TestClient) -> None:
+    assert [b["level"] for b in _predict(client, "toy").json()["intervals"]] == [80.0, 95.0]
+    assert _predict(client, "toy", levels=[]).json()["intervals"] == []
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "field", "message"),
+    [
+        ("toy-diff", {"levels": [80]}, "levels", "has no calibrated intervals"),
+        ("toy", {"levels": [80], "horizon": 7}, "horizon", "calibrated up to 6 steps"),
+        ("toy", {"levels": [100]}, "levels[0]", "less than 100"),
+        ("toy", {"levels": [0]}, "levels[0]", "greater than 0"),
+        ("toy", {"levels": ["80"]}, "levels[0]", "valid number"),
+        ("toy", {"levels": [True]}, "levels[0]", "valid number"),
+    ],
+)
+def test_levels_that_cannot_be_served_are_422_saying_the_limit(
+    client: TestClient, model: str, body: dict[str, Any], field: str, message: str
+) -> None:
+    error = assert_error(_predict(client, model, **body), 422, "invalid_input", field)
+    assert message in error["error"]
+
+
+def test_beyond_the_calibrated_horizon_the_default_levels_give_way_with_a_warning(
+    client: TestClient,
+) -> None:
+    body = _predict(client, "toy", horizon=8).json()
+    assert len(body["forecast"]) == 8 and body["intervals"] == []
+    assert body["warnings"] == [
+        "intervals: none, since intervals are calibrated up to 6 steps ahead, and horizon is 8"
+    ]
+
+
+def test_batch_intervals_have_a_row_per_series(client: TestClient) -> None:
+    rows = [SERIES, SERIES[:-3]]
+    body = client.post(
+        "/v1/models/toy/predict/batch", json={"series": rows, "horizon": 2, "levels": [80]}
+    ).json()
+    (band,) = body["intervals"]
+    assert np.shape(band["lower"]) == np.shape(band["upper"]) == (2, 2)
+    single = _predict(client, "toy", horizon=2, levels=[80]).json()["intervals"][0]
+    assert band["lower"][0] == single["lower"] and band["upper"][0] == single["upper"]
+
+
+def test_evaluate_scores_each_level_and_backtests_each_step(client: TestClient) -> None:
+    body = client.post(
+        "/v1/models/toy/evaluate", json={"values": SERIES, "levels": [80, 95], "horizon": 3}
+    ).json()
+    scores = {s["level"]: s for s in body["intervals"]}
+    assert set(scores) == {80.0, 95.0}
+    assert 0 <= scores[80]["coverage"] <= scores[95]["coverage"] <= 1
+    assert scores[80]["mean_width"] < scores[95]["mean_width"]
+    assert [(s["step"], s["n"]) for s in body["backtest"]] == [
+        (1, body["n"]),
+        (2, body["n"] - 1),
+        (3, body["n"] - 2),
+    ]
+    assert body["backtest"][0]["rmse"] == pytest.approx(body["rmse"])

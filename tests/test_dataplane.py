@@ -86,7 +86,10 @@ def test_evaluate_scores_the_series_and_says_which_baseline_it_left_out(
     plane: DataPlane,
 ) -> None:
     full = plane.evaluate("toy-diff", SERIES)
-    assert full.evaluation.baselines["seasonal_naive"] is not None and full.warnings == []
+    assert full.evaluation.baselines["seasonal_naive"] is not None
+    assert full.warnings == [
+        "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
+    ]
     short = plane.evaluate("toy", SERIES[:15])
     assert short.evaluation.baselines["seasonal_naive"] is None
     assert any(w.startswith("seasonal_naive:") for w in short.warnings)

@@ -9,6 +9,7 @@ import pytest
 
 from app.dataplane import Forecasts
 from app.errors import InvalidInput
+from app.forecaster import Band
 from app.v2.codec import to_batch, to_inference_response
 from app.v2.types import InferenceRequest
 
@@ -25,21 +26,22 @@ def refused(body: Any) -> tuple[str, str]:
 
 
 def test_flat_and_nested_data_give_the_same_rows() -> None:
-    flat, horizon = to_batch(request([1, 2, 3, 4, 5, 6], [2, 3]))
-    nested, _ = to_batch(request([[1, 2, 3], [4, 5, 6]], [2, 3]))
-    np.testing.assert_array_equal(flat, [[1, 2, 3], [4, 5, 6]])
-    np.testing.assert_array_equal(flat, nested)
-    assert horizon == 1 and flat.dtype == np.float64
+    flat = to_batch(request([1, 2, 3, 4, 5, 6], [2, 3]))
+    nested = to_batch(request([[1, 2, 3], [4, 5, 6]], [2, 3]))
+    np.testing.assert_array_equal(flat.rows, [[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(flat.rows, nested.rows)
+    assert flat.horizon == 1 and flat.rows.dtype == np.float64
+    assert flat.levels is None and flat.outputs is None  # the server's defaults, every output
 
 
 def test_fp32_data_is_read_as_the_client_rounded_it() -> None:
-    rows, _ = to_batch(request([0.1, 0.2], [1, 2], "FP32"))
+    rows = to_batch(request([0.1, 0.2], [1, 2], "FP32")).rows
     np.testing.assert_array_equal(rows, [np.float32([0.1, 0.2]).astype(np.float64)])
     assert rows[0, 0] != 0.1  # the float32 rounding survives: it is what the client sent
 
 
 def test_the_horizon_comes_from_either_parameters_but_must_agree() -> None:
-    assert to_batch(request([1, 2], [1, 2], parameters={"horizon": 4}))[1] == 4
+    assert to_batch(request([1, 2], [1, 2], parameters={"horizon": 4})).horizon == 4
     tensor = {"name": "values", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}
     both = InferenceRequest.model_validate(
         {"parameters": {"horizon": 2}, "inputs": [{**tensor, "parameters": {"horizon": 3}}]}
@@ -67,11 +69,49 @@ def test_refusals_name_the_element_or_field(body: Any, field: str, message: str)
 
 def test_forecasts_become_one_flat_fp64_tensor_with_warnings_as_a_parameter() -> None:
     answer = Forecasts("milk", 2, 3, np.arange(6.0).reshape(2, 3), ["values[1]: far outside"])
-    response = to_inference_response(answer, "req-1")
+    response = to_inference_response(answer, to_batch(request([1, 2], [1, 2])), "req-1")
     (output,) = response.outputs
     assert (response.model_name, response.model_version, response.id) == ("milk", "2", "req-1")
     assert (output.name, output.shape, output.datatype) == ("forecast", [2, 3], "FP64")
     assert output.data == [0, 1, 2, 3, 4, 5]
     assert response.parameters == {"warnings": "values[1]: far outside"}
-    quiet = to_inference_response(Forecasts("milk", 2, 3, np.zeros((1, 3))), "req-2")
+    plain = to_batch(request([1, 2], [1, 2]))
+    quiet = to_inference_response(Forecasts("milk", 2, 3, np.zeros((1, 3))), plain, "req-2")
     assert quiet.parameters is None
+
+
+def test_levels_come_from_parameters_or_from_the_band_outputs_asked_for() -> None:
+    assert to_batch(request([1, 2], [1, 2], parameters={"levels": "80, 95"})).levels == [80, 95]
+    assert to_batch(request([1, 2], [1, 2], parameters={"levels": 90})).levels == [90]
+    asked = [{"name": "forecast"}, {"name": "upper_97.5"}, {"name": "lower_80"}]
+    batch = to_batch(request([1, 2], [1, 2], outputs=asked))
+    assert batch.levels == [80, 97.5] and batch.outputs == ["forecast", "upper_97.5", "lower_80"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"parameters": {"levels": "80,x"}}, "parameters.levels", "levels are numbers"),
+        ({"parameters": {"levels": 100}}, "parameters.levels", "between 0 and 100"),
+        ({"outputs": [{"name": "lower_0"}]}, "outputs", "between 0 and 100"),
+        (
+            {"parameters": {"levels": 80}, "outputs": [{"name": "lower_95"}]},
+            "outputs",
+            "levels 95 need them in parameters.levels",
+        ),
+    ],
+)
+def test_bad_levels_are_refused(extra: dict[str, Any], field: str, message: str) -> None:
+    found, said = refused(request([1, 2], [1, 2], **extra))
+    assert found == field and message in said
+
+
+def test_bands_become_lower_and_upper_tensors_and_only_asked_outputs_are_sent() -> None:
+    values = np.array([[10.0, 11.0]])
+    band = Band(80.0, values - 1, values + 2)
+    answer = Forecasts("milk", 2, 2, values, intervals=[band])
+    everything = to_inference_response(answer, to_batch(request([1], [1, 1])), "r")
+    assert [o.name for o in everything.outputs] == ["forecast", "lower_80", "upper_80"]
+    assert everything.outputs[2].data == [12.0, 13.0]
+    only = to_batch(request([1], [1, 1], outputs=[{"name": "upper_80"}]))
+    assert [o.name for o in to_inference_response(answer, only, "r").outputs] == ["upper_80"]

@@ -46,11 +46,19 @@ def v2_error(response: Any, status: int) -> str:
     return message
 
 
+NO_INTERVALS = "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
+
+
 def forecasts(response: Any) -> np.ndarray:
     assert response.status_code == 200, response.text
-    [output] = response.json()["outputs"]
-    assert output["name"] == "forecast" and output["datatype"] == "FP64"
-    return np.asarray(output["data"]).reshape(output["shape"])
+    return tensors(response)["forecast"]
+
+
+def tensors(response: Any) -> dict[str, np.ndarray]:
+    """Every output tensor of a V2 answer, by name, in its shape."""
+    outputs = response.json()["outputs"]
+    assert all(output["datatype"] == "FP64" for output in outputs)
+    return {o["name"]: np.asarray(o["data"]).reshape(o["shape"]) for o in outputs}
 
 
 def v1_batch(client: TestClient, rows: list[list[float]], horizon: int = 1) -> np.ndarray:
@@ -150,7 +158,8 @@ def test_not_ready_model_is_503(client: TestClient, method: str, path: str) -> N
 def test_infer_equals_the_v1_batch_forecast(client: TestClient) -> None:
     response = client.post(INFER, json=body(horizon=3, id="req-7"))
     assert response.json()["model_name"] == "toy-diff" and response.json()["model_version"] == "1"
-    assert response.json()["id"] == "req-7" and "parameters" not in response.json()
+    assert response.json()["id"] == "req-7"
+    assert response.json()["parameters"]["warnings"] == NO_INTERVALS  # toy-diff has none
     assert forecasts(response).shape == (2, 3)
     np.testing.assert_allclose(forecasts(response), v1_batch(client, ROWS, 3), rtol=1e-12)
 
@@ -380,3 +389,33 @@ def test_tritonclient_gets_the_protocol_errors(triton_client: triton.InferenceSe
         with pytest.raises(InferenceServerException) as raised:
             call()
         assert raised.value.status() == status and says in raised.value.message()
+
+
+# --- prediction intervals ---------------------------------------------------------------------
+
+
+def test_infer_returns_each_band_as_a_tensor_equal_to_v1s_intervals(client: TestClient) -> None:
+    response = client.post(
+        "/v2/models/toy/infer", json=body(horizon=3, parameters={"horizon": 3, "levels": "80,95"})
+    )
+    got = tensors(response)
+    assert list(got) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    v1 = client.post(
+        "/v1/models/toy/predict/batch", json={"series": ROWS, "horizon": 3, "levels": [80, 95]}
+    ).json()
+    for band in v1["intervals"]:
+        level = f"{band['level']:g}"
+        np.testing.assert_array_equal(got[f"lower_{level}"], band["lower"])
+        np.testing.assert_array_equal(got[f"upper_{level}"], band["upper"])
+
+
+def test_metadata_lists_the_band_outputs_a_default_request_returns(client: TestClient) -> None:
+    outputs = client.get("/v2/models/toy").json()["outputs"]
+    assert [o["name"] for o in outputs] == [
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+    ]
+    assert [o["name"] for o in client.get("/v2/models/toy-diff").json()["outputs"]] == ["forecast"]

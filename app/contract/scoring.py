@@ -8,6 +8,7 @@ zero; `BaselineScores` is the one shape a baseline's score has everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -106,3 +107,49 @@ def _scored(actual: np.ndarray, guess: np.ndarray | None) -> BaselineScores | No
     return (
         None if guess is None else BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
     )
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Multi-step forecasts from many origins: row i starts at `origins[i]`, column h is step h+1.
+
+    `actuals` is NaN where a step would fall past the end of the series, so
+    step h is scored on the origins that have h more values after them.
+    """
+
+    origins: np.ndarray  # (m,) index of each origin's first forecast point
+    predictions: np.ndarray  # (m, horizon)
+    actuals: np.ndarray  # (m, horizon)
+
+    def step_scores(self) -> list[tuple[int, int, float, float]]:
+        """(step, n, rmse, mae) for steps 1..horizon, each over the origins it exists for."""
+        rows = []
+        for h in range(self.predictions.shape[1]):
+            known = ~np.isnan(self.actuals[:, h])
+            actual, predicted = self.actuals[known, h], self.predictions[known, h]
+            if known.any():
+                rows.append(
+                    (h + 1, int(known.sum()), rmse(actual, predicted), mae(actual, predicted))
+                )
+        return rows
+
+
+def backtest(
+    series: np.ndarray,
+    origins: np.ndarray,
+    horizon: int,
+    history_length: int,
+    forecast: Callable[[np.ndarray, int], np.ndarray],
+) -> Backtest:
+    """Forecast `horizon` steps from every origin, each from the true values before it.
+
+    `forecast(histories, horizon)` maps (m, history_length) histories to (m,
+    horizon) forecasts; the model is fixed (no refit), as in the test protocol.
+    """
+    series = np.asarray(series, dtype=np.float64)
+    origins = np.asarray(origins, dtype=np.int64)
+    histories = np.stack([series[o - history_length : o] for o in origins])
+    steps = origins[:, np.newaxis] + np.arange(horizon)
+    padded = np.append(series, np.nan)
+    actuals = padded[np.minimum(steps, len(series))]
+    return Backtest(origins, forecast(histories, horizon), actuals)

@@ -9,13 +9,14 @@ the data plane, since a class cannot read settings at import time.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from app.contract.manifest import ModelCard
+from app.contract.manifest import IntervalScores, StepScores
 from app.contract.scoring import Baseline, BaselineScores
 from app.dataplane import Forecasts, Scored
+from app.http.examples import EVALUATED, MILK, examples
 
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -34,51 +35,66 @@ Horizon = Annotated[
 ]
 
 
-def _numbers(text: str) -> list[float]:
-    return [float(v) for v in text.split()]
+Level = Annotated[
+    float,
+    Field(strict=True, gt=0, lt=100, description="Percent: 80 holds the truth 80 % of the time."),
+    BeforeValidator(lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+]
 
 
-# Monthly milk production, pounds per cow, 1972-01 to 1975-12: the last four years of the series.
-_MILK = _numbers(
-    "826 799 890 900 961 935 894 855 809 810 766 805 821 773 883 898 957 924 881 837 784 791 760"
-    " 802 828 778 889 902 969 947 908 867 815 812 773 813 834 782 892 903 966 937 896 858 817 827"
-    " 797 843"
-)
-# What the default model's one-step forecasts of the last 17 of those months look like.
-_EVALUATED = _numbers(
-    "851.8 810.2 804.3 769.2 803.5 824.5 771.6 892.6 905.0 969.1 944.4 901.1 860.6 805.9 809.6"
-    " 783.0 834.7"
-)
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+def _levels() -> Any:
+    return Field(
+        None,
+        max_length=10,
+        description=(
+            "Prediction-interval levels in percent, e.g. [80, 95]; [] for none. Omitted: the"
+            " server's default levels (FORECAST_DEFAULT_LEVELS), when the model has intervals."
+        ),
+    )
 
 
 class PredictRequest(BaseModel):
-    model_config = _examples({"values": _MILK[-37:], "horizon": 3})
+    model_config = examples({"values": MILK[-37:], "horizon": 3, "levels": [80, 95]})
 
     values: list[Value] = Field(
         min_length=1, description="Recent values, oldest first; the model uses the last ones."
     )
     horizon: Horizon = 1
+    levels: list[Level] | None = _levels()
 
 
 class BatchPredictRequest(BaseModel):
-    model_config = _examples({"series": [_MILK[-37:], _MILK[-38:-1]], "horizon": 2})
+    model_config = examples({"series": [MILK[-37:], MILK[-38:-1]], "horizon": 2})
 
     series: list[Annotated[list[Value], Field(min_length=1)]] = Field(
         min_length=1, description="Several histories, each oldest first; forecast in one pass."
     )
     horizon: Horizon = 1
+    levels: list[Level] | None = _levels()
 
 
 class EvaluateRequest(BaseModel):
-    model_config = _examples({"values": _MILK})
+    model_config = examples({"values": MILK, "horizon": 6, "levels": [80, 95]})
 
     values: list[Value] = Field(
         min_length=2, description="A series; every point with enough history is forecast."
     )
+    horizon: Horizon = Field(
+        1, description="Beyond 1: also a rolling-origin backtest scoring each step 1..horizon."
+    )
+    levels: list[Level] | None = _levels()
+
+
+class Interval(BaseModel):
+    level: float
+    lower: list[float] = Field(description="Lower bound per step.")
+    upper: list[float] = Field(description="Upper bound per step.")
+
+
+class BatchInterval(BaseModel):
+    level: float
+    lower: list[list[float]] = Field(description="Lower bounds, one list per posted series.")
+    upper: list[list[float]] = Field(description="Upper bounds, one list per posted series.")
 
 
 def _warnings() -> Any:
@@ -94,7 +110,7 @@ class _Answer(BaseModel):
 
 
 class PredictResponse(_Answer):
-    model_config = _examples(
+    model_config = examples(
         {
             "model": "milk",
             "version": 1,
@@ -106,41 +122,53 @@ class PredictResponse(_Answer):
 
     horizon: int
     forecast: list[float] = Field(description="The next `horizon` values, in series units.")
+    intervals: list[Interval] = Field(description="One prediction interval per level.")
     warnings: list[str] = _warnings()
 
     @classmethod
     def of(cls, answer: Forecasts) -> PredictResponse:
+        bands = [
+            Interval(level=b.level, lower=b.lower[0].tolist(), upper=b.upper[0].tolist())
+            for b in answer.intervals
+        ]
         return cls(
             model=answer.model,
             version=answer.version,
             horizon=answer.horizon,
             forecast=answer.values[0].tolist(),
+            intervals=bands,
             warnings=answer.warnings,
         )
 
 
 class BatchPredictResponse(_Answer):
-    model_config = _examples(
+    model_config = examples(
         {"model": "milk", "version": 1, "horizon": 2, "forecasts": [[862.4, 815.9], [834.7, 860.7]]}
     )
 
     horizon: int
     forecasts: list[list[float]] = Field(description="One forecast list per posted series.")
+    intervals: list[BatchInterval] = Field(description="One prediction interval per level.")
     warnings: list[str] = _warnings()
 
     @classmethod
     def of(cls, answer: Forecasts) -> BatchPredictResponse:
+        bands = [
+            BatchInterval(level=b.level, lower=b.lower.tolist(), upper=b.upper.tolist())
+            for b in answer.intervals
+        ]
         return cls(
             model=answer.model,
             version=answer.version,
             horizon=answer.horizon,
             forecasts=answer.values.tolist(),
+            intervals=bands,
             warnings=answer.warnings,
         )
 
 
 class EvaluateResponse(_Answer):
-    model_config = _examples(
+    model_config = examples(
         {
             "model": "milk",
             "version": 1,
@@ -149,8 +177,8 @@ class EvaluateResponse(_Answer):
             "mae": 7.8,
             "mape": 0.93,
             "mase": 0.63,
-            "predictions": _EVALUATED,
-            "actuals": _MILK[-17:],
+            "predictions": EVALUATED,
+            "actuals": MILK[-17:],
             "baselines": {
                 "persistence": {"rmse": 45.8, "mae": 39.2},
                 "seasonal_naive": {"rmse": 16.6, "mae": 13.2},
@@ -169,6 +197,14 @@ class EvaluateResponse(_Answer):
     baselines: dict[Baseline, BaselineScores | None] = Field(
         description="Naive forecasts scored on the same points; null (see warnings) if unavailable."
     )
+    intervals: list[IntervalScores] = Field(
+        description="Per level, the one-step intervals' coverage (0 to 1), mean width and Winkler"
+        " score on the posted series."
+    )
+    backtest: list[StepScores] = Field(
+        description="With horizon > 1: forecasts of 1..horizon steps from every origin (no"
+        " refit), scored per step."
+    )
     warnings: list[str] = _warnings()
 
     @classmethod
@@ -185,37 +221,7 @@ class EvaluateResponse(_Answer):
             predictions=result.predictions.tolist(),
             actuals=result.actuals.tolist(),
             baselines=result.baselines,
+            intervals=result.intervals,
+            backtest=result.steps,
             warnings=answer.warnings,
         )
-
-
-class Health(BaseModel):
-    status: Literal["ok"] = "ok"
-
-
-class ServedModel(BaseModel):
-    name: str
-    version: int
-
-
-class Ready(BaseModel):
-    status: Literal["ready"] = "ready"
-    default_model: str
-    models: list[ServedModel] = Field(description="Every model being served, with its version.")
-
-
-class ModelStatus(BaseModel):
-    name: str
-    state: Literal["ready", "failed"]
-    version: int | None = Field(description="The served version; null when none verifies.")
-    versions_on_disk: list[int]
-    reason: str | None = Field(None, description="Why no version is served.")
-    refused: dict[int, str] = Field(
-        default_factory=dict, description="Versions that failed verification, with reasons."
-    )
-
-
-class ModelDetail(ModelCard):
-    """The served version's card (the manifest but its hashes and library versions)."""
-
-    versions_on_disk: list[int]

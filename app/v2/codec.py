@@ -14,7 +14,9 @@ type's range; the model then computes in float64.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,7 @@ from pydantic import StrictInt, TypeAdapter, ValidationError
 
 from app.dataplane import Forecasts
 from app.errors import InvalidInput
-from app.http.schemas import Horizon, Value
+from app.http.schemas import Horizon, Level, Value
 from app.v2.types import (
     INPUT,
     OUTPUT,
@@ -30,7 +32,6 @@ from app.v2.types import (
     InferenceResponse,
     Parameters,
     RequestInput,
-    RequestOutput,
     ResponseOutput,
 )
 
@@ -47,31 +48,66 @@ INTEGERS: dict[str, type[np.integer[Any]]] = {
 _FLOAT_DATA = TypeAdapter(list[Value])
 _INT_DATA = TypeAdapter(list[StrictInt])
 _HORIZON = TypeAdapter(Horizon)
+_LEVEL = TypeAdapter(Level)
+_BAND = re.compile(r"(lower|upper)_(\d+(?:\.\d+)?)")
 
 
-def to_batch(request: InferenceRequest) -> tuple[np.ndarray, int]:
-    """The rows ([batch, length], float64) and horizon of a V2 infer body, or InvalidInput."""
+@dataclass(frozen=True)
+class Batch:
+    """What a V2 infer body asks the data plane for, and which outputs to send back."""
+
+    rows: np.ndarray  # [batch, length], float64
+    horizon: int
+    levels: list[float] | None  # None: the server's default levels
+    outputs: list[str] | None  # output names asked for; None: all of them
+
+
+def to_batch(request: InferenceRequest) -> Batch:
+    """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong."""
     tensor = _the_input(request.inputs)
-    _check_outputs(request.outputs or [])
     rows = _matrix(tensor)
-    return rows, _horizon(request.parameters, tensor.parameters)
+    horizon = _horizon(request.parameters, tensor.parameters)
+    levels = _levels(request.parameters)
+    names = [output.name for output in request.outputs] if request.outputs else None
+    named = sorted({level for name in names or [] if (level := _band_level(name)) is not None})
+    if levels is None and named:
+        levels = named  # asking for lower_80 asks for the 80 % interval
+    missing = sorted(set(named) - set(levels or []))
+    if missing:
+        listed = ", ".join(f"{level:g}" for level in missing)
+        raise InvalidInput.at("outputs", f"bands of levels {listed} need them in parameters.levels")
+    return Batch(rows, horizon, levels, names)
 
 
-def to_inference_response(answer: Forecasts, request_id: str) -> InferenceResponse:
-    """The forecasts as one FP64 tensor, [batch, horizon], flat and row-major."""
-    output = ResponseOutput(
-        name=OUTPUT,
-        shape=list(answer.values.shape),
-        datatype="FP64",
-        data=answer.values.ravel().tolist(),
-    )
+def band_name(bound: str, level: float) -> str:
+    """`lower_80`, `upper_97.5`: the output tensor of one bound of one interval level."""
+    return f"{bound}_{level:g}"
+
+
+def to_inference_response(answer: Forecasts, batch: Batch, request_id: str) -> InferenceResponse:
+    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat."""
+    tensors = {OUTPUT: answer.values}
+    for band in answer.intervals:
+        tensors[band_name("lower", band.level)] = band.lower
+        tensors[band_name("upper", band.level)] = band.upper
+    wanted = batch.outputs or list(tensors)
+    outputs = [
+        ResponseOutput(
+            name=name,
+            shape=list(tensors[name].shape),
+            datatype="FP64",
+            data=tensors[name].ravel().tolist(),
+        )
+        for name in wanted
+        if name in tensors
+    ]
     warnings: Parameters = {"warnings": "; ".join(answer.warnings)}
     return InferenceResponse(
         model_name=answer.model,
         model_version=str(answer.version),
         id=request_id,
         parameters=warnings if answer.warnings else None,
-        outputs=[output],
+        outputs=outputs,
     )
 
 
@@ -82,12 +118,34 @@ def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:
     return inputs[0]
 
 
-def _check_outputs(outputs: Sequence[RequestOutput]) -> None:
-    for output in outputs:
-        if output.name != OUTPUT:
-            raise InvalidInput.at(
-                "outputs", f"unknown output {output.name!r}; the model has one, {OUTPUT!r}"
-            )
+def _band_level(name: str) -> float | None:
+    """The level a band output names (`lower_80` -> 80.0); refuses unknown output names."""
+    if name == OUTPUT:
+        return None
+    match = _BAND.fullmatch(name)
+    if match is None:
+        raise InvalidInput.at(
+            "outputs", f"unknown output {name!r}; outputs are {OUTPUT!r}, lower_<L> and upper_<L>"
+        )
+    level = float(match[2])
+    if not 0 < level < 100:
+        raise InvalidInput.at("outputs", f"{name!r}: a level must be between 0 and 100")
+    return level
+
+
+def _levels(parameters: Mapping[str, Any] | None) -> list[float] | None:
+    """`levels` as a number or a comma/space separated string (V2 parameters are scalars)."""
+    if not parameters or "levels" not in parameters:
+        return None
+    given = parameters["levels"]
+    parts = str(given).replace(",", " ").split() if isinstance(given, str) else [given]
+    try:
+        levels = [_LEVEL.validate_python(float(p) if isinstance(p, str) else p) for p in parts]
+    except (ValueError, ValidationError):
+        raise InvalidInput.at(
+            "parameters.levels", f"{given!r}: levels are numbers between 0 and 100, e.g. '80,95'"
+        ) from None
+    return levels
 
 
 def _matrix(tensor: RequestInput) -> np.ndarray:

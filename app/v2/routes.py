@@ -25,13 +25,14 @@ from app.dataplane import DataPlane
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
 from app.http.context import answered
-from app.http.deps import DataPlaneDep, RegistryDep
+from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
 from app.http.exception_handlers import validation_error
 from app.http.responses import error_responses
 from app.http.routes import health
-from app.http.schemas import Ready
+from app.http.status import Ready
 from app.registry import Registry, ServedVersion
-from app.v2.codec import to_batch, to_inference_response
+from app.settings import Settings
+from app.v2.codec import band_name, to_batch, to_inference_response
 from app.v2.types import (
     INPUT,
     OUTPUT,
@@ -119,13 +120,15 @@ async def server_ready(_: Annotated[Ready, Depends(health.ready)]) -> ServerRead
 
 
 @models.get("/{name}", summary="Model metadata: the input and output tensors")
-def model_metadata(name: str, registry: RegistryDep) -> ModelMetadata:
-    return _metadata(registry, name, None)
+def model_metadata(name: str, registry: RegistryDep, settings: SettingsDep) -> ModelMetadata:
+    return _metadata(registry, settings, name, None)
 
 
 @models.get("/{name}/versions/{version}", summary="Model metadata, if this version is served")
-def version_metadata(name: str, version: str, registry: RegistryDep) -> ModelMetadata:
-    return _metadata(registry, name, version)
+def version_metadata(
+    name: str, version: str, registry: RegistryDep, settings: SettingsDep
+) -> ModelMetadata:
+    return _metadata(registry, settings, name, version)
 
 
 @models.get("/{name}/ready", summary="Whether the model has a served version")
@@ -171,21 +174,28 @@ def _infer(
     plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
 ) -> InferenceResponse:
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
-    rows, horizon = to_batch(body)
-    answer = answered(plane.predict_batch(name, rows, horizon, field=INPUT))
+    batch = to_batch(body)
+    answer = answered(
+        plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
+    )
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or uuid4().hex
-    return to_inference_response(answer, request_id)
+    return to_inference_response(answer, batch, request_id)
 
 
-def _metadata(registry: Registry, name: str, version: str | None) -> ModelMetadata:
+def _metadata(
+    registry: Registry, settings: Settings, name: str, version: str | None
+) -> ModelMetadata:
+    """The input, and the outputs a default request returns: the forecast and its bands."""
     served = _served(registry, name, version)
+    levels = settings.default_levels if served.forecaster.interval_horizon else []
+    names = [OUTPUT, *(band_name(b, level) for level in levels for b in ("lower", "upper"))]
     return ModelMetadata(
         name=name,
         versions=[str(served.number)],
         platform=PLATFORM,
         inputs=[TensorMetadata(name=INPUT, datatype="FP64", shape=[-1, -1])],
-        outputs=[TensorMetadata(name=OUTPUT, datatype="FP64", shape=[-1, -1])],
+        outputs=[TensorMetadata(name=n, datatype="FP64", shape=[-1, -1]) for n in names],
     )
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.http.schemas import _MILK  # the example series v1 documents, reused for V2's example
+from app.http.examples import MILK
 
 INPUT, OUTPUT = "values", "forecast"
 Parameters = dict[str, bool | int | float | str]
-_ROWS = (_MILK[-37:], _MILK[-38:-1])
+_ROWS = (MILK[-37:], MILK[-38:-1])
 
 
 class V2Error(BaseModel):

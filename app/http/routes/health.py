@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from app.errors import ModelNotFound, ModelNotReady
 from app.http.deps import RegistryDep, SettingsDep, refuse_while_draining
 from app.http.responses import error_responses
-from app.http.schemas import Health, Ready, ServedModel
+from app.http.status import Health, Ready, ServedModel
 
 router = APIRouter(tags=["probes"])
 

@@ -10,7 +10,7 @@ from app.http.auth import PROTECTED
 from app.http.context import note_served
 from app.http.deps import RegistryDep
 from app.http.responses import error_responses
-from app.http.schemas import ModelDetail, ModelStatus
+from app.http.status import ModelDetail, ModelStatus
 from app.registry import ModelState
 
 router = APIRouter(

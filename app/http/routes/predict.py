@@ -27,7 +27,7 @@ router = APIRouter(
 
 @router.post("/v1/models/{name}/predict", summary="Forecast the next values of one series")
 def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    return PredictResponse.of(answered(plane.predict(name, body.values, body.horizon)))
+    return PredictResponse.of(answered(plane.predict(name, body.values, body.horizon, body.levels)))
 
 
 @router.post(
@@ -36,14 +36,16 @@ def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResp
 def predict_batch(
     name: str, body: BatchPredictRequest, plane: DataPlaneDep
 ) -> BatchPredictResponse:
-    return BatchPredictResponse.of(answered(plane.predict_batch(name, body.series, body.horizon)))
+    return BatchPredictResponse.of(
+        answered(plane.predict_batch(name, body.series, body.horizon, body.levels))
+    )
 
 
 @router.post("/v1/predict", summary="Forecast with the default model")
 def predict_default(
     body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep
 ) -> PredictResponse:
-    answer = plane.predict(settings.default_model, body.values, body.horizon)
+    answer = plane.predict(settings.default_model, body.values, body.horizon, body.levels)
     return PredictResponse.of(answered(answer))
 
 
@@ -52,4 +54,6 @@ def predict_default(
     summary="One-step forecasts of a whole series, scored against naive baselines",
 )
 def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> EvaluateResponse:
-    return EvaluateResponse.of(answered(plane.evaluate(name, body.values)))
+    return EvaluateResponse.of(
+        answered(plane.evaluate(name, body.values, body.horizon, body.levels))
+    )
