@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import training.cli as cli
+from app.contract.intervals import CALIBRATION_FILE
 from app.contract.pipeline import model_inputs, one_step_histories, to_series_units
 from app.contract.scalers import affine_from_sklearn
 from app.contract.scoring import rmse
@@ -70,7 +71,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
 
 def test_writes_a_complete_verified_version(trained: tuple[Path, Path, str]) -> None:
     _, version_dir, _ = trained
-    files = {MODEL_FILE, SCALER_FILE, MANIFEST_FILE, REPORT_FILE}
+    files = {MODEL_FILE, SCALER_FILE, MANIFEST_FILE, REPORT_FILE, CALIBRATION_FILE}
     assert {p.name for p in version_dir.iterdir()} == files
     assert [p.name for p in version_dir.parent.iterdir()] == ["1"]  # no temp dir left
     verified = read_version(version_dir)  # validates the schema and every sha256

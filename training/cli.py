@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from app.contract.calendar import Frequency
 from training.data import DataError, load_series
 from training.fit import TrainingError, plan_split
 from training.presets import PRESETS, Preset
@@ -55,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--test-fraction", type=float, help="share of points held out (0.33)")
-    parser.add_argument("--season-length", type=int, help="points per season (default 12)")
+    parser.add_argument(
+        "--season-length",
+        type=int,
+        help="points per season; 1 for none (default: from the periods' frequency: annual"
+        " none, quarterly 4, monthly 12, weekly 52, daily 7)",
+    )
     parser.add_argument("--name", help="model name (default: from the CSV file name)")
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--date-column", help="period column, when the CSV is ambiguous")
@@ -64,12 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure(args: argparse.Namespace) -> Preset:
-    """The chosen preset with the command line's overrides applied and checked."""
-    preset = PRESETS[args.preset]
+def configure(args: argparse.Namespace, frequency: Frequency) -> Preset:
+    """The chosen preset for this series' season, with the command line's overrides applied.
+
+    The season length is the user's `--season-length` when given (1: no season),
+    else the one the series' frequency implies (annual data has none).
+    """
+    season = args.season_length or frequency.season_length
+    try:
+        preset = PRESETS[args.preset].for_season(season)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     overrides: dict[str, Any] = {
         field: getattr(args, field)
-        for field in ("look_back", "epochs", "batch_size", "test_fraction", "season_length")
+        for field in ("look_back", "epochs", "batch_size", "test_fraction")
         if getattr(args, field) is not None
     }
     if args.units is not None:
@@ -107,11 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     """Validate everything cheap first, then train; the exit code is 0, or 2 for bad input."""
     try:
         args = build_parser().parse_args(argv)
-        preset = configure(args)
         name = model_name(args)
+        if args.season_length is not None and args.season_length < 1:
+            raise UsageError(f"--season-length must be at least 1, got {args.season_length}")
         series = load_series(
             args.data, date_column=args.date_column, value_column=args.value_column
         )
+        preset = configure(args, series.frequency)
         plan_split(len(series.values), preset)  # refuse a too-short series before importing TF
         check_writable(args.models_dir / name)
         version_dir = run(series, preset, name, args.seed, args.models_dir, quiet=args.quiet)

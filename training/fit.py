@@ -17,17 +17,18 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import sklearn.preprocessing
 
+from app.contract.intervals import Calibration
 from app.contract.pipeline import (
     AffineScaler,
     PipelineSpec,
     difference,
-    model_inputs,
     one_step_histories,
-    to_series_units,
+    recursive_forecast,
     training_windows,
 )
 from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
-from training.network import build_model
+from training.calibrate import calibrate
+from training.network import build_ensemble, build_model, export_members
 from training.presets import Preset
 
 if TYPE_CHECKING:
@@ -56,18 +57,49 @@ class Split:
 
 
 @dataclass(frozen=True)
-class Fitted:
-    """A trained model with everything needed to score, report and save it."""
+class Ensemble:
+    """Networks fitted on one stretch of a series, with the pipeline state they were fitted with.
 
-    model: keras.Model
+    `forecast` is what serving will compute from the saved version (the parity
+    check holds it to that), computed here with Keras: the members' outputs
+    averaged, then the contract's inverse transforms.
+    """
+
+    spec: PipelineSpec
     scaler: SklearnScaler
     affine: AffineScaler
-    spec: PipelineSpec
-    split: Split
+    models: list[keras.Model]  # one Sequential model per member
+    joint: keras.Model  # all members side by side, (batch, members) out
     epochs_run: int
-    wall_seconds: float
+
+    def member_outputs(self, inputs: np.ndarray) -> np.ndarray:
+        """(batch, look_back, 1) model inputs -> (members, batch) network outputs."""
+        x = inputs.astype(np.float32)
+        out = np.asarray(self.joint.predict(x, batch_size=max(len(x), 1), verbose=0))
+        return out.reshape(len(x), -1).T.astype(np.float64)
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        return self.member_outputs(inputs).mean(axis=0)
+
+    def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
+        return recursive_forecast(histories, horizon, self.spec, self.affine, self.predict)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A trained version with everything needed to score, report and save it."""
+
+    ensemble: Ensemble
+    split: Split
+    calibration: Calibration
+    fit_seconds: float  # the final fit alone
+    wall_seconds: float  # every fit, calibration refits included
     targets: np.ndarray  # index of every point forecast one step ahead
     predictions: np.ndarray  # those forecasts, in series units
+
+    @property
+    def spec(self) -> PipelineSpec:
+        return self.ensemble.spec
 
 
 def plan_split(n_points: int, preset: Preset) -> Split:
@@ -108,35 +140,72 @@ def fit_scaler(train_values: np.ndarray, preset: Preset) -> tuple[SklearnScaler,
 
 
 def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) -> Fitted:
-    """Fit one model deterministically: same values, preset and seed give the same weights."""
+    """Fit the version deterministically: same values, preset and seed give the same weights.
+
+    The final ensemble is fitted on the whole training part; the interval
+    calibration refits the same recipe at a few earlier origins inside it
+    (`training.calibrate`). The test part is only forecast, never fitted on.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    split = plan_split(len(values), preset)
+    train_part = values[: split.train_size]
+    started = time.perf_counter()
+    ensemble = fit_ensemble(train_part, preset, seed, verbose=verbose)
+    fit_seconds = time.perf_counter() - started
+    calibration = calibrate(
+        train_part, ensemble.spec, lambda prefix: fit_ensemble(prefix, preset, seed)
+    )
+    histories, targets = one_step_histories(values, ensemble.spec)
+    predictions = ensemble.forecast(histories, 1)[:, 0]
+    if not np.all(np.isfinite(predictions)):
+        raise TrainingError(
+            "training diverged: the network forecasts non-finite values; try another --seed"
+        )
+    return Fitted(
+        ensemble=ensemble,
+        split=split,
+        calibration=calibration,
+        fit_seconds=fit_seconds,
+        wall_seconds=time.perf_counter() - started,
+        targets=targets,
+        predictions=predictions,
+    )
+
+
+def fit_ensemble(
+    train_values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0
+) -> Ensemble:
+    """Fit the preset's pipeline state and its members on `train_values` only."""
     quiet_tensorflow()
     import keras
     import tensorflow as tf
 
-    values = np.asarray(values, dtype=np.float64)
-    split = plan_split(len(values), preset)
-    train_part = values[: split.train_size]
-    scaler, affine = fit_scaler(train_part, preset)
-    inputs, scaled_targets, _ = training_windows(train_part, preset.spec, affine)
+    split = _windows(len(train_values), preset)
+    if split is None:
+        raise TrainingError(f"too few points to fit: {len(train_values)}")
+    scaler, affine = fit_scaler(train_values, preset)
+    inputs, scaled_targets, _ = training_windows(train_values, preset.spec, affine)
     x = inputs.astype(np.float32)
-    y = scaled_targets.astype(np.float32)[:, np.newaxis]
-    fit_x, fit_y = x[: split.fit_windows], y[: split.fit_windows]
+    y = np.repeat(scaled_targets.astype(np.float32)[:, np.newaxis], preset.members, axis=1)
+    fit_x, fit_y = x[: split[0]], y[: split[0]]
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    started = time.perf_counter()
-    model = build_model(preset.look_back, preset.units, preset.learning_rate)
+    if preset.members == 1:  # the post's model, built exactly as before
+        joint = build_model(preset.look_back, preset.units, preset.learning_rate)
+    else:
+        joint = build_ensemble(preset.look_back, preset.units, preset.learning_rate, preset.members)
     options: dict[str, Any] = {}
-    if split.validation_windows:
-        options["validation_data"] = (x[split.fit_windows :], y[split.fit_windows :])
+    if split[1]:
+        options["validation_data"] = (x[split[0] :], y[split[0] :])
     if preset.patience:
         options["callbacks"] = [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=preset.patience, restore_best_weights=True
             )
         ]
-    history = model.fit(
+    history = joint.fit(
         fit_x,
         fit_y,
         epochs=preset.epochs,
@@ -145,23 +214,13 @@ def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) ->
         verbose=verbose,
         **options,
     )
-    wall = time.perf_counter() - started
-    targets, predictions = one_step_forecasts(model, values, preset.spec, affine)
-    if not np.all(np.isfinite(predictions)):
-        raise TrainingError(
-            "training diverged: the network forecasts non-finite values; try another --seed"
-        )
-    return Fitted(
-        model=model,
-        scaler=scaler,
-        affine=affine,
-        spec=preset.spec,
-        split=split,
-        epochs_run=len(history.history["loss"]),
-        wall_seconds=wall,
-        targets=targets,
-        predictions=predictions,
+    models = (
+        [joint]
+        if preset.members == 1
+        else export_members(joint, preset.look_back, preset.units, preset.members)
     )
+    epochs = len(history.history["loss"])
+    return Ensemble(preset.spec, scaler, affine, models, joint, epochs)
 
 
 def quiet_tensorflow() -> None:
@@ -175,13 +234,3 @@ def quiet_tensorflow() -> None:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-
-def one_step_forecasts(
-    model: keras.Model, values: np.ndarray, spec: PipelineSpec, affine: AffineScaler
-) -> tuple[np.ndarray, np.ndarray]:
-    """Forecast every point that has a full history from the true values before it."""
-    histories, targets = one_step_histories(values, spec)
-    inputs = model_inputs(histories, spec, affine).astype(np.float32)
-    outputs = model.predict(inputs, batch_size=len(inputs), verbose=0)[:, 0]
-    return targets, to_series_units(outputs, histories, spec, affine)

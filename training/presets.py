@@ -6,6 +6,7 @@ the CLI can override single fields without knowing how training uses them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from app.contract.pipeline import PipelineSpec, Transform
@@ -28,6 +29,7 @@ class Preset:
     validation_fraction: float  # share of the training windows held out, 0 for none
     patience: int | None  # early-stopping patience in epochs; None trains every epoch
     season_length: int = 12
+    members: int = 1  # networks averaged into one forecast (a seed ensemble)
 
     def __post_init__(self) -> None:
         """Refuse impossible settings here, so the CLI can report them before training starts."""
@@ -35,6 +37,7 @@ class Preset:
             f"{label} must be at least 1, got {value}"
             for label, value in (
                 ("epochs", self.epochs),
+                ("members", self.members),
                 ("batch-size", self.batch_size),
                 *(("units", u) for u in self.units),
             )
@@ -60,6 +63,20 @@ class Preset:
             problems.append(f"learning rate must be positive, got {self.learning_rate}")
         if problems:
             raise ValueError("; ".join(problems))
+
+    def for_season(self, season_length: int) -> Preset:
+        """This recipe for a series with `season_length` (1: no season).
+
+        Seasonal differencing needs a season; without one the recipe keeps its
+        non-seasonal part (first differences, or none).
+        """
+        transform = self.transform
+        if season_length == 1:
+            transform = {
+                Transform.SEASONAL_AND_FIRST_DIFFERENCE: Transform.DIFFERENCE,
+                Transform.SEASONAL_DIFFERENCE: Transform.NONE,
+            }.get(transform, transform)
+        return dataclasses.replace(self, transform=transform, season_length=season_length)
 
     @property
     def spec(self) -> PipelineSpec:

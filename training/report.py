@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from app.contract.manifest import Metrics, Scores
+from app.contract.intervals import bounds, coverage, mean_width, winkler
+from app.contract.manifest import IntervalScores, Metrics, Scores, StepScores
 from app.contract.scoring import (
     BASELINE_LABELS,
+    backtest,
     mae,
     mape,
     mase,
@@ -24,6 +26,8 @@ from app.contract.scoring import (
 )
 from training.data import Series
 from training.fit import Fitted
+
+REPORTED_LEVELS = (80.0, 95.0)  # the interval levels the manifest and report.png show
 
 
 def score(values: np.ndarray, fitted: Fitted, season_length: int) -> Metrics:
@@ -54,9 +58,43 @@ def score(values: np.ndarray, fitted: Fitted, season_length: int) -> Metrics:
         train=parts["train"],
         test=parts["test"],
         baselines={kind: scores for kind, scores in naive.items() if scores is not None},
-        intervals=[],
-        steps=[],
+        intervals=_interval_scores(values, fitted),
+        steps=_step_scores(values, fitted),
     )
+
+
+def test_bands(fitted: Fitted) -> tuple[np.ndarray, list[tuple[float, np.ndarray, np.ndarray]]]:
+    """The test targets and, per reported level, their one-step (lower, upper) bounds."""
+    test = fitted.targets >= fitted.split.train_size
+    point = fitted.predictions[test][:, np.newaxis]
+    half = fitted.calibration.half_widths(REPORTED_LEVELS, 1)
+    bands = []
+    for level, width in zip(REPORTED_LEVELS, half, strict=True):
+        lower, upper = bounds(point, width, fitted.calibration.space)
+        bands.append((level, lower[:, 0], upper[:, 0]))
+    return fitted.targets[test], bands
+
+
+def _interval_scores(values: np.ndarray, fitted: Fitted) -> list[IntervalScores]:
+    targets, bands = test_bands(fitted)
+    actual = values[targets]
+    return [
+        IntervalScores(
+            level=level,
+            coverage=coverage(actual, lower, upper),
+            mean_width=mean_width(lower, upper),
+            winkler=winkler(actual, lower, upper, level),
+        )
+        for level, lower, upper in bands
+    ]
+
+
+def _step_scores(values: np.ndarray, fitted: Fitted) -> list[StepScores]:
+    """Test-part accuracy 1..H steps ahead, from every test origin, model fixed."""
+    length = fitted.spec.history_length
+    origins = np.arange(max(fitted.split.train_size, length), len(values))
+    result = backtest(values, origins, fitted.calibration.horizon, length, fitted.ensemble.forecast)
+    return [StepScores(step=h, n=n, rmse=r, mae=m) for h, n, r, m in result.step_scores()]
 
 
 def plot(path: Path, series: Series, fitted: Fitted, metrics: Metrics, title: str) -> None:
@@ -74,6 +112,11 @@ def plot(path: Path, series: Series, fitted: Fitted, metrics: Metrics, title: st
     ax = fig.add_subplot()
     ax.plot(x, values, color="0.15", linewidth=1.4, label=f"actual {series.value_name}")
     train = fitted.targets < split.train_size
+    targets, bands = test_bands(fitted)
+    covered = {s.level: s.coverage for s in metrics.intervals}
+    for (level, lower, upper), alpha in zip(reversed(bands), (0.15, 0.3), strict=True):
+        label = f"{level:g} % interval, test part (coverage {covered[level]:.0%})"
+        ax.fill_between(targets, lower, upper, color="tab:red", alpha=alpha, lw=0, label=label)
     ax.plot(
         fitted.targets[train],
         fitted.predictions[train],

@@ -15,10 +15,11 @@ from typing import Any
 import joblib
 import numpy as np
 
-from app.contract.manifest import DataInfo, PipelineInfo, TrainingInfo
-from app.contract.pipeline import one_step_histories
+from app.contract.intervals import CALIBRATION_FILE
+from app.contract.manifest import DataInfo, IntervalInfo, PipelineInfo, TrainingInfo
+from app.contract.pipeline import model_inputs, one_step_histories
 from app.contract.scoring import BASELINE_LABELS
-from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
+from app.contract.store import REPORT_FILE, SCALER_FILE, network_file
 from app.contract.writer import write_version
 from app.forecaster import load_forecaster
 from training.data import Series
@@ -50,11 +51,16 @@ def run(
         print(f"{BASELINE_LABELS[kind]}: {scores.rmse:.2f} RMSE")
 
     def build(directory: Path, version: int) -> dict[str, Any]:
-        fitted.model.save(directory / MODEL_FILE)
-        joblib.dump(fitted.scaler, directory / SCALER_FILE)
+        members = fitted.ensemble.models
+        networks = [network_file(k, len(members)) for k in range(len(members))]
+        for model, file_name in zip(members, networks, strict=True):
+            model.save(directory / file_name)
+        joblib.dump(fitted.ensemble.scaler, directory / SCALER_FILE)
+        (directory / CALIBRATION_FILE).write_text(fitted.calibration.model_dump_json() + "\n")
         title = f"{name} v{version}: one-step-ahead forecasts, {preset.name} preset"
         plot(directory / REPORT_FILE, series, fitted, metrics, title)
-        return manifest_fields(name, series, preset, fitted, seed) | {"metrics": metrics}
+        fields = manifest_fields(name, series, preset, fitted, seed)
+        return fields | {"metrics": metrics, "networks": networks}
 
     try:
         return write_version(
@@ -67,24 +73,32 @@ def run(
 def prove_servable(version_dir: Path, values: np.ndarray, fitted: Fitted) -> None:
     """Load the version as the service does and check its forecasts are the Keras model's.
 
-    The parity rule: on every training-part point, the NumPy engine's one-step
-    forecast equals Keras' within 1e-4 in the network's output units (at least
-    1e-4 in series units), so a model the service would refuse, or would compute
-    differently, fails here with a clear message instead of at the next start.
+    The parity rule: on every training-part window, every member's output from
+    the NumPy engine equals its Keras model's within 1e-4 (network output units),
+    and the combined one-step forecast equals Keras' within 1e-4 in those units
+    (at least 1e-4 in series units). So a model the service would refuse, or
+    would compute differently, fails here with a clear message instead of at
+    the next start.
     """
     try:
         forecaster = load_forecaster(version_dir)
     except Exception as exc:  # whatever the loader refuses, training must say so
         raise TrainingError(f"the trained model cannot be served: {exc}") from None
-    train_size = fitted.split.train_size
-    histories, targets = one_step_histories(values[:train_size], fitted.spec)
+    ensemble = fitted.ensemble
+    histories, targets = one_step_histories(values[: fitted.split.train_size], fitted.spec)
+    inputs = model_inputs(histories, fitted.spec, ensemble.affine)
+    members = forecaster.network.predict(inputs)[..., 0]
+    _within("member outputs", members, ensemble.member_outputs(inputs), PARITY)
     served = forecaster.forecast(histories, 1)[:, 0]
     trained = fitted.predictions[np.isin(fitted.targets, targets)]
-    tolerance = PARITY * max(1.0, 1.0 / abs(fitted.affine.scale))
+    _within("forecasts", served, trained, PARITY * max(1.0, 1.0 / abs(ensemble.affine.scale)))
+
+
+def _within(what: str, served: np.ndarray, trained: np.ndarray, tolerance: float) -> None:
     worst = float(np.max(np.abs(served - trained), initial=0.0))
     if not worst <= tolerance:
         raise TrainingError(
-            f"the served forecasts differ from Keras' by up to {worst:.3g} on the training part"
+            f"the served {what} differ from Keras' by up to {worst:.3g} on the training part"
             f" (tolerance {tolerance:.3g}); the engine cannot serve this model faithfully"
         )
 
@@ -103,14 +117,19 @@ def manifest_fields(
             scaler=preset.scaler,
             season_length=preset.season_length,
         ),
-        "architecture": describe(fitted.model),
-        "networks": [MODEL_FILE],
-        "calibration": None,
-        "intervals": None,
+        "architecture": describe(fitted.ensemble.models[0], len(fitted.ensemble.models)),
+        "calibration": CALIBRATION_FILE,
+        "intervals": IntervalInfo(
+            method=fitted.calibration.method,
+            space=fitted.calibration.space,
+            horizon=fitted.calibration.horizon,
+            residuals_per_step=[len(r) for r in fitted.calibration.residuals],
+            origins=fitted.calibration.origins,
+        ),
         "training": TrainingInfo(
             preset=preset.name,
             epochs=preset.epochs,
-            epochs_run=fitted.epochs_run,
+            epochs_run=fitted.ensemble.epochs_run,
             batch_size=preset.batch_size,
             seed=seed,
             learning_rate=preset.learning_rate,

@@ -21,6 +21,8 @@ from functools import cached_property
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from app.contract.intervals import Space
+
 
 class Transform(StrEnum):
     """How the series is differenced before scaling; differencing removes trend and season."""
@@ -29,6 +31,10 @@ class Transform(StrEnum):
     DIFFERENCE = "difference"
     SEASONAL_DIFFERENCE = "seasonal_difference"
     SEASONAL_AND_FIRST_DIFFERENCE = "seasonal_and_first_difference"
+
+
+SEASONAL = frozenset({Transform.SEASONAL_DIFFERENCE, Transform.SEASONAL_AND_FIRST_DIFFERENCE})
+"""Transforms that difference at the season's lag, so need a season of 2 or more."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,19 @@ class PipelineSpec:
     def __post_init__(self) -> None:
         if self.look_back < 1:
             raise ValueError(f"look_back must be at least 1, got {self.look_back}")
-        if self.season_length < 2:
-            raise ValueError(f"season_length must be at least 2, got {self.season_length}")
+        if self.season_length < 1:
+            raise ValueError(
+                f"season_length must be at least 1 (no season), got {self.season_length}"
+            )
+        if self.season_length == 1 and self.transform in SEASONAL:
+            raise ValueError(
+                f"transform {self.transform.value} needs a season: season_length at least 2"
+            )
+
+    @property
+    def error_space(self) -> Space:
+        """Where forecast errors add up: interval calibration measures them there."""
+        return "identity"
 
     @cached_property
     def lags(self) -> tuple[int, ...]:
