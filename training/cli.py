@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--look-back", type=int, help="window length the network sees")
     parser.add_argument("--units", type=int, help="units of every LSTM layer")
+    parser.add_argument("--members", type=int, help="networks averaged into one forecast")
     parser.add_argument("--epochs", type=int, help="epochs (the upper bound with early stopping)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -83,7 +84,7 @@ def configure(args: argparse.Namespace, frequency: Frequency) -> Preset:
         raise UsageError(str(exc)) from None
     overrides: dict[str, Any] = {
         field: getattr(args, field)
-        for field in ("look_back", "epochs", "batch_size", "test_fraction")
+        for field in ("look_back", "epochs", "batch_size", "test_fraction", "members")
         if getattr(args, field) is not None
     }
     if args.units is not None:
