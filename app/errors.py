@@ -78,6 +78,12 @@ class ShuttingDown(ServiceError):
     status, type = 503, "shutting_down"
 
 
+class Overloaded(ServiceError):
+    """More requests in flight than the worker admits (FORECAST_MAX_IN_FLIGHT)."""
+
+    status, type = 503, "overloaded"
+
+
 class Unauthorized(ServiceError):
     """A missing or wrong API key; `challenge` is the `WWW-Authenticate` value (RFC 6750)."""
 

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -29,8 +30,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @asynccontextmanager
-async def operating(app: FastAPI, watcher: ModelWatcher) -> AsyncIterator[None]:
-    """While the app serves: poll for model changes and flag draining on a stop signal."""
+async def operating(app: FastAPI, watcher: ModelWatcher, threads: int) -> AsyncIterator[None]:
+    """While the app serves: poll for model changes, flag draining on a stop signal, and run
+    blocking endpoints on at most `threads` threads (see `Settings.worker_threads`)."""
+    to_thread.current_default_thread_limiter().total_tokens = threads
     app.state.draining = False
     restore = drain_on_signals(app)
     watcher.start()

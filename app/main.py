@@ -19,6 +19,7 @@ from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_size import BodySizeLimitMiddleware
+from app.http.middleware.load_shedding import LoadSheddingMiddleware
 from app.http.routes import bench, docs, health, metrics, models, predict, reload
 from app.lifecycle import operating
 from app.logs import configure_logging
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.include_router(bench.router)  # before the first request; absent otherwise
         app.state.watcher = watcher
         _log_start(registry, resolved)
-        async with operating(app, watcher):  # polling, and /ready 503 once SIGTERM arrives
+        async with operating(
+            app, watcher, resolved.worker_threads
+        ):  # polling, and /ready 503 once SIGTERM arrives
             yield
 
     app = FastAPI(
@@ -66,8 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=lambda: app.state.settings.max_body_bytes)
-    # Added last, so outermost: it times and logs every answer, the body limit's 413s too.
+    # Added after the body limit, so around it: it times and logs every answer, 413s too.
     app.add_middleware(AccessLogMiddleware, log_payloads=lambda: app.state.settings.log_payloads)
+    # Outermost: refusing excess load must cost nothing, not even an access-log line.
+    app.add_middleware(LoadSheddingMiddleware, limit=lambda: app.state.settings.max_in_flight)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -55,6 +55,11 @@ IN_PROGRESS = Gauge(
     "Requests being answered now; probes and /metrics excluded.",
     multiprocess_mode="livesum",
 )
+SHED = Counter(
+    "forecast_http_requests_shed",
+    "Requests refused with 503 before being read, because the worker had"
+    " FORECAST_MAX_IN_FLIGHT requests in flight (load shedding).",
+)
 FORECASTS = Counter(
     "forecast_forecasts",
     "Series forecast (one per series: a predict is 1, a batch or V2 infer of n rows is n).",

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
             " comma-separated, empty for none. A request's own `levels` (`[]` for none) wins."
         ),
     )
+    max_in_flight: int = Field(
+        default=32,
+        ge=1,
+        description=(
+            "Most requests one worker handles at once (probes and /metrics not counted); more"
+            " are refused at once with 503 and `Retry-After`, so a saturated worker keeps its"
+            " latency and its probes instead of queueing without limit."
+        ),
+    )
+    worker_threads: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Threads that run forecasts in one worker. Forecasting is CPU work that holds"
+            " Python's GIL, so more threads than cores only make the event loop (and the"
+            " probes it answers) wait for the GIL; admitted requests queue for a thread instead."
+        ),
+    )
     max_body_bytes: int = Field(
         default=1 << 20, ge=1, description="Largest request body in bytes; larger bodies get 413."
     )

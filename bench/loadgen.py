@@ -71,6 +71,7 @@ class RunResult:
     errors: int
     statuses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    refused: list[float] = field(default_factory=list)  # latencies of the other statuses
     server_cpu_s: float | None = None  # CPU time the server process used in the window
 
     def summary(self) -> dict[str, Any]:
@@ -87,6 +88,10 @@ class RunResult:
             "rps": self.ok / self.seconds if self.seconds > 0 else 0.0,
             **{k: float(v) for k, v in pct.items()},
             "max_ms": float(lat.max()) if len(lat) else None,
+            "refused_p99_ms": float(np.percentile(self.refused, 99) * 1000)
+            if self.refused
+            else None,
+            "refused_max_ms": float(max(self.refused) * 1000) if self.refused else None,
             "server_cpu_s": self.server_cpu_s,
             "cpu_us_per_request": (
                 1e6 * self.server_cpu_s / self.ok if self.server_cpu_s and self.ok else None
@@ -167,6 +172,7 @@ async def _worker(
                 result.latencies.append(done - sent)
             else:
                 result.errors += 1
+                result.refused.append(done - sent)
         if not keep:
             _close(conn)
             conn = None

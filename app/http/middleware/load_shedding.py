@@ -1,0 +1,92 @@
+"""Past saturation: a bounded number of requests in flight, the rest refused at once.
+
+A worker that queued every request would answer all of them late, grow its
+memory with the queue, and starve its probes until the orchestrator killed a
+pod that was only busy (and sent its load to the next). This middleware keeps
+at most `limit()` requests in flight (probes and scrapes never count and are
+never refused) and answers the excess immediately with 503, `Retry-After` and
+the usual JSON error body, before the body is read or parsed: a refusal costs
+microseconds, so the worker keeps serving what it admitted at full speed, and
+latency is normal again the moment the load drops.
+
+It sits outside the access log on purpose: under overload, a log line per
+refusal would itself eat the CPU being protected. Refusals are counted in
+`forecast_http_requests_shed_total`, and a warning is logged at most once per
+`WARN_EVERY_S` seconds with the count since the last one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import metrics
+from app.errors import Overloaded
+
+log = logging.getLogger(__name__)
+WARN_EVERY_S = 10.0
+RETRY_AFTER_S = 1
+
+
+class LoadSheddingMiddleware:
+    """Admit at most `limit()` non-probe requests at once; refuse the rest with 503."""
+
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+        self._shed_since_warning = 0
+        self._warned_at = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in metrics.PROBES:
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit()
+        if self.in_flight >= limit:
+            await self._refuse(limit, send)
+            return
+        self.in_flight += 1  # one event loop: no lock needed between check and increment
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _refuse(self, limit: int, send: Send) -> None:
+        metrics.SHED.inc()
+        self._shed_since_warning += 1
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY_S:
+            log.warning(
+                "overloaded: refused %d requests with 503 (limit %d in flight)",
+                self._shed_since_warning,
+                limit,
+                extra={"shed": self._shed_since_warning, "max_in_flight": limit},
+            )
+            self._warned_at, self._shed_since_warning = now, 0
+        start, body = _refusal(limit)
+        await send(start)
+        await send(body)
+
+
+@functools.lru_cache(maxsize=4)
+def _refusal(limit: int) -> tuple[Message, Message]:
+    """The 503's two ASGI messages, encoded once per limit: refusing must cost next to nothing."""
+    error = Overloaded(
+        f"the server is busy ({limit} requests in flight); retry in {RETRY_AFTER_S} s"
+    )
+    payload = json.dumps(error.body().model_dump(exclude_none=True)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"retry-after", str(RETRY_AFTER_S).encode()),
+    ]
+    return (
+        {"type": "http.response.start", "status": error.status, "headers": headers},
+        {"type": "http.response.body", "body": payload},
+    )
