@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +23,7 @@ from starlette.exceptions import HTTPException
 from app.dataplane import DataPlane
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
-from app.http.context import answered
+from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
 from app.http.exception_handlers import validation_error
 from app.http.responses import error_responses
@@ -179,7 +178,7 @@ def _infer(
         plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
     )
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
-    request_id = body.id or request.headers.get("x-request-id") or uuid4().hex
+    request_id = body.id or request.headers.get("x-request-id") or new_request_id()
     return to_inference_response(answer, batch, request_id)
 
 

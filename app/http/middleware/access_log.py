@@ -23,14 +23,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
-from app.http.context import RequestContext, bind, unbind
+from app.http.context import RequestContext, bind, new_request_id, unbind
 
 log = logging.getLogger("app.access")
 
@@ -94,7 +93,7 @@ def _request_id(scope: Scope) -> str:
     for key, value in scope["headers"]:
         if key == HEADER and _SANE_ID.fullmatch(value):
             return str(value.decode("ascii"))
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 def route_template(scope: Scope) -> str:
