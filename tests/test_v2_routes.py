@@ -1,5 +1,7 @@
 """The Open Inference Protocol (KServe V2): in-process tests of every answer and error, and a
-real V2 client (tritonclient) against a live server."""
+real V2 client (tritonclient) against a live server, with JSON and with binary tensor data.
+
+Hand-built binary bodies and each of their refusals are in test_v2_binary.py."""
 
 from __future__ import annotations
 
@@ -234,6 +236,10 @@ def test_the_documented_example_is_answered(client: TestClient) -> None:
 FLAT = [v for row in ROWS for v in row]
 REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "no inputs": ({"inputs": []}, "inputs"),
+    "no data": (
+        {"inputs": [{"name": "values", "shape": [2, 40], "datatype": "FP64"}]},
+        "values: no `data`",
+    ),
     "inputs missing": ({"id": "1"}, "inputs: Field required"),
     "wrong input name": ({"inputs": [{**tensor(FLAT, [2, 40]), "name": "x"}]}, "['x']"),
     "two inputs": ({"inputs": [tensor(FLAT, [2, 40])] * 2}, "expected one tensor"),
@@ -297,13 +303,6 @@ def test_malformed_json_is_400(client: TestClient) -> None:
     assert "invalid JSON" in v2_error(response, 400)
 
 
-def test_binary_tensor_data_is_refused_with_the_way_out(client: TestClient) -> None:
-    response = client.post(
-        INFER, content=b"{}\x00\x01", headers={"inference-header-content-length": "2"}
-    )
-    assert "binary_data=False" in v2_error(response, 400)
-
-
 def test_a_forecast_that_overflows_is_refused(client: TestClient) -> None:
     huge = [1.7e308] * 17
     huge[4] = -1.7e308
@@ -343,6 +342,16 @@ def values_input(rows: np.ndarray, binary: bool = False) -> triton.InferInput:
     return tensor
 
 
+def live_v1(server: LiveServer, model: str, rows: np.ndarray, **fields: Any) -> dict[str, Any]:
+    """`POST /v1/models/{model}/predict/batch` on the live server: what V2 must equal."""
+    answer = httpx.post(
+        f"{server.url}/v1/models/{model}/predict/batch", json={"series": rows.tolist(), **fields}
+    )
+    assert answer.status_code == 200, answer.text
+    v1: dict[str, Any] = answer.json()
+    return v1
+
+
 def test_tritonclient_sees_a_live_ready_server(triton_client: triton.InferenceServerClient) -> None:
     assert triton_client.is_server_live() and triton_client.is_server_ready()
     assert triton_client.get_server_metadata()["name"] == "lstm-forecast-service"
@@ -373,10 +382,23 @@ def test_tritonclient_infer_equals_the_v1_batch_forecast(
     assert versioned.get_response()["model_version"] == "1"
 
 
+def test_tritonclient_fp32_binary_input_is_read_as_float32(
+    triton_client: triton.InferenceServerClient, server: LiveServer
+) -> None:
+    rows = np.asarray(ROWS, dtype=np.float32) + np.float32(0.1)  # not exact in binary
+    values = triton.InferInput("values", list(rows.shape), "FP32")
+    values.set_data_from_numpy(rows)
+    result = triton_client.infer("toy-diff", [values], parameters={"horizon": 2})
+    v1 = live_v1(server, "toy-diff", rows.astype(np.float64), horizon=2)
+    np.testing.assert_array_equal(result.as_numpy("forecast"), v1["forecasts"])
+
+
 def test_tritonclient_gets_the_protocol_errors(triton_client: triton.InferenceServerClient) -> None:
     rows = np.asarray(ROWS)
+    words = triton.InferInput("values", [1, 2], "BYTES")
+    words.set_data_from_numpy(np.array([[b"600", b"610"]], dtype=np.object_))  # binary, too
     cases = [
-        (lambda: triton_client.infer("toy", [values_input(rows, binary=True)]), "400", "binary"),
+        (lambda: triton_client.infer("toy", [words]), "400", "'BYTES' is not supported"),
         (lambda: triton_client.infer("toy", [values_input(rows)], model_version="2"), "404", "2"),
         (lambda: triton_client.get_model_metadata("nope"), "404", "'nope'"),
         (

@@ -10,6 +10,10 @@ checks what is V2's own (names, shapes, datatypes, data layout).
 Data is read in its declared datatype: FP32 data is rounded to float32 first,
 as the client's tensor was, and integer data must be whole numbers within its
 type's range; the model then computes in float64.
+
+Binary tensor data (the protocol's extension) comes as raw little-endian bytes,
+which `app.v2.binary` cuts out of the body per input; here they are read with
+`np.frombuffer` in the declared datatype, never element by element.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ _INT_DATA = TypeAdapter(list[StrictInt])
 _HORIZON = TypeAdapter(Horizon)
 _LEVEL = TypeAdapter(Level)
 _BAND = re.compile(r"(lower|upper)_(\d+(?:\.\d+)?)")
+BINARY_SIZE = "binary_data_size"
+_LITTLE_ENDIAN = {name: np.dtype(t).newbyteorder("<") for name, t in {**FLOATS, **INTEGERS}.items()}
+Raw = bytes | memoryview  # one input's binary data, as cut from the body
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,14 @@ class Batch:
     outputs: list[str] | None  # output names asked for; None: all of them
 
 
-def to_batch(request: InferenceRequest) -> Batch:
-    """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong."""
+def to_batch(request: InferenceRequest, binary: Mapping[str, Raw] | None = None) -> Batch:
+    """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong.
+
+    `binary` holds the raw bytes of each input sent as binary data, by input name
+    (`app.v2.binary.input_data` cuts them out of the body); the others have `data`.
+    """
     tensor = _the_input(request.inputs)
-    rows = _matrix(tensor)
+    rows = _matrix(tensor, (binary or {}).get(tensor.name))
     horizon = _horizon(request.parameters, tensor.parameters)
     levels = _levels(request.parameters)
     names = [output.name for output in request.outputs] if request.outputs else None
@@ -148,12 +159,24 @@ def _levels(parameters: Mapping[str, Any] | None) -> list[float] | None:
     return levels
 
 
-def _matrix(tensor: RequestInput) -> np.ndarray:
-    """The tensor's data as a float64 array of its shape, [batch, length]."""
+def _matrix(tensor: RequestInput, raw: Raw | None) -> np.ndarray:
+    """The tensor's data (JSON, or `raw` binary bytes) as a float64 array [batch, length]."""
     shape = tensor.shape
     if len(shape) != 2 or min(shape) < 1:
         raise InvalidInput.at(
             "shape", f"expected [batch, length] with both at least 1, got {shape}"
+        )
+    if raw is not None:
+        if tensor.data is not None:
+            raise InvalidInput.at(
+                tensor.name, f"both `data` and parameters.{BINARY_SIZE} given; send one of them"
+            )
+        return _from_bytes(raw, tensor.datatype, shape)
+    if tensor.data is None:
+        raise InvalidInput.at(
+            tensor.name,
+            f"no `data`; send the tensor as JSON `data`, or as binary data sized by"
+            f" parameters.{BINARY_SIZE} with the Inference-Header-Content-Length header",
         )
     flat = _flatten(tensor.data, shape)
     if len(flat) != shape[0] * shape[1]:
@@ -172,6 +195,32 @@ def _flatten(data: list[Any], shape: Sequence[int]) -> list[Any]:
     return [element for item in data for element in _flatten(item, shape[1:])]
 
 
+def _from_bytes(raw: Raw, datatype: str, shape: Sequence[int]) -> np.ndarray:
+    """Binary tensor data, little-endian and row-major in `datatype`, as float64 of `shape`.
+
+    One `np.frombuffer` over the client's bytes, then one vectorised check that
+    floats are finite (raw bytes, unlike JSON numbers, can hold NaN and Infinity).
+    """
+    dtype = _LITTLE_ENDIAN.get(datatype)
+    if dtype is None:
+        raise _unsupported(datatype)
+    size, need = memoryview(raw).nbytes, shape[0] * shape[1] * dtype.itemsize
+    if size != need:
+        raise InvalidInput.at(
+            f"{INPUT}.parameters.{BINARY_SIZE}",
+            f"{size} bytes, but shape {list(shape)} of {datatype} needs {need}"
+            f" ({shape[0] * shape[1]} elements of {dtype.itemsize} bytes)",
+        )
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    if datatype in FLOATS:
+        bad = np.flatnonzero(~np.isfinite(array))
+        if len(bad):
+            index = int(bad[0])
+            value = float(array.flat[index])
+            raise _element_error(index, shape[1], f"{value!r} is not a finite number")
+    return array.astype(np.float64)
+
+
 def _typed(flat: list[Any], datatype: str, length: int) -> np.ndarray:
     """The elements as float64, checked against the declared datatype."""
     if datatype in FLOATS:
@@ -185,8 +234,12 @@ def _typed(flat: list[Any], datatype: str, length: int) -> np.ndarray:
         info = np.iinfo(INTEGERS[datatype])
         _require_in_range([info.min <= n <= info.max for n in numbers], flat, length, datatype)
         return np.asarray(numbers, dtype=np.float64)
+    raise _unsupported(datatype)
+
+
+def _unsupported(datatype: str) -> InvalidInput:
     supported = ", ".join([*FLOATS, *INTEGERS])
-    raise InvalidInput.at("datatype", f"{datatype!r} is not supported; use one of {supported}")
+    return InvalidInput.at("datatype", f"{datatype!r} is not supported; use one of {supported}")
 
 
 def _validated(adapter: TypeAdapter[list[Any]], flat: list[Any], length: int, kind: str) -> Any:

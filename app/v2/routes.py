@@ -5,8 +5,9 @@ plane (`app.v2.codec` translates the tensors), readiness is `/ready`'s own
 check, and only the served version of a model can be addressed; any other
 version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
 for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
-model or version and 503 for a model with no verified version. Tensor data is
-JSON only: the binary tensor extension is refused with a 400 that says so.
+model or version and 503 for a model with no verified version. Input tensors
+are JSON or, with the binary tensor data extension (`app.v2.binary`), raw bytes
+after a JSON header, as tritonclient sends them by default; answers are JSON.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from app.http.routes import health
 from app.http.status import Ready
 from app.registry import Registry, ServedVersion
 from app.settings import Settings
+from app.v2 import binary
 from app.v2.codec import band_name, to_batch, to_inference_response
 from app.v2.types import (
     INPUT,
@@ -49,7 +51,6 @@ from app.v2.types import (
 
 SERVER_NAME = "lstm-forecast-service"
 PLATFORM = "numpy_lstm"  # Keras-trained LSTM weights, run by the NumPy engine
-BINARY_HEADER = "inference-header-content-length"
 ERRORS = error_responses(
     400,
     401,
@@ -61,18 +62,20 @@ ERRORS = error_responses(
 
 
 class V2Route(APIRoute):
-    """A route whose errors are rendered as the protocol specifies, before the app's handlers."""
+    """A route whose errors are rendered as the protocol specifies, before the app's handlers.
+
+    On a route with a body, a binary-framed request (`Inference-Header-Content-Length`)
+    is unframed first, so FastAPI parses and validates its JSON header like any body.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        has_body = self.body_field is not None
 
         async def v2_handler(request: Request) -> Response:
             try:
-                if BINARY_HEADER in request.headers:
-                    raise InvalidInput(
-                        "the binary tensor data extension is not supported: send tensor data"
-                        " as JSON (tritonclient: set_data_from_numpy(array, binary_data=False))"
-                    )
+                if has_body and binary.HEADER in request.headers:
+                    request = await binary.unframed(request)
                 return await handler(request)
             except (ServiceError, RequestValidationError, HTTPException) as exc:
                 return v2_error(exc)
@@ -174,7 +177,7 @@ def _infer(
     plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
 ) -> InferenceResponse:
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
-    batch = to_batch(body)
+    batch = to_batch(body, binary.input_data(body.inputs, binary.tail_of(request)))
     answer = answered(
         plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
     )

@@ -4,8 +4,10 @@ Field names and shapes follow the protocol, so V2 clients (tritonclient, KServe,
 Seldon) read them unchanged. Tensor `data` is only typed as a list here: it
 may be flat (row-major) or nested in the tensor's shape, and its elements are
 checked against the declared `datatype` by `app.v2.codec`, which can name the
-row and column at fault. Unknown fields and parameters are ignored, as the
-protocol's extensions (e.g. tritonclient's `binary_data_output`) expect.
+row and column at fault. With the binary tensor data extension an input has
+no `data` but `parameters.binary_data_size`, its bytes following the JSON
+(`app.v2.binary`). Unknown fields and parameters are ignored, as other
+extensions (e.g. tritonclient's `binary_data_output`) expect.
 """
 
 from __future__ import annotations
@@ -64,8 +66,10 @@ class RequestInput(BaseModel):
     name: str
     shape: list[int]
     datatype: str
-    parameters: Parameters | None = None
-    data: list[Any] = Field(description="Row-major, flat or nested as `shape`.")
+    parameters: Parameters | None = Field(
+        None, description="`binary_data_size`: the tensor's bytes follow the JSON, not `data`."
+    )
+    data: list[Any] | None = Field(None, description="Row-major, flat or nested as `shape`.")
 
 
 class RequestOutput(BaseModel):
