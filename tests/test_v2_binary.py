@@ -1,5 +1,5 @@
 """The V2 binary tensor data extension: the framing on its own, then hand-built binary bodies
-in process, and every refusal a 400 `{"error": ...}` that says why.
+in process, each way in and out, and every refusal a 400 `{"error": ...}` that says why.
 
 tritonclient's own binary requests against a live server are in test_v2_routes.py."""
 
@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from test_v2_routes import INFER, ROWS, SERIES, forecasts, v1_batch, v2_error
+from test_v2_routes import INFER, ROWS, SERIES, forecasts, tensors, v1_batch, v2_error
 
 from app.errors import InvalidInput
 from app.main import create_app
 from app.settings import Settings
-from app.v2.binary import input_data, split
-from app.v2.types import InferenceRequest, RequestInput
+from app.v2.binary import framed, input_data, split
+from app.v2.types import InferenceRequest, InferenceResponse, RequestInput, ResponseOutput
 
 HEADER = "Inference-Header-Content-Length"
 RAW = np.asarray(ROWS)
@@ -156,6 +156,23 @@ def test_input_data_refuses_binary_inputs_without_the_header() -> None:
     assert f"binary data needs the {HEADER} header" in error.message
 
 
+def test_framed_puts_the_json_first_and_says_where_it_ends() -> None:
+    size = {"binary_data_size": 16}
+    output = ResponseOutput(name="forecast", shape=[1, 2], datatype="FP64", parameters=size)
+    response = InferenceResponse(model_name="m", model_version="1", id="r", outputs=[output])
+    raw = np.array([1.5, 2.5]).tobytes()
+    answer = framed(response, [raw])
+    length = int(answer.headers[HEADER])
+    assert answer.media_type == "application/octet-stream"
+    assert json.loads(answer.body[:length]) == {
+        "model_name": "m",
+        "model_version": "1",
+        "id": "r",
+        "outputs": [{"name": "forecast", "shape": [1, 2], "datatype": "FP64", "parameters": size}],
+    }
+    assert answer.body[length:] == raw
+
+
 # --- binary bodies, in process --------------------------------------------------------------
 
 
@@ -165,6 +182,59 @@ def test_binary_input_json_output_equals_the_v1_batch_forecast(client: TestClien
     assert response.headers["content-type"] == "application/json"
     assert response.json()["id"] == "b-1"
     np.testing.assert_array_equal(forecasts(response), v1_batch(client, ROWS, 3))
+
+
+def test_binary_input_binary_output_is_framed_like_the_request(client: TestClient) -> None:
+    response = post_binary(client, parameters={"horizon": 2, "binary_data_output": True})
+    length = int(response.headers[HEADER])
+    assert response.headers["content-type"] == "application/octet-stream"
+    header = json.loads(response.content[:length])
+    assert header["model_name"] == "toy-diff" and header["model_version"] == "1"
+    assert header["parameters"]["warnings"].startswith("intervals: none")  # warnings stay JSON
+    assert header["outputs"] == [
+        {
+            "name": "forecast",
+            "shape": [2, 2],
+            "datatype": "FP64",
+            "parameters": {"binary_data_size": 32},
+        }
+    ]
+    assert len(response.content) == length + 32
+    np.testing.assert_array_equal(forecasts(response), v1_batch(client, ROWS, 2))
+
+
+def test_a_json_request_may_ask_for_binary_outputs(client: TestClient) -> None:
+    flat = RAW.ravel().tolist()
+    as_json = {"inputs": [{"name": "values", "shape": [2, 40], "datatype": "FP64", "data": flat}]}
+    asked = [{"name": "forecast", "parameters": {"binary_data": True}}]
+    response = client.post(INFER, json={**as_json, "outputs": asked})
+    assert response.headers["content-type"] == "application/octet-stream"
+    np.testing.assert_array_equal(forecasts(response), v1_batch(client, ROWS))
+
+
+def test_each_output_chooses_json_or_binary_with_bands(client: TestClient) -> None:
+    outputs = [
+        {"name": "forecast", "parameters": {"binary_data": False}},
+        {"name": "lower_80"},
+        {"name": "upper_80"},
+    ]
+    parameters = {"horizon": 2, "levels": "80", "binary_data_output": True}
+    response = post_binary(
+        client, path="/v2/models/toy/infer", outputs=outputs, parameters=parameters
+    )
+    header = json.loads(response.content[: int(response.headers[HEADER])])
+    assert [("data" in o, "parameters" in o) for o in header["outputs"]] == [
+        (True, False),
+        (False, True),
+        (False, True),
+    ]
+    got = tensors(response)
+    v1 = client.post(
+        "/v1/models/toy/predict/batch", json={"series": ROWS, "horizon": 2, "levels": [80]}
+    ).json()
+    np.testing.assert_array_equal(got["forecast"], v1["forecasts"])
+    np.testing.assert_array_equal(got["lower_80"], v1["intervals"][0]["lower"])
+    np.testing.assert_array_equal(got["upper_80"], v1["intervals"][0]["upper"])
 
 
 @pytest.mark.parametrize(
@@ -285,6 +355,16 @@ def refusals() -> dict[str, tuple[bytes, dict[str, str], str]]:
         "data and bytes": (
             *frame({"inputs": [{**binary_tensor(RAW), "data": RAW.ravel().tolist()}]}, good),
             "values: both `data` and parameters.binary_data_size given",
+        ),
+        "binary_data_output not a boolean": (
+            *frame({**one, "parameters": {"binary_data_output": "true"}}, good),
+            "parameters.binary_data_output: 'true': must be true or false",
+        ),
+        "binary_data not a boolean": (
+            *frame(
+                {**one, "outputs": [{"name": "forecast", "parameters": {"binary_data": 1}}]}, good
+            ),
+            "outputs[0].parameters.binary_data: 1: must be true or false",
         ),
         "too few values": (
             *frame({"inputs": [binary_tensor(RAW[:, :16])]}, RAW[:, :16].tobytes()),

@@ -6,8 +6,9 @@ that many bytes, then the raw bytes of every input whose parameters carry
 the JSON header to parse and validate as usual, and keeps the rest aside in the
 ASGI scope; `input_data` cuts that rest into each input's bytes (memoryviews of
 the body, so nothing is copied) once the sizes are checked to add up, and
-`app.v2.codec` reads them in their datatype. This is what tritonclient's
-`set_data_from_numpy` sends by default.
+`app.v2.codec` reads them in their datatype. An answer with binary outputs is
+framed the same way (`framed`): its JSON, then the outputs' bytes, the header
+saying where the JSON ends. Tritonclient's defaults use both directions.
 
 Every refusal is an `InvalidInput`, so V2 routes answer it as a 400 `{"error": ...}`.
 """
@@ -18,13 +19,16 @@ import re
 from collections.abc import Sequence
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Message
 
 from app.errors import InvalidInput
 from app.v2.codec import BINARY_SIZE
-from app.v2.types import RequestInput
+from app.v2.types import InferenceResponse, RequestInput
 
+EXTENSION = "binary_tensor_data"  # its name in the server metadata's extensions
 HEADER = "Inference-Header-Content-Length"
+MEDIA_TYPE = "application/octet-stream"
 TAIL = "lstm_forecast.v2_binary_tail"  # the scope key the bytes after the JSON header wait in
 _LENGTH = re.compile(r"[0-9]{1,19}")  # ASCII digits only: int() would take "+1", " 1", "1_0"
 
@@ -116,3 +120,11 @@ def input_data(inputs: Sequence[RequestInput], tail: memoryview | None) -> dict[
         data[name] = tail[offset : offset + size]
         offset += size
     return data
+
+
+def framed(response: InferenceResponse, payload: Sequence[bytes]) -> Response:
+    """The answer's JSON (without the None fields JSON answers omit too), then the bytes."""
+    header = response.model_dump_json(exclude_none=True).encode()
+    return Response(
+        b"".join([header, *payload]), media_type=MEDIA_TYPE, headers={HEADER: str(len(header))}
+    )

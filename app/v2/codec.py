@@ -13,14 +13,15 @@ type's range; the model then computes in float64.
 
 Binary tensor data (the protocol's extension) comes as raw little-endian bytes,
 which `app.v2.binary` cuts out of the body per input; here they are read with
-`np.frombuffer` in the declared datatype, never element by element.
+`np.frombuffer` in the declared datatype, never element by element, and outputs
+asked for as binary leave as float64 bytes (`.tobytes()`) instead of JSON lists.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ _LEVEL = TypeAdapter(Level)
 _BAND = re.compile(r"(lower|upper)_(\d+(?:\.\d+)?)")
 BINARY_SIZE = "binary_data_size"
 _LITTLE_ENDIAN = {name: np.dtype(t).newbyteorder("<") for name, t in {**FLOATS, **INTEGERS}.items()}
+_FP64 = np.dtype("<f8")
 Raw = bytes | memoryview  # one input's binary data, as cut from the body
 
 
@@ -67,6 +69,12 @@ class Batch:
     horizon: int
     levels: list[float] | None  # None: the server's default levels
     outputs: list[str] | None  # output names asked for; None: all of them
+    binary: Mapping[str, bool] = field(default_factory=dict)  # outputs' own `binary_data`
+    binary_default: bool = False  # the request's `binary_data_output`: for all other outputs
+
+    def sends_binary(self, output: str) -> bool:
+        """Whether `output` leaves as raw bytes: its own choice first, then the request's."""
+        return self.binary.get(output, self.binary_default)
 
 
 def to_batch(request: InferenceRequest, binary: Mapping[str, Raw] | None = None) -> Batch:
@@ -87,7 +95,14 @@ def to_batch(request: InferenceRequest, binary: Mapping[str, Raw] | None = None)
     if missing:
         listed = ", ".join(f"{level:g}" for level in missing)
         raise InvalidInput.at("outputs", f"bands of levels {listed} need them in parameters.levels")
-    return Batch(rows, horizon, levels, names)
+    default = _flag(request.parameters, "binary_data_output", "parameters.binary_data_output")
+    chosen = {
+        output.name: flag
+        for i, output in enumerate(request.outputs or [])
+        if (flag := _flag(output.parameters, "binary_data", f"outputs[{i}].parameters.binary_data"))
+        is not None
+    }
+    return Batch(rows, horizon, levels, names, chosen, bool(default))
 
 
 def band_name(bound: str, level: float) -> str:
@@ -95,31 +110,40 @@ def band_name(bound: str, level: float) -> str:
     return f"{bound}_{level:g}"
 
 
-def to_inference_response(answer: Forecasts, batch: Batch, request_id: str) -> InferenceResponse:
-    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat."""
+def to_inference_response(
+    answer: Forecasts, batch: Batch, request_id: str
+) -> tuple[InferenceResponse, list[bytes]]:
+    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat.
+
+    Outputs the batch sends as binary carry `binary_data_size` instead of `data`;
+    their bytes (little-endian float64, row-major) come second, in output order,
+    to follow the JSON in the body. All outputs JSON: the list is empty.
+    """
     tensors = {OUTPUT: answer.values}
     for band in answer.intervals:
         tensors[band_name("lower", band.level)] = band.lower
         tensors[band_name("upper", band.level)] = band.upper
-    wanted = batch.outputs or list(tensors)
-    outputs = [
-        ResponseOutput(
-            name=name,
-            shape=list(tensors[name].shape),
-            datatype="FP64",
-            data=tensors[name].ravel().tolist(),
-        )
-        for name in wanted
-        if name in tensors
-    ]
+    wanted = [name for name in batch.outputs or tensors if name in tensors]
+    outputs, payload = [], []
+    for name in wanted:
+        array, shape = tensors[name], list(tensors[name].shape)
+        if batch.sends_binary(name):
+            raw = np.ascontiguousarray(array).astype(_FP64, copy=False).tobytes()
+            payload.append(raw)
+            size: Parameters = {BINARY_SIZE: len(raw)}
+            outputs.append(ResponseOutput(name=name, shape=shape, datatype="FP64", parameters=size))
+        else:
+            data = array.ravel().tolist()
+            outputs.append(ResponseOutput(name=name, shape=shape, datatype="FP64", data=data))
     warnings: Parameters = {"warnings": "; ".join(answer.warnings)}
-    return InferenceResponse(
+    response = InferenceResponse(
         model_name=answer.model,
         model_version=str(answer.version),
         id=request_id,
         parameters=warnings if answer.warnings else None,
         outputs=outputs,
     )
+    return response, payload
 
 
 def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:
@@ -260,6 +284,16 @@ def _require_in_range(ok: Any, flat: list[Any], length: int, datatype: str) -> N
 def _element_error(index: int, length: int, message: str) -> InvalidInput:
     row, column = divmod(index, length)
     return InvalidInput.at(f"{INPUT}[{row}][{column}]", message)
+
+
+def _flag(parameters: Mapping[str, Any] | None, key: str, where: str) -> bool | None:
+    """A boolean parameter (`binary_data`, `binary_data_output`), or None when not given."""
+    if not parameters or key not in parameters:
+        return None
+    value = parameters[key]
+    if not isinstance(value, bool):
+        raise InvalidInput.at(where, f"{value!r}: must be true or false")
+    return value
 
 
 def _horizon(*sources: Mapping[str, Any] | None) -> int:

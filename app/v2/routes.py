@@ -5,9 +5,9 @@ plane (`app.v2.codec` translates the tensors), readiness is `/ready`'s own
 check, and only the served version of a model can be addressed; any other
 version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
 for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
-model or version and 503 for a model with no verified version. Input tensors
-are JSON or, with the binary tensor data extension (`app.v2.binary`), raw bytes
-after a JSON header, as tritonclient sends them by default; answers are JSON.
+model or version and 503 for a model with no verified version. Tensors are JSON
+or, with the binary tensor data extension (`app.v2.binary`), raw bytes after a
+JSON header, both ways: what tritonclient sends and asks for by default.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ models = APIRouter(
 
 @server.get("", summary="Server metadata: name, version, protocol extensions")
 async def server_metadata(request: Request) -> ServerMetadata:
-    return ServerMetadata(name=SERVER_NAME, version=request.app.version, extensions=[])
+    return ServerMetadata(
+        name=SERVER_NAME, version=request.app.version, extensions=[binary.EXTENSION]
+    )
 
 
 @server.get("/health/live", summary="Liveness: 200 while the process runs")
@@ -146,25 +148,39 @@ async def version_ready(name: str, version: str, registry: RegistryDep) -> Model
     return ModelReady(name=name)
 
 
+BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The output tensors: JSON, or, when any output is asked for as binary"
+        f" data, `{binary.MEDIA_TYPE}`: the JSON header (`{binary.HEADER}` bytes) followed by"
+        " the binary outputs' little-endian float64 bytes, in output order.",
+        "content": {binary.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 @models.post(
     "/{name}/infer",
     summary="Forecast a [batch, length] tensor of series",
+    response_model=InferenceResponse,
     response_model_exclude_none=True,
+    responses=BINARY_ANSWER,
 )
 def infer(
     name: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
-) -> InferenceResponse:
+) -> InferenceResponse | Response:
     return _infer(plane, name, None, body, request)
 
 
 @models.post(
     "/{name}/versions/{version}/infer",
     summary="Forecast, if this version is served",
+    response_model=InferenceResponse,
     response_model_exclude_none=True,
+    responses=BINARY_ANSWER,
 )
 def infer_version(
     name: str, version: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
-) -> InferenceResponse:
+) -> InferenceResponse | Response:
     return _infer(plane, name, version, body, request)
 
 
@@ -175,7 +191,8 @@ router.include_router(models)
 
 def _infer(
     plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
-) -> InferenceResponse:
+) -> InferenceResponse | Response:
+    """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
     batch = to_batch(body, binary.input_data(body.inputs, binary.tail_of(request)))
     answer = answered(
@@ -183,7 +200,8 @@ def _infer(
     )
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or uuid4().hex
-    return to_inference_response(answer, batch, request_id)
+    response, payload = to_inference_response(answer, batch, request_id)
+    return binary.framed(response, payload) if payload else response
 
 
 def _metadata(
