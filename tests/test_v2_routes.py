@@ -1,8 +1,11 @@
 """The Open Inference Protocol (KServe V2): in-process tests of every answer and error, and a
-real V2 client (tritonclient) against a live server."""
+real V2 client (tritonclient) against a live server, with JSON and with binary tensor data.
+
+Hand-built binary bodies and each of their refusals are in test_v2_binary.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -55,10 +58,26 @@ def forecasts(response: Any) -> np.ndarray:
 
 
 def tensors(response: Any) -> dict[str, np.ndarray]:
-    """Every output tensor of a V2 answer, by name, in its shape."""
-    outputs = response.json()["outputs"]
-    assert all(output["datatype"] == "FP64" for output in outputs)
-    return {o["name"]: np.asarray(o["data"]).reshape(o["shape"]) for o in outputs}
+    """Every output tensor of a V2 answer, by name, in its shape: JSON or binary-framed."""
+    length = response.headers.get("inference-header-content-length")
+    if length is None:
+        header, tail = response.json(), b""
+    else:
+        assert response.headers["content-type"] == "application/octet-stream"
+        header, tail = json.loads(response.content[: int(length)]), response.content[int(length) :]
+    found, offset = {}, 0
+    for output in header["outputs"]:
+        assert output["datatype"] == "FP64"
+        size = (output.get("parameters") or {}).get("binary_data_size")
+        if size is None:
+            found[output["name"]] = np.asarray(output["data"]).reshape(output["shape"])
+        else:
+            assert "data" not in output
+            raw = tail[offset : offset + size]
+            found[output["name"]] = np.frombuffer(raw, "<f8").reshape(output["shape"])
+            offset += size
+    assert offset == len(tail), "every byte after the JSON belongs to an output"
+    return found
 
 
 def v1_batch(client: TestClient, rows: list[list[float]], horizon: int = 1) -> np.ndarray:
@@ -75,7 +94,7 @@ def test_server_metadata(client: TestClient) -> None:
     assert client.get("/v2").json() == {
         "name": "lstm-forecast-service",
         "version": "0.1.0",
-        "extensions": [],
+        "extensions": ["binary_tensor_data"],
     }
 
 
@@ -182,7 +201,7 @@ def test_horizon_defaults_to_1_and_may_sit_on_the_input(client: TestClient) -> N
     on_input = body()
     on_input["inputs"][0]["parameters"] = {"horizon": 4}
     assert forecasts(client.post(INFER, json=on_input)).shape == (2, 4)
-    on_input["parameters"] = {"horizon": 4, "binary_data_output": True}  # agreeing, and ignored
+    on_input["parameters"] = {"horizon": 4, "binary_data_output": True}  # agreeing
     assert forecasts(client.post(INFER, json=on_input)).shape == (2, 4)
 
 
@@ -213,8 +232,9 @@ def test_integer_tensors_are_forecast(client: TestClient, datatype: str) -> None
 
 
 def test_requesting_the_forecast_output_is_fine(client: TestClient) -> None:
-    requested = body(outputs=[{"name": "forecast", "parameters": {"binary_data": True}}])
-    assert forecasts(client.post(INFER, json=requested)).shape == (2, 1)
+    requested = body(outputs=[{"name": "forecast"}])
+    response = client.post(INFER, json=requested)
+    assert forecasts(response).shape == (2, 1) and "data" in response.json()["outputs"][0]
 
 
 def test_far_out_of_range_inputs_are_forecast_with_a_warning(client: TestClient) -> None:
@@ -234,6 +254,10 @@ def test_the_documented_example_is_answered(client: TestClient) -> None:
 FLAT = [v for row in ROWS for v in row]
 REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "no inputs": ({"inputs": []}, "inputs"),
+    "no data": (
+        {"inputs": [{"name": "values", "shape": [2, 40], "datatype": "FP64"}]},
+        "values: no `data`",
+    ),
     "inputs missing": ({"id": "1"}, "inputs: Field required"),
     "wrong input name": ({"inputs": [{**tensor(FLAT, [2, 40]), "name": "x"}]}, "['x']"),
     "two inputs": ({"inputs": [tensor(FLAT, [2, 40])] * 2}, "expected one tensor"),
@@ -297,13 +321,6 @@ def test_malformed_json_is_400(client: TestClient) -> None:
     assert "invalid JSON" in v2_error(response, 400)
 
 
-def test_binary_tensor_data_is_refused_with_the_way_out(client: TestClient) -> None:
-    response = client.post(
-        INFER, content=b"{}\x00\x01", headers={"inference-header-content-length": "2"}
-    )
-    assert "binary_data=False" in v2_error(response, 400)
-
-
 def test_a_forecast_that_overflows_is_refused(client: TestClient) -> None:
     huge = [1.7e308] * 17
     huge[4] = -1.7e308
@@ -343,6 +360,25 @@ def values_input(rows: np.ndarray, binary: bool = False) -> triton.InferInput:
     return tensor
 
 
+def live_v1(server: LiveServer, model: str, rows: np.ndarray, **fields: Any) -> dict[str, Any]:
+    """`POST /v1/models/{model}/predict/batch` on the live server: what V2 must equal."""
+    answer = httpx.post(
+        f"{server.url}/v1/models/{model}/predict/batch", json={"series": rows.tolist(), **fields}
+    )
+    assert answer.status_code == 200, answer.text
+    v1: dict[str, Any] = answer.json()
+    return v1
+
+
+def v1_bands(v1: dict[str, Any]) -> dict[str, np.ndarray]:
+    """v1's intervals as V2 names them: `lower_80`, `upper_80`, ..."""
+    return {
+        f"{bound}_{band['level']:g}": np.asarray(band[bound])
+        for band in v1["intervals"]
+        for bound in ("lower", "upper")
+    }
+
+
 def test_tritonclient_sees_a_live_ready_server(triton_client: triton.InferenceServerClient) -> None:
     assert triton_client.is_server_live() and triton_client.is_server_ready()
     assert triton_client.get_server_metadata()["name"] == "lstm-forecast-service"
@@ -358,7 +394,7 @@ def test_tritonclient_infer_equals_the_v1_batch_forecast(
     triton_client: triton.InferenceServerClient, server: LiveServer
 ) -> None:
     rows = np.asarray(ROWS)
-    result = triton_client.infer(
+    result = triton_client.infer(  # JSON in; no outputs named, so it asks for binary ones
         "toy-diff", [values_input(rows)], request_id="r1", parameters={"horizon": 3}
     )
     v1 = httpx.post(
@@ -373,10 +409,88 @@ def test_tritonclient_infer_equals_the_v1_batch_forecast(
     assert versioned.get_response()["model_version"] == "1"
 
 
+BANDS_80 = ["forecast", "lower_80", "upper_80"]
+
+
+def test_tritonclient_defaults_send_and_get_binary_tensors_equal_to_v1(
+    triton_client: triton.InferenceServerClient, server: LiveServer
+) -> None:
+    """set_data_from_numpy sends bytes by default, and no outputs named asks for all as bytes."""
+    rows = np.asarray(ROWS)
+    values = triton.InferInput("values", list(rows.shape), "FP64")
+    values.set_data_from_numpy(rows)  # binary_data=True: the default
+    result = triton_client.infer("toy", [values], parameters={"horizon": 3})
+    outputs = result.get_response()["outputs"]
+    assert [o["name"] for o in outputs] == [*BANDS_80, "lower_95", "upper_95"]
+    assert all("data" not in o and o["parameters"] == {"binary_data_size": 48} for o in outputs)
+    v1 = live_v1(server, "toy", rows, horizon=3)
+    np.testing.assert_array_equal(result.as_numpy("forecast"), v1["forecasts"])
+    for name, bound in v1_bands(v1).items():
+        np.testing.assert_array_equal(result.as_numpy(name), bound)
+
+
+def test_tritonclient_binary_outputs_named_with_their_bands_equal_v1(
+    triton_client: triton.InferenceServerClient, server: LiveServer
+) -> None:
+    rows = np.asarray(ROWS)
+    outputs = [triton.InferRequestedOutput("forecast", binary_data=True)]
+    outputs += [triton.InferRequestedOutput(name) for name in BANDS_80[1:]]  # binary by default
+    result = triton_client.infer(
+        "toy",
+        [values_input(rows, binary=True)],
+        outputs=outputs,
+        parameters={"horizon": 2, "levels": "80"},
+    )
+    got = result.get_response()["outputs"]
+    assert [o["name"] for o in got] == BANDS_80 and all("data" not in o for o in got)
+    v1 = live_v1(server, "toy", rows, horizon=2, levels=[80])
+    np.testing.assert_array_equal(result.as_numpy("forecast"), v1["forecasts"])
+    for name, bound in v1_bands(v1).items():
+        np.testing.assert_array_equal(result.as_numpy(name), bound)
+
+
+def test_tritonclient_json_tensors_give_what_binary_ones_and_v1_give(
+    triton_client: triton.InferenceServerClient, server: LiveServer
+) -> None:
+    rows = np.asarray(ROWS)
+    asked = {"horizon": 2, "levels": "80"}
+    as_json = triton_client.infer(
+        "toy",
+        [values_input(rows, binary=False)],
+        outputs=[triton.InferRequestedOutput(name, binary_data=False) for name in BANDS_80],
+        parameters=asked,
+    )
+    as_binary = triton_client.infer(
+        "toy",
+        [values_input(rows, binary=True)],
+        outputs=[triton.InferRequestedOutput(name) for name in BANDS_80],
+        parameters=asked,
+    )
+    assert all("data" in o and "parameters" not in o for o in as_json.get_response()["outputs"])
+    v1 = live_v1(server, "toy", rows, horizon=2, levels=[80])
+    expected = {"forecast": np.asarray(v1["forecasts"]), **v1_bands(v1)}
+    for name in BANDS_80:
+        np.testing.assert_array_equal(as_json.as_numpy(name), expected[name])
+        np.testing.assert_array_equal(as_binary.as_numpy(name), expected[name])
+
+
+def test_tritonclient_fp32_binary_input_is_read_as_float32(
+    triton_client: triton.InferenceServerClient, server: LiveServer
+) -> None:
+    rows = np.asarray(ROWS, dtype=np.float32) + np.float32(0.1)  # not exact in binary
+    values = triton.InferInput("values", list(rows.shape), "FP32")
+    values.set_data_from_numpy(rows)
+    result = triton_client.infer("toy-diff", [values], parameters={"horizon": 2})
+    v1 = live_v1(server, "toy-diff", rows.astype(np.float64), horizon=2)
+    np.testing.assert_array_equal(result.as_numpy("forecast"), v1["forecasts"])
+
+
 def test_tritonclient_gets_the_protocol_errors(triton_client: triton.InferenceServerClient) -> None:
     rows = np.asarray(ROWS)
+    words = triton.InferInput("values", [1, 2], "BYTES")
+    words.set_data_from_numpy(np.array([[b"600", b"610"]], dtype=np.object_))  # binary, too
     cases = [
-        (lambda: triton_client.infer("toy", [values_input(rows, binary=True)]), "400", "binary"),
+        (lambda: triton_client.infer("toy", [words]), "400", "'BYTES' is not supported"),
         (lambda: triton_client.infer("toy", [values_input(rows)], model_version="2"), "404", "2"),
         (lambda: triton_client.get_model_metadata("nope"), "404", "'nope'"),
         (

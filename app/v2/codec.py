@@ -10,13 +10,18 @@ checks what is V2's own (names, shapes, datatypes, data layout).
 Data is read in its declared datatype: FP32 data is rounded to float32 first,
 as the client's tensor was, and integer data must be whole numbers within its
 type's range; the model then computes in float64.
+
+Binary tensor data (the protocol's extension) comes as raw little-endian bytes,
+which `app.v2.binary` cuts out of the body per input; here they are read with
+`np.frombuffer` in the declared datatype, never element by element, and outputs
+asked for as binary leave as float64 bytes (`.tobytes()`) instead of JSON lists.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,6 +55,10 @@ _INT_DATA = TypeAdapter(list[StrictInt])
 _HORIZON = TypeAdapter(Horizon)
 _LEVEL = TypeAdapter(Level)
 _BAND = re.compile(r"(lower|upper)_(\d+(?:\.\d+)?)")
+BINARY_SIZE = "binary_data_size"
+_LITTLE_ENDIAN = {name: np.dtype(t).newbyteorder("<") for name, t in {**FLOATS, **INTEGERS}.items()}
+_FP64 = np.dtype("<f8")
+Raw = bytes | memoryview  # one input's binary data, as cut from the body
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,22 @@ class Batch:
     horizon: int
     levels: list[float] | None  # None: the server's default levels
     outputs: list[str] | None  # output names asked for; None: all of them
+    binary: Mapping[str, bool] = field(default_factory=dict)  # outputs' own `binary_data`
+    binary_default: bool = False  # the request's `binary_data_output`: for all other outputs
+
+    def sends_binary(self, output: str) -> bool:
+        """Whether `output` leaves as raw bytes: its own choice first, then the request's."""
+        return self.binary.get(output, self.binary_default)
 
 
-def to_batch(request: InferenceRequest) -> Batch:
-    """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong."""
+def to_batch(request: InferenceRequest, binary: Mapping[str, Raw] | None = None) -> Batch:
+    """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong.
+
+    `binary` holds the raw bytes of each input sent as binary data, by input name
+    (`app.v2.binary.input_data` cuts them out of the body); the others have `data`.
+    """
     tensor = _the_input(request.inputs)
-    rows = _matrix(tensor)
+    rows = _matrix(tensor, (binary or {}).get(tensor.name))
     horizon = _horizon(request.parameters, tensor.parameters)
     levels = _levels(request.parameters)
     names = [output.name for output in request.outputs] if request.outputs else None
@@ -76,7 +95,14 @@ def to_batch(request: InferenceRequest) -> Batch:
     if missing:
         listed = ", ".join(f"{level:g}" for level in missing)
         raise InvalidInput.at("outputs", f"bands of levels {listed} need them in parameters.levels")
-    return Batch(rows, horizon, levels, names)
+    default = _flag(request.parameters, "binary_data_output", "parameters.binary_data_output")
+    chosen = {
+        output.name: flag
+        for i, output in enumerate(request.outputs or [])
+        if (flag := _flag(output.parameters, "binary_data", f"outputs[{i}].parameters.binary_data"))
+        is not None
+    }
+    return Batch(rows, horizon, levels, names, chosen, bool(default))
 
 
 def band_name(bound: str, level: float) -> str:
@@ -84,31 +110,40 @@ def band_name(bound: str, level: float) -> str:
     return f"{bound}_{level:g}"
 
 
-def to_inference_response(answer: Forecasts, batch: Batch, request_id: str) -> InferenceResponse:
-    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat."""
+def to_inference_response(
+    answer: Forecasts, batch: Batch, request_id: str
+) -> tuple[InferenceResponse, list[bytes]]:
+    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat.
+
+    Outputs the batch sends as binary carry `binary_data_size` instead of `data`;
+    their bytes (little-endian float64, row-major) come second, in output order,
+    to follow the JSON in the body. All outputs JSON: the list is empty.
+    """
     tensors = {OUTPUT: answer.values}
     for band in answer.intervals:
         tensors[band_name("lower", band.level)] = band.lower
         tensors[band_name("upper", band.level)] = band.upper
-    wanted = batch.outputs or list(tensors)
-    outputs = [
-        ResponseOutput(
-            name=name,
-            shape=list(tensors[name].shape),
-            datatype="FP64",
-            data=tensors[name].ravel().tolist(),
-        )
-        for name in wanted
-        if name in tensors
-    ]
+    wanted = [name for name in batch.outputs or tensors if name in tensors]
+    outputs, payload = [], []
+    for name in wanted:
+        array, shape = tensors[name], list(tensors[name].shape)
+        if batch.sends_binary(name):
+            raw = np.ascontiguousarray(array).astype(_FP64, copy=False).tobytes()
+            payload.append(raw)
+            size: Parameters = {BINARY_SIZE: len(raw)}
+            outputs.append(ResponseOutput(name=name, shape=shape, datatype="FP64", parameters=size))
+        else:
+            data = array.ravel().tolist()
+            outputs.append(ResponseOutput(name=name, shape=shape, datatype="FP64", data=data))
     warnings: Parameters = {"warnings": "; ".join(answer.warnings)}
-    return InferenceResponse(
+    response = InferenceResponse(
         model_name=answer.model,
         model_version=str(answer.version),
         id=request_id,
         parameters=warnings if answer.warnings else None,
         outputs=outputs,
     )
+    return response, payload
 
 
 def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:
@@ -148,12 +183,24 @@ def _levels(parameters: Mapping[str, Any] | None) -> list[float] | None:
     return levels
 
 
-def _matrix(tensor: RequestInput) -> np.ndarray:
-    """The tensor's data as a float64 array of its shape, [batch, length]."""
+def _matrix(tensor: RequestInput, raw: Raw | None) -> np.ndarray:
+    """The tensor's data (JSON, or `raw` binary bytes) as a float64 array [batch, length]."""
     shape = tensor.shape
     if len(shape) != 2 or min(shape) < 1:
         raise InvalidInput.at(
             "shape", f"expected [batch, length] with both at least 1, got {shape}"
+        )
+    if raw is not None:
+        if tensor.data is not None:
+            raise InvalidInput.at(
+                tensor.name, f"both `data` and parameters.{BINARY_SIZE} given; send one of them"
+            )
+        return _from_bytes(raw, tensor.datatype, shape)
+    if tensor.data is None:
+        raise InvalidInput.at(
+            tensor.name,
+            f"no `data`; send the tensor as JSON `data`, or as binary data sized by"
+            f" parameters.{BINARY_SIZE} with the Inference-Header-Content-Length header",
         )
     flat = _flatten(tensor.data, shape)
     if len(flat) != shape[0] * shape[1]:
@@ -172,6 +219,32 @@ def _flatten(data: list[Any], shape: Sequence[int]) -> list[Any]:
     return [element for item in data for element in _flatten(item, shape[1:])]
 
 
+def _from_bytes(raw: Raw, datatype: str, shape: Sequence[int]) -> np.ndarray:
+    """Binary tensor data, little-endian and row-major in `datatype`, as float64 of `shape`.
+
+    One `np.frombuffer` over the client's bytes, then one vectorised check that
+    floats are finite (raw bytes, unlike JSON numbers, can hold NaN and Infinity).
+    """
+    dtype = _LITTLE_ENDIAN.get(datatype)
+    if dtype is None:
+        raise _unsupported(datatype)
+    size, need = memoryview(raw).nbytes, shape[0] * shape[1] * dtype.itemsize
+    if size != need:
+        raise InvalidInput.at(
+            f"{INPUT}.parameters.{BINARY_SIZE}",
+            f"{size} bytes, but shape {list(shape)} of {datatype} needs {need}"
+            f" ({shape[0] * shape[1]} elements of {dtype.itemsize} bytes)",
+        )
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    if datatype in FLOATS:
+        bad = np.flatnonzero(~np.isfinite(array))
+        if len(bad):
+            index = int(bad[0])
+            value = float(array.flat[index])
+            raise _element_error(index, shape[1], f"{value!r} is not a finite number")
+    return array.astype(np.float64)
+
+
 def _typed(flat: list[Any], datatype: str, length: int) -> np.ndarray:
     """The elements as float64, checked against the declared datatype."""
     if datatype in FLOATS:
@@ -185,8 +258,12 @@ def _typed(flat: list[Any], datatype: str, length: int) -> np.ndarray:
         info = np.iinfo(INTEGERS[datatype])
         _require_in_range([info.min <= n <= info.max for n in numbers], flat, length, datatype)
         return np.asarray(numbers, dtype=np.float64)
+    raise _unsupported(datatype)
+
+
+def _unsupported(datatype: str) -> InvalidInput:
     supported = ", ".join([*FLOATS, *INTEGERS])
-    raise InvalidInput.at("datatype", f"{datatype!r} is not supported; use one of {supported}")
+    return InvalidInput.at("datatype", f"{datatype!r} is not supported; use one of {supported}")
 
 
 def _validated(adapter: TypeAdapter[list[Any]], flat: list[Any], length: int, kind: str) -> Any:
@@ -207,6 +284,16 @@ def _require_in_range(ok: Any, flat: list[Any], length: int, datatype: str) -> N
 def _element_error(index: int, length: int, message: str) -> InvalidInput:
     row, column = divmod(index, length)
     return InvalidInput.at(f"{INPUT}[{row}][{column}]", message)
+
+
+def _flag(parameters: Mapping[str, Any] | None, key: str, where: str) -> bool | None:
+    """A boolean parameter (`binary_data`, `binary_data_output`), or None when not given."""
+    if not parameters or key not in parameters:
+        return None
+    value = parameters[key]
+    if not isinstance(value, bool):
+        raise InvalidInput.at(where, f"{value!r}: must be true or false")
+    return value
 
 
 def _horizon(*sources: Mapping[str, Any] | None) -> int:

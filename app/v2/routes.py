@@ -5,8 +5,9 @@ plane (`app.v2.codec` translates the tensors), readiness is `/ready`'s own
 check, and only the served version of a model can be addressed; any other
 version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
 for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
-model or version and 503 for a model with no verified version. Tensor data is
-JSON only: the binary tensor extension is refused with a 400 that says so.
+model or version and 503 for a model with no verified version. Tensors are JSON
+or, with the binary tensor data extension (`app.v2.binary`), raw bytes after a
+JSON header, both ways: what tritonclient sends and asks for by default.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from app.http.routes import health
 from app.http.status import Ready
 from app.registry import Registry, ServedVersion
 from app.settings import Settings
+from app.v2 import binary
 from app.v2.codec import band_name, to_batch, to_inference_response
 from app.v2.types import (
     INPUT,
@@ -48,7 +50,6 @@ from app.v2.types import (
 
 SERVER_NAME = "lstm-forecast-service"
 PLATFORM = "numpy_lstm"  # Keras-trained LSTM weights, run by the NumPy engine
-BINARY_HEADER = "inference-header-content-length"
 ERRORS = error_responses(
     400,
     401,
@@ -60,18 +61,20 @@ ERRORS = error_responses(
 
 
 class V2Route(APIRoute):
-    """A route whose errors are rendered as the protocol specifies, before the app's handlers."""
+    """A route whose errors are rendered as the protocol specifies, before the app's handlers.
+
+    On a route with a body, a binary-framed request (`Inference-Header-Content-Length`)
+    is unframed first, so FastAPI parses and validates its JSON header like any body.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        has_body = self.body_field is not None
 
         async def v2_handler(request: Request) -> Response:
             try:
-                if BINARY_HEADER in request.headers:
-                    raise InvalidInput(
-                        "the binary tensor data extension is not supported: send tensor data"
-                        " as JSON (tritonclient: set_data_from_numpy(array, binary_data=False))"
-                    )
+                if has_body and binary.HEADER in request.headers:
+                    request = await binary.unframed(request)
                 return await handler(request)
             except (ServiceError, RequestValidationError, HTTPException) as exc:
                 return v2_error(exc)
@@ -103,7 +106,9 @@ models = APIRouter(
 
 @server.get("", summary="Server metadata: name, version, protocol extensions")
 async def server_metadata(request: Request) -> ServerMetadata:
-    return ServerMetadata(name=SERVER_NAME, version=request.app.version, extensions=[])
+    return ServerMetadata(
+        name=SERVER_NAME, version=request.app.version, extensions=[binary.EXTENSION]
+    )
 
 
 @server.get("/health/live", summary="Liveness: 200 while the process runs")
@@ -142,25 +147,39 @@ async def version_ready(name: str, version: str, registry: RegistryDep) -> Model
     return ModelReady(name=name)
 
 
+BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The output tensors: JSON, or, when any output is asked for as binary"
+        f" data, `{binary.MEDIA_TYPE}`: the JSON header (`{binary.HEADER}` bytes) followed by"
+        " the binary outputs' little-endian float64 bytes, in output order.",
+        "content": {binary.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 @models.post(
     "/{name}/infer",
     summary="Forecast a [batch, length] tensor of series",
+    response_model=InferenceResponse,
     response_model_exclude_none=True,
+    responses=BINARY_ANSWER,
 )
 def infer(
     name: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
-) -> InferenceResponse:
+) -> InferenceResponse | Response:
     return _infer(plane, name, None, body, request)
 
 
 @models.post(
     "/{name}/versions/{version}/infer",
     summary="Forecast, if this version is served",
+    response_model=InferenceResponse,
     response_model_exclude_none=True,
+    responses=BINARY_ANSWER,
 )
 def infer_version(
     name: str, version: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
-) -> InferenceResponse:
+) -> InferenceResponse | Response:
     return _infer(plane, name, version, body, request)
 
 
@@ -171,15 +190,17 @@ router.include_router(models)
 
 def _infer(
     plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
-) -> InferenceResponse:
+) -> InferenceResponse | Response:
+    """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
-    batch = to_batch(body)
+    batch = to_batch(body, binary.input_data(body.inputs, binary.tail_of(request)))
     answer = answered(
         plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
     )
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or new_request_id()
-    return to_inference_response(answer, batch, request_id)
+    response, payload = to_inference_response(answer, batch, request_id)
+    return binary.framed(response, payload) if payload else response
 
 
 def _metadata(

@@ -4,8 +4,10 @@ Field names and shapes follow the protocol, so V2 clients (tritonclient, KServe,
 Seldon) read them unchanged. Tensor `data` is only typed as a list here: it
 may be flat (row-major) or nested in the tensor's shape, and its elements are
 checked against the declared `datatype` by `app.v2.codec`, which can name the
-row and column at fault. Unknown fields and parameters are ignored, as the
-protocol's extensions (e.g. tritonclient's `binary_data_output`) expect.
+row and column at fault. With the binary tensor data extension an input has
+no `data` but `parameters.binary_data_size`, and an output asked for as binary
+answers the same way, its bytes following the JSON (`app.v2.binary`). Unknown
+fields and parameters are ignored, as other extensions expect.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class V2Error(BaseModel):
 class ServerMetadata(BaseModel):
     name: str
     version: str
-    extensions: list[str] = Field(description="Protocol extensions served; none so far.")
+    extensions: list[str] = Field(description="Protocol extensions served.")
 
 
 class ServerLive(BaseModel):
@@ -64,13 +66,17 @@ class RequestInput(BaseModel):
     name: str
     shape: list[int]
     datatype: str
-    parameters: Parameters | None = None
-    data: list[Any] = Field(description="Row-major, flat or nested as `shape`.")
+    parameters: Parameters | None = Field(
+        None, description="`binary_data_size`: the tensor's bytes follow the JSON, not `data`."
+    )
+    data: list[Any] | None = Field(None, description="Row-major, flat or nested as `shape`.")
 
 
 class RequestOutput(BaseModel):
     name: str
-    parameters: Parameters | None = None
+    parameters: Parameters | None = Field(
+        None, description="`binary_data`: true to get this output as raw bytes after the JSON."
+    )
 
 
 class InferenceRequest(BaseModel):
@@ -95,7 +101,9 @@ class InferenceRequest(BaseModel):
 
     id: str | None = Field(None, description="Echoed in the response.")
     parameters: Parameters | None = Field(
-        None, description="`horizon`: steps to forecast (default 1)."
+        None,
+        description="`horizon`: steps to forecast (default 1); `levels`: interval levels;"
+        " `binary_data_output`: true to get every output as raw bytes after the JSON.",
     )
     inputs: list[RequestInput] = Field(
         min_length=1, description=f"One tensor, `{INPUT}`, of shape [batch, length]."
@@ -107,7 +115,11 @@ class ResponseOutput(BaseModel):
     name: str
     shape: list[int]
     datatype: str
-    data: list[float] = Field(description="Row-major, flat.")
+    parameters: Parameters | None = Field(
+        default=None,
+        description="`binary_data_size`: the output's bytes follow the JSON, not `data`.",
+    )
+    data: list[float] | None = Field(default=None, description="Row-major, flat.")
 
 
 class InferenceResponse(BaseModel):
