@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from app.dataplane import DataPlane
 from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = ModelWatcher(registry, resolved.poll_seconds)
         await run_in_threadpool(watcher.load_all)
         app.state.settings, app.state.registry = resolved, registry
+        app.state.plane = DataPlane(registry, resolved)
         if resolved.enable_bench_routes and bench.router.routes[0] not in app.router.routes:
             app.include_router(bench.router)  # before the first request; absent otherwise
         app.state.watcher = watcher

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from modelkit import FAKE_PNG, synthetic_series
 
-from app.http.deps import get_registry
+from app.dataplane import DataPlane
+from app.http.deps import get_dataplane, get_registry
 from app.main import create_app
 from app.registry import ModelState, Registry, ServedVersion
 from app.settings import Settings
@@ -321,9 +322,15 @@ def _never_called(path: Path) -> ServedVersion:
     raise AssertionError(path)
 
 
+def serve_registry(app: Any, registry: Registry, settings: Settings) -> None:
+    """Make every route, data plane included, answer from `registry`."""
+    app.dependency_overrides[get_registry] = lambda: registry
+    app.dependency_overrides[get_dataplane] = lambda: DataPlane(registry, settings)
+
+
 @pytest.fixture
-def not_ready(client: TestClient) -> TestClient:
-    client.app.dependency_overrides[get_registry] = NotReadyRegistry  # type: ignore[attr-defined]
+def not_ready(client: TestClient, settings: Settings) -> TestClient:
+    serve_registry(client.app, NotReadyRegistry(), settings)
     return client
 
 
@@ -361,7 +368,7 @@ def test_an_unexpected_error_is_a_json_500_without_traceback(settings: Settings)
             raise RuntimeError("secret internals")
 
     app = create_app(settings)
-    app.dependency_overrides[get_registry] = Broken
+    serve_registry(app, Broken(), settings)
     with TestClient(app, raise_server_exceptions=False) as c:
         response = c.post("/v1/predict", json={"values": SERIES})
     body = assert_error(response, 500, "internal_error")

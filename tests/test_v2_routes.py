@@ -15,10 +15,9 @@ import tritonclient.http as triton
 from fastapi.testclient import TestClient
 from liveserver import LiveServer
 from modelkit import synthetic_series
-from test_api import NotReadyRegistry
+from test_api import NotReadyRegistry, serve_registry
 from tritonclient.utils import InferenceServerException
 
-from app.http.deps import get_registry
 from app.main import create_app
 from app.settings import Settings
 
@@ -165,8 +164,10 @@ def test_unknown_model_is_404(client: TestClient, method: str, path: str) -> Non
     ("method", "path"),
     [("get", "/v2/models/toy"), ("get", "/v2/models/toy/ready"), ("post", "/v2/models/toy/infer")],
 )
-def test_not_ready_model_is_503(client: TestClient, method: str, path: str) -> None:
-    client.app.dependency_overrides[get_registry] = NotReadyRegistry  # type: ignore[attr-defined]
+def test_not_ready_model_is_503(
+    client: TestClient, settings: Settings, method: str, path: str
+) -> None:
+    serve_registry(client.app, NotReadyRegistry(), settings)
     kwargs = {"json": body()} if method == "post" else {}
     assert "sha256 mismatch" in v2_error(client.request(method, path, **kwargs), 503)
 

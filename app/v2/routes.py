@@ -27,6 +27,7 @@ from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
 from app.http.exception_handlers import validation_error
+from app.http.offload import INLINE_STEPS, run_sized
 from app.http.responses import error_responses
 from app.http.routes import health
 from app.http.status import Ready
@@ -164,10 +165,10 @@ BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
     response_model_exclude_none=True,
     responses=BINARY_ANSWER,
 )
-def infer(
+async def infer(
     name: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
 ) -> InferenceResponse | Response:
-    return _infer(plane, name, None, body, request)
+    return await run_sized(_steps(body), _infer, plane, name, None, body, request)
 
 
 @models.post(
@@ -177,10 +178,17 @@ def infer(
     response_model_exclude_none=True,
     responses=BINARY_ANSWER,
 )
-def infer_version(
+async def infer_version(
     name: str, version: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
 ) -> InferenceResponse | Response:
-    return _infer(plane, name, version, body, request)
+    return await run_sized(_steps(body), _infer, plane, name, version, body, request)
+
+
+def _steps(body: InferenceRequest) -> int:
+    """Forecast steps the body asks for (rows x horizon), judged before decoding it."""
+    rows = body.inputs[0].shape[0] if body.inputs and body.inputs[0].shape else 1
+    horizon = (body.parameters or {}).get("horizon", 1)
+    return rows * (horizon if isinstance(horizon, int) and horizon > 0 else INLINE_STEPS + 1)
 
 
 router = APIRouter()

@@ -3,7 +3,7 @@
 The benchmark compares predict with this route to see what the forecast itself
 costs next to HTTP, parsing and validation. It takes the same body model,
 passes the same checks (the data plane's `validate`), needs a key when predict
-does, and runs in the thread pool like predict. The app includes this router
+does, and runs on the event loop like a small predict. The app includes this router
 only when `FORECAST_ENABLE_BENCH_ROUTES` is true (otherwise the route does not
 exist), and it is never in the OpenAPI schema: a measuring stick, not the API.
 """
@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.http.auth import PROTECTED
-from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.deps import DataPlaneDep
 from app.http.schemas import PredictRequest
 
 router = APIRouter(prefix="/bench", include_in_schema=False, dependencies=PROTECTED)
@@ -27,6 +27,6 @@ class Valid(BaseModel):
 
 
 @router.post("/validate")
-def validate(body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep) -> Valid:
-    plane.validate(settings.default_model, body.values, body.horizon)
+async def validate(body: PredictRequest, plane: DataPlaneDep) -> Valid:
+    plane.validate(plane.settings.default_model, body.values, body.horizon)
     return Valid()

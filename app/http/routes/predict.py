@@ -1,5 +1,9 @@
-"""Forecasts and evaluation. Plain `def` endpoints: FastAPI runs them in its thread pool,
-so a large batch never stalls the event loop."""
+"""Forecasts and evaluation.
+
+The endpoints are `async`: a forecast of a few steps runs right on the event
+loop, anything larger in the thread pool (`app.http.offload`), so a big batch
+never stalls the loop and a small one never pays for a thread hop.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from fastapi import APIRouter
 
 from app.http.auth import PROTECTED
 from app.http.context import answered
-from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.deps import DataPlaneDep
+from app.http.offload import INLINE_STEPS, run_sized
 from app.http.responses import error_responses
 from app.http.schemas import (
     BatchPredictRequest,
@@ -26,26 +31,32 @@ router = APIRouter(
 
 
 @router.post("/v1/models/{name}/predict", summary="Forecast the next values of one series")
-def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    return PredictResponse.of(answered(plane.predict(name, body.values, body.horizon, body.levels)))
+async def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
+    answer = await run_sized(
+        body.horizon, plane.predict, name, body.values, body.horizon, body.levels
+    )
+    return PredictResponse.of(answered(answer))
 
 
 @router.post(
     "/v1/models/{name}/predict/batch", summary="Forecast several series in one vectorised pass"
 )
-def predict_batch(
+async def predict_batch(
     name: str, body: BatchPredictRequest, plane: DataPlaneDep
 ) -> BatchPredictResponse:
-    return BatchPredictResponse.of(
-        answered(plane.predict_batch(name, body.series, body.horizon, body.levels))
+    steps = len(body.series) * body.horizon
+    answer = await run_sized(
+        steps, plane.predict_batch, name, body.series, body.horizon, body.levels
     )
+    return BatchPredictResponse.of(answered(answer))
 
 
 @router.post("/v1/predict", summary="Forecast with the default model")
-def predict_default(
-    body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep
-) -> PredictResponse:
-    answer = plane.predict(settings.default_model, body.values, body.horizon, body.levels)
+async def predict_default(body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
+    name = plane.settings.default_model
+    answer = await run_sized(
+        body.horizon, plane.predict, name, body.values, body.horizon, body.levels
+    )
     return PredictResponse.of(answered(answer))
 
 
@@ -53,7 +64,7 @@ def predict_default(
     "/v1/models/{name}/evaluate",
     summary="One-step forecasts of a whole series, scored against naive baselines",
 )
-def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> EvaluateResponse:
-    return EvaluateResponse.of(
-        answered(plane.evaluate(name, body.values, body.horizon, body.levels))
-    )
+async def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> EvaluateResponse:
+    steps = INLINE_STEPS + 1  # a forecast per point, and a backtest: always the pool
+    answer = await run_sized(steps, plane.evaluate, name, body.values, body.horizon, body.levels)
+    return EvaluateResponse.of(answered(answer))
