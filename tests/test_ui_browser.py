@@ -274,6 +274,7 @@ def test_the_last_36_milk_values_forecast_as_the_api_does(
         assert page.locator("#forecast-chart canvas").count() == 1
         rows = download(page)
         assert [float(r["forecast"]) for r in rows] == body["forecast"]  # unrounded
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways page"
         assert_offline_and_public(seen)
         shoot(page, name)
     dark = visit(committed, width=390, dark=True)
@@ -339,15 +340,18 @@ def test_a_failed_model_is_listed_with_its_reason(
         assert page.locator("button[data-model='toy-diff']").count() == 0, "not selectable"
 
 
+@pytest.mark.parametrize(
+    ("width", "dark", "name"), [(1280, False, "bands-desktop"), (390, True, "bands-phone-dark")]
+)
 def test_a_csv_file_gives_the_forecast_its_periods_and_bands(
-    visit: Any, server: LiveServer, tmp_path: Path
+    visit: Any, server: LiveServer, tmp_path: Path, width: int, dark: bool, name: str
 ) -> None:
     labels = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(len(TOY))]
     path = tmp_path / "toy.csv"
     path.write_text(
         "month,value\n" + "".join(f"{p},{v}\n" for p, v in zip(labels, TOY, strict=True))
     )
-    seen = visit(server)
+    seen = visit(server, width=width, dark=dark)
     page = seen.page
     ready(page, "toy")
     page.set_input_files("#csv-file", str(path))
@@ -377,8 +381,9 @@ def test_a_csv_file_gives_the_forecast_its_periods_and_bands(
     page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
     legend = page.locator("#forecast-chart .u-legend .u-series").first.locator(".u-value")
     assert legend.text_content() == "2008-06"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways page"
     assert_offline_and_public(seen)
-    shoot(page, "bands-desktop")
+    shoot(page, name)
 
 
 def test_a_dropped_quarterly_csv_continues_its_quarters(visit: Any, server: LiveServer) -> None:
