@@ -14,7 +14,7 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test reliability lint train bench bench-accuracy lock container-check docs clean
+.PHONY: serve test reliability lint train bench bench-accuracy lock container-check docs ui-vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -62,6 +62,11 @@ bench-accuracy: $(VENV)/.dev-installed
 # Regenerates the README's settings table from app/settings.py (a test checks it).
 docs: $(VENV)/.dev-installed
 	$(BIN)/python -m scripts.settings_doc
+
+# Re-fetches the page's chart library (npm pack, the version pinned in app/ui/package.json)
+# and checks every file against its pinned sha256; `ARGS=--update` after a version bump.
+ui-vendor: | $(BIN)/python
+	$(BIN)/python -m scripts.vendor_ui $(ARGS)
 
 # Pins the serving dependencies (with hashes) that the Dockerfile installs.
 lock: $(VENV)/.dev-installed

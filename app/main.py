@@ -26,6 +26,7 @@ from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
+from app.ui.routes import install_ui
 from app.v2 import routes as v2
 from app.watcher import ModelWatcher
 
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.plane = DataPlane(registry, resolved)
         if resolved.enable_bench_routes and bench.router.routes[0] not in app.router.routes:
             app.include_router(bench.router)  # before the first request; absent otherwise
+        if resolved.ui:
+            install_ui(app)  # the page at /; absent (404) when FORECAST_UI=false
         app.state.watcher = watcher
         _log_start(registry, resolved)
         async with operating(

@@ -112,6 +112,13 @@ class Settings(BaseSettings):
             "forecasts nothing. Leave off in production."
         ),
     )
+    ui: bool = Field(
+        default=True,
+        description=(
+            "Serve the page at `/` (models, forecasts, evaluation; a client of the public API, "
+            "assets under `/ui/`). `false` leaves the page and its assets out: `/` is 404."
+        ),
+    )
     host: str = Field(
         default="127.0.0.1",
         description="Address `python -m app` listens on; `0.0.0.0` in a container.",
