@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app import metrics
+from app.contract.differencing import DifferencingPipeline
+from app.contract.pipeline import as_rows
 from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
 from app.forecaster import Band, Evaluation, Forecaster
@@ -124,9 +126,9 @@ class DataPlane:
     ) -> Forecasts:
         """Forecast the tail of every series in one vectorised pass; warn about odd inputs."""
         chosen, notes = self._levels(forecaster, levels, horizon)
-        length = forecaster.history_length
         pairs = list(zip(series, fields, strict=True))
-        tails = np.stack([self._history(forecaster, v, f)[-length:] for v, f in pairs])
+        checked = [self._history(forecaster, v, f) for v, f in pairs]
+        tails = as_rows(checked, forecaster.pipeline.history_width)
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
         metrics.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
@@ -191,14 +193,17 @@ class DataPlane:
 
 def _need(forecaster: Forecaster, extra: int) -> str:
     """Say how many values the model needs, and why."""
-    spec, name = forecaster.spec, f"model {forecaster.name!r}"
-    why = f"look_back {spec.look_back}"
-    if spec.context:
-        why += f" + {spec.context} consumed by {spec.transform.value.replace('_', ' ')}"
+    pipeline, name = forecaster.pipeline, f"model {forecaster.name!r}"
+    why = f"look_back {pipeline.look_back}"
+    before = pipeline.history_length - pipeline.look_back
+    if isinstance(pipeline, DifferencingPipeline) and pipeline.context:
+        why += f" + {pipeline.context} consumed by {pipeline.transform.value.replace('_', ' ')}"
+    elif before:
+        why += f" + {before} so that each window value has a season before it"
     if extra:
         why += f" + {extra} to forecast"
-        return f"{name} needs at least {spec.history_length + extra} values to evaluate ({why})"
-    return f"{name} needs at least {spec.history_length} values ({why})"
+        return f"{name} needs at least {pipeline.history_length + extra} values to evaluate ({why})"
+    return f"{name} needs at least {pipeline.history_length} values ({why})"
 
 
 def _require_finite(forecasts: np.ndarray, fields: Sequence[str]) -> None:
@@ -222,6 +227,7 @@ def _require_finite_scores(result: Evaluation) -> None:
 
 def _range_warnings(forecaster: Forecaster, values: np.ndarray, field: str) -> str | None:
     """A warning when inputs lie far outside the training range: the scaler extrapolates there."""
+    values = values[~np.isnan(values)]  # a short history's padding
     outside = int(forecaster.far_outside(values).sum())
     if not outside:
         return None

@@ -21,7 +21,7 @@ import numpy as np
 from app.contract import scoring
 from app.contract.intervals import bounds, coverage, mean_width, winkler
 from app.contract.manifest import IntervalScores, Manifest, StepScores
-from app.contract.pipeline import PipelineSpec, one_step_histories, recursive_forecast
+from app.contract.pipeline import Pipeline, one_step_histories, recursive_forecast
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
@@ -67,7 +67,7 @@ class Forecaster:
     def __init__(self, version: VerifiedVersion, network: Network, margin: float = 0.5) -> None:
         self.version = version
         self.network = network
-        self.spec: PipelineSpec = version.manifest.pipeline.spec()
+        self.pipeline: Pipeline = version.manifest.pipeline.spec()
         low, high = version.manifest.data.train_min, version.manifest.data.train_max
         width = high - low
         self.safe_range = (low - margin * width, high + margin * width)
@@ -89,16 +89,18 @@ class Forecaster:
 
     @property
     def history_length(self) -> int:
-        """Raw values one forecast needs: the window plus the differencing context."""
-        return self.spec.history_length
+        """Fewest raw values one forecast needs (it reads up to `pipeline.history_width`)."""
+        return self.pipeline.history_length
 
     def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
-        """(batch, n >= history_length) histories, oldest first -> (batch, horizon) forecasts.
+        """(batch, history_width) rows, oldest first -> (batch, horizon) forecasts.
 
         Recursive (`app.contract.pipeline.recursive_forecast`); every ensemble
         member runs in the same pass and their outputs are averaged.
         """
-        return recursive_forecast(histories, horizon, self.spec, self.version.scaler, self._predict)
+        return recursive_forecast(
+            histories, horizon, self.pipeline, self.version.scaler, self._predict
+        )
 
     @property
     def interval_horizon(self) -> int:
@@ -135,12 +137,12 @@ class Forecaster:
         backtest forecasts `horizon` steps from every origin and scores each step.
         """
         series = np.asarray(series, dtype=np.float64)
-        histories, targets = one_step_histories(series, self.spec)
+        histories, targets = one_step_histories(series, self.pipeline)
         if not len(targets):
             raise ValueError(f"the series needs more than {self.history_length} values")
         predictions = self.forecast(histories, 1)[:, 0]
         actuals = series[targets]
-        season = self.spec.season_length
+        season = self.pipeline.season_length
         with np.errstate(over="ignore", invalid="ignore"):
             return Evaluation(
                 targets=targets,
@@ -172,7 +174,8 @@ class Forecaster:
         return scored
 
     def _backtest(self, series: np.ndarray, targets: np.ndarray, horizon: int) -> list[StepScores]:
-        result = scoring.backtest(series, targets, horizon, self.history_length, self.forecast)
+        width = self.pipeline.history_width
+        result = scoring.backtest(series, targets, horizon, width, self.forecast)
         return [StepScores(step=h, n=n, rmse=r, mae=m) for h, n, r, m in result.step_scores()]
 
     def far_outside(self, values: np.ndarray) -> np.ndarray:
@@ -185,7 +188,7 @@ class Forecaster:
 
     def _check_network(self) -> None:
         """The window length must match the manifest's, and one window must give one number."""
-        look_back = self.spec.look_back
+        look_back = self.pipeline.look_back
         if self.network.look_back not in (None, look_back):
             raise ForecasterError(
                 f"network input length {self.network.look_back} differs from the manifest's"
@@ -201,7 +204,7 @@ class Forecaster:
     def _warm_up(self) -> None:
         """Forecast from the middle of the training range: proves the whole path runs."""
         data = self.manifest.data
-        middle = np.full((1, self.history_length), (data.train_min + data.train_max) / 2)
+        middle = np.full((1, self.pipeline.history_width), (data.train_min + data.train_max) / 2)
         if not np.isfinite(self.forecast(middle, 2)).all():
             raise ForecasterError("warm-up forecast is not finite")
 

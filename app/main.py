@@ -32,7 +32,7 @@ from app.watcher import ModelWatcher
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (health.router, metrics.router, models.router, reload.router, predict.router, v2.router)
+ROUTERS = (predict.router, health.router, metrics.router, models.router, reload.router, v2.router)
 """Every router the app always serves; the benchmark's is added only when its setting is on."""
 
 DESCRIPTION = """Forecasts of a monthly series from an LSTM trained offline, served without

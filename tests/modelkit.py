@@ -23,8 +23,8 @@ import joblib
 import numpy as np
 import sklearn.preprocessing
 
+from app.contract.differencing import DifferencingPipeline, Transform, difference
 from app.contract.intervals import CALIBRATION_FILE, Calibration
-from app.contract.pipeline import PipelineSpec, Transform, difference
 from app.contract.scalers import SCALER_KINDS
 from app.contract.store import MODEL_FILE, REPORT_FILE, SCALER_FILE
 from app.contract.writer import write_version
@@ -47,8 +47,8 @@ class Toy:
     interval_horizon: int = 0  # 0: no calibration, like a version trained before intervals
 
     @property
-    def spec(self) -> PipelineSpec:
-        return PipelineSpec(self.look_back, self.transform, SEASON)
+    def spec(self) -> DifferencingPipeline:
+        return DifferencingPipeline(self.look_back, self.transform, SEASON)
 
 
 TOYS = (
@@ -143,6 +143,7 @@ def manifest_fields(
         "name": toy.name,
         "created_at": datetime.now(UTC),
         "pipeline": {
+            "kind": "difference",
             "look_back": toy.look_back,
             "transform": toy.transform,
             "scaler": toy.scaler,

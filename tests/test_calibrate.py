@@ -13,12 +13,15 @@ import pandas as pd
 import pytest
 
 import training.cli as cli
+from app.contract.pipeline import as_rows
 from app.contract.store import read_manifest
 from app.forecaster import load_forecaster
 from training.calibrate import MIN_RESIDUALS, origins, wanted_horizon
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-FAST = ["--units", "4", "--epochs", "8", "--batch-size", "32", "--quiet"]
+# The recipe as it is (fixed 250 steps), only smaller: an under-trained network would make
+# every refit a different model, and the residuals would not stand for the final one.
+FAST = ["--units", "8", "--members", "2", "--quiet"]
 
 
 def _train(csv: Path, models: Path, *extra: str) -> Path:
@@ -43,8 +46,8 @@ def _monthly(path: Path, n: int, seed: int) -> Path:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
     """(version directory, the series it was trained on)."""
     base = tmp_path_factory.mktemp("calibrated")
-    csv = _monthly(base / "walk.csv", 420, seed=3)
-    version = _train(csv, base / "models", "--look-back", "12", "--members", "2")
+    csv = _monthly(base / "walk.csv", 900, seed=3)
+    version = _train(csv, base / "models")
     return version, pd.read_csv(csv)["value"].to_numpy()
 
 
@@ -56,10 +59,12 @@ def calibrated(trained: tuple[Path, np.ndarray]) -> Path:
 def test_test_part_coverage_is_near_nominal_on_a_series_with_known_noise(
     calibrated: Path,
 ) -> None:
-    """139 test points: a binomial sd of 3.4 points at 80 %, 1.8 at 95 %; allow 3 sd."""
+    """Two sources of chance: ~180 calibration points set the quantile (sd ~2.5 points of
+    coverage at 80 %, ~2.3 at 95 %) and 297 test points sample it (binomial sd 2.3 and 1.3).
+    Allowed: three times their combined sd."""
     scores = {s.level: s.coverage for s in read_manifest(calibrated).metrics.intervals}
     assert abs(scores[80.0] - 0.80) <= 0.10, scores
-    assert abs(scores[95.0] - 0.95) <= 0.055, scores
+    assert abs(scores[95.0] - 0.95) <= 0.075, scores
 
 
 def test_intervals_widen_with_the_step_and_nest_by_level(
@@ -70,7 +75,7 @@ def test_intervals_widen_with_the_step_and_nest_by_level(
     manifest = forecaster.manifest
     assert manifest.intervals is not None and manifest.intervals.horizon == 24
     assert manifest.intervals.residuals_per_step[0] > manifest.intervals.residuals_per_step[-1]
-    history = values[np.newaxis, -60:]
+    history = as_rows([values], forecaster.pipeline.history_width)
     point = forecaster.forecast(history, 24)
     narrow, wide = forecaster.intervals(point, [80, 95])
     assert ((wide.upper - wide.lower) >= (narrow.upper - narrow.lower)).all()
@@ -82,7 +87,7 @@ def test_an_ensemble_is_served_as_trained(calibrated: Path) -> None:
     """Training's own check passed; here the members really are distinct networks."""
     forecaster = load_forecaster(calibrated)
     assert forecaster.network.members == 2 == forecaster.manifest.architecture.members
-    outputs = forecaster.network.predict(np.random.default_rng(0).normal(size=(5, 12, 1)))
+    outputs = forecaster.network.predict(np.random.default_rng(0).normal(size=(5, 6, 1)))
     assert np.ptp(outputs, axis=0).max() > 1e-4
 
 
@@ -92,13 +97,13 @@ def test_an_annual_series_without_a_season_trains_and_serves(tmp_path: Path) -> 
     values = 900 + np.cumsum(rng.normal(0, 40, 100)) * 0.3 + rng.normal(0, 100, 100)
     csv = tmp_path / "flow.csv"
     pd.DataFrame({"year": years, "volume": values.round(1)}).to_csv(csv, index=False)
-    version = _train(csv, tmp_path / "models", "--look-back", "6")
+    version = _train(csv, tmp_path / "models")
     manifest = read_manifest(version)
     assert manifest.data.frequency == "annual" and manifest.pipeline.season_length == 1
     info = manifest.intervals
     assert info is not None and 1 < info.horizon <= wanted_horizon(1) == 24
     assert min(info.residuals_per_step) >= MIN_RESIDUALS  # 67 training points: H is cut short
-    assert "seasonal" not in manifest.pipeline.transform
+    assert manifest.pipeline.kind == "seasonal" and manifest.pipeline.look_back == 5
     forecast = load_forecaster(version).forecast(values[np.newaxis], 3)
     assert np.isfinite(forecast).all()
 

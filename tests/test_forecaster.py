@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 from modelkit import synthetic_series
 
 from app.contract import scoring
-from app.contract.pipeline import model_inputs, one_step_histories, to_series_units
+from app.contract.pipeline import one_step_histories
 from app.contract.store import read_version
 from app.engine.archive import load_network
 from app.engine.network import Network
@@ -31,14 +31,14 @@ def forecaster(request: pytest.FixtureRequest, toy_models: Path) -> Forecaster:
 
 def by_hand(forecaster: Forecaster, histories: np.ndarray) -> np.ndarray:
     """One step the long way: pipeline in, engine forward pass, pipeline out."""
-    version, spec = forecaster.version, forecaster.spec
+    version, spec = forecaster.version, forecaster.pipeline
     network = load_network(version.network_paths[0])
-    outputs = network.predict(model_inputs(histories, spec, version.scaler))[0, :, 0]
-    return to_series_units(outputs, histories, spec, version.scaler)
+    outputs = network.predict(spec.model_inputs(histories, version.scaler))[0, :, 0]
+    return spec.to_series_units(outputs, histories, version.scaler)
 
 
 def test_one_step_equals_pipeline_plus_engine(forecaster: Forecaster) -> None:
-    histories, _ = one_step_histories(SERIES, forecaster.spec)
+    histories, _ = one_step_histories(SERIES, forecaster.pipeline)
     np.testing.assert_array_equal(
         forecaster.forecast(histories, 1)[:, 0], by_hand(forecaster, histories)
     )
@@ -86,7 +86,7 @@ def test_evaluate_scores_one_step_forecasts_and_baselines_on_the_same_points(
     forecaster: Forecaster,
 ) -> None:
     result = forecaster.evaluate(SERIES)
-    histories, targets = one_step_histories(SERIES, forecaster.spec)
+    histories, targets = one_step_histories(SERIES, forecaster.pipeline)
     np.testing.assert_array_equal(result.targets, targets)
     np.testing.assert_array_equal(result.predictions, forecaster.forecast(histories, 1)[:, 0])
     np.testing.assert_array_equal(result.actuals, SERIES[targets])

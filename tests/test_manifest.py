@@ -7,10 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from app.contract.manifest import Manifest, PipelineInfo
+from app.contract.manifest import (
+    DifferencingInfo,
+    Manifest,
+    PipelineInfo,
+    SeasonalInfo,
+    describe_pipeline,
+)
 from app.contract.scalers import SCALER_KINDS
+from app.contract.seasonal import SeasonalPipeline
+
+PIPELINE: TypeAdapter[Any] = TypeAdapter(PipelineInfo)
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(ROOT.glob("models/*/*/manifest.json"))
@@ -45,13 +54,29 @@ def test_unknown_fields_are_refused_at_every_level() -> None:
     ],
 )
 def test_pipeline_rules_are_the_contracts(change: dict[str, Any], message: str) -> None:
-    pipeline = {"look_back": 4, "transform": "difference", "scaler": "minmax", "season_length": 12}
+    pipeline = {
+        "kind": "difference",
+        "look_back": 4,
+        "transform": "difference",
+        "scaler": "minmax",
+        "season_length": 12,
+    }
     with pytest.raises(ValidationError, match=message):
-        PipelineInfo.model_validate({**pipeline, **change})
+        PIPELINE.validate_python({**pipeline, **change})
+
+
+def test_a_seasonal_pipeline_rebuilds_what_training_fitted() -> None:
+    fitted = SeasonalPipeline(look_back=6, season_length=12, seasons=6, decay=0.75, log=True)
+    info = PIPELINE.validate_python(describe_pipeline(fitted, "standard").model_dump())
+    assert isinstance(info, SeasonalInfo) and info.spec() == fitted
+    with pytest.raises(ValidationError, match="decay"):
+        PIPELINE.validate_python({**info.model_dump(), "decay": 0})
+    with pytest.raises(ValidationError, match="kind"):
+        PIPELINE.validate_python({**info.model_dump(), "kind": "wavelet"})
 
 
 def test_the_schema_lists_every_scaler_kind() -> None:
-    schema = PipelineInfo.model_json_schema()
+    schema = DifferencingInfo.model_json_schema()
     assert schema["properties"]["scaler"]["enum"] == list(SCALER_KINDS)
 
 

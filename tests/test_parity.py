@@ -1,9 +1,10 @@
 """The NumPy engine forecasts what Keras forecasts, in series units, for real trained models.
 
-Both committed models and one trained here go through two independent paths: Keras'
-`model.predict` with scikit-learn's `scaler.transform` / `inverse_transform` (the way
-the blog post computes), and the service's path (allowlisted scaler, `app.contract.pipeline`,
-`app.engine`). They must agree within 1e-4 of the series' own units.
+The committed models and one ensemble trained here go through two independent paths:
+Keras' `model.predict` on every member's `.keras` file with the scikit-learn scaler
+unpickled by joblib itself, and the service's path (hash-checked allowlisted unpickler,
+the version's pipeline, every member stacked in the NumPy engine). Each member's network
+output must agree within 1e-4, and the combined forecast within 1e-4 of the series' units.
 """
 
 from __future__ import annotations
@@ -15,89 +16,90 @@ import numpy as np
 import pytest
 from test_training import train_cli, write_series
 
-from app.contract.pipeline import (
-    difference,
-    integrate,
-    model_inputs,
-    one_step_histories,
-    to_series_units,
-)
+from app.contract.pipeline import AffineScaler, as_rows, one_step_histories, recursive_forecast
+from app.contract.scalers import affine_from_sklearn
 from app.contract.store import read_version
-from app.engine.archive import load_network
+from app.forecaster import load_forecaster
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 ROOT = Path(__file__).resolve().parents[1]
 MILK = ROOT.parent / "shared" / "data" / "monthly-milk-production-pounds-p.csv"
-TOLERANCE = 1e-4  # series units (pounds per cow for the milk models)
+TOLERANCE = 1e-4  # series units (pounds per cow for the milk models); network output units
 N_RANDOM = 1_000
+COMMITTED = sorted(p.parent for p in ROOT.glob("models/*/*/manifest.json"))
 
 
 @pytest.fixture(scope="module")
 def fresh_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("parity")
-    code, _ = train_cli(write_series(base / "fresh.csv"), base / "models")
+    code, _ = train_cli(write_series(base / "fresh.csv"), base / "models", "--members", "3")
     assert code == 0
     return base / "models" / "fresh" / "1"
 
 
-def version_dirs(fresh_model: Path) -> dict[str, Path]:
-    return {
-        "milk": ROOT / "models" / "milk" / "1",
-        "milk-seed": ROOT / "models" / "milk-seed" / "1",
-        "fresh": fresh_model,
-    }
+class KerasPath:
+    """The version computed the training stack's way: Keras members, sklearn's own scaler."""
+
+    def __init__(self, version_dir: Path) -> None:
+        manifest = read_version(version_dir).manifest
+        self.pipeline = manifest.pipeline.spec()
+        self.members = [
+            keras.saving.load_model(version_dir / name, compile=False) for name in manifest.networks
+        ]
+        sklearn_scaler = joblib.load(version_dir / "scaler.joblib")  # plain joblib, not ours
+        self.scaler: AffineScaler = affine_from_sklearn(sklearn_scaler, "keras path")
+
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
+        x = inputs.astype(np.float32)
+        return np.stack([m.predict(x, verbose=0, batch_size=4096)[:, 0] for m in self.members])
+
+    def forecast(self, histories: np.ndarray, horizon: int = 1) -> np.ndarray:
+        predict = lambda x: self.outputs(x).mean(axis=0)  # noqa: E731
+        return recursive_forecast(histories, horizon, self.pipeline, self.scaler, predict)
 
 
-def keras_forecasts(version_dir: Path, histories: np.ndarray) -> np.ndarray:
-    """The post's way: Keras on sklearn-scaled windows, then inverse_transform."""
-    verified = read_version(version_dir)
-    spec = verified.manifest.pipeline.spec()
-    model = keras.saving.load_model(version_dir / "model.keras", compile=False)
-    scaler = joblib.load(version_dir / "scaler.joblib")
-    recent = histories[:, -spec.history_length :]
-    changes = difference(recent, spec)
-    scaled = scaler.transform(changes.reshape(-1, 1)).reshape(changes.shape)
-    outputs = model.predict(scaled[:, :, np.newaxis], verbose=0, batch_size=4096)
-    steps = scaler.inverse_transform(outputs.reshape(-1, 1))[:, 0]
-    return integrate(steps, histories, spec)
-
-
-def engine_forecasts(version_dir: Path, histories: np.ndarray) -> np.ndarray:
-    """The service's way: allowlisted scaler, app.pipeline, NumPy engine."""
-    verified = read_version(version_dir)
-    spec = verified.manifest.pipeline.spec()
-    network = load_network(verified.network_paths[0])
-    inputs = model_inputs(histories, spec, verified.scaler)
-    return to_series_units(network.predict(inputs)[0, :, 0], histories, spec, verified.scaler)
+def check(version_dir: Path, histories: np.ndarray, horizon: int = 1) -> None:
+    theirs, ours = KerasPath(version_dir), load_forecaster(version_dir)
+    inputs = ours.pipeline.model_inputs(histories, ours.version.scaler)
+    members = ours.network.predict(inputs)[..., 0]
+    assert members.shape[0] == len(theirs.members)
+    assert np.max(np.abs(members - theirs.outputs(inputs))) < TOLERANCE
+    engine, keras_way = ours.forecast(histories, horizon), theirs.forecast(histories, horizon)
+    assert np.max(np.abs(engine - keras_way)) < TOLERANCE * max(1.0, 1 / abs(theirs.scaler.scale))
 
 
 def random_histories(version_dir: Path, rng: np.random.Generator) -> np.ndarray:
     manifest = read_version(version_dir).manifest
     low, high = manifest.data.train_min, manifest.data.train_max
-    spec = manifest.pipeline.spec()
-    return rng.uniform(low, high, size=(N_RANDOM, spec.history_length))
+    width = manifest.pipeline.spec().history_width
+    return rng.uniform(low, high, size=(N_RANDOM, width))
 
 
-@pytest.mark.parametrize("model", ["milk", "milk-seed", "fresh"])
-def test_engine_matches_keras_on_random_windows(model: str, fresh_model: Path) -> None:
-    version_dir = version_dirs(fresh_model)[model]
-    if not version_dir.is_dir():
-        pytest.skip(f"{version_dir} is missing")
-    histories = random_histories(version_dir, np.random.default_rng(0))
-    ours, theirs = engine_forecasts(version_dir, histories), keras_forecasts(version_dir, histories)
-    assert np.max(np.abs(ours - theirs)) < TOLERANCE
+@pytest.mark.parametrize("version_dir", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_models_match_keras_on_random_windows(version_dir: Path) -> None:
+    check(version_dir, random_histories(version_dir, np.random.default_rng(0)))
+
+
+def test_a_fresh_ensemble_matches_keras_member_by_member_and_combined(fresh_model: Path) -> None:
+    histories = random_histories(fresh_model, np.random.default_rng(1))
+    check(fresh_model, histories)
+    check(fresh_model, histories[:50], horizon=6)  # recursion: forecasts fed back agree too
 
 
 @pytest.mark.skipif(not MILK.exists(), reason=f"{MILK} is absent (the shared data folder)")
-@pytest.mark.parametrize("model", ["milk", "milk-seed"])
-def test_engine_matches_keras_over_the_whole_milk_series(model: str) -> None:
+@pytest.mark.parametrize("version_dir", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_models_match_keras_over_the_whole_milk_series(version_dir: Path) -> None:
     from training.data import load_series
 
-    version_dir = ROOT / "models" / model / "1"
-    spec = read_version(version_dir).manifest.pipeline.spec()
-    histories, _ = one_step_histories(load_series(MILK).values, spec)
-    ours, theirs = engine_forecasts(version_dir, histories), keras_forecasts(version_dir, histories)
-    assert len(ours) == 168 - spec.history_length
-    assert np.max(np.abs(ours - theirs)) < TOLERANCE
+    if read_version(version_dir).manifest.data.file_name != MILK.name:
+        pytest.skip("not a milk model")
+    values = load_series(MILK).values
+    pipeline = read_version(version_dir).manifest.pipeline.spec()
+    histories, targets = one_step_histories(values, pipeline)
+    assert len(targets) == 168 - pipeline.history_length
+    assert histories.shape[1] == pipeline.history_width
+    check(version_dir, histories)
+    short = as_rows([values[: pipeline.history_length]], pipeline.history_width)
+    check(version_dir, short, horizon=12)  # the shortest history a client may send

@@ -10,24 +10,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from app.contract.pipeline import (
-    AffineScaler,
-    PipelineSpec,
-    Transform,
-    difference,
-    integrate,
-    model_inputs,
-    one_step_histories,
-    to_series_units,
-    training_windows,
-)
+from app.contract.differencing import DifferencingPipeline, Transform, difference, integrate
+from app.contract.pipeline import AffineScaler, as_rows, one_step_histories
 from app.contract.scalers import affine_from_sklearn
 from training.fit import fit_scaler, plan_split
 from training.presets import DEFAULT, SEED, Preset
 
 values = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 specs = st.builds(
-    PipelineSpec,
+    DifferencingPipeline,
     look_back=st.integers(1, 24),
     transform=st.sampled_from(Transform),
     season_length=st.integers(2, 12),
@@ -44,7 +35,7 @@ def synthetic(n: int = 96, seed: int = 3) -> np.ndarray:
 @settings(max_examples=200, deadline=None)
 @given(spec=specs, data=st.data())
 def test_difference_then_integrate_gives_back_every_next_value(
-    spec: PipelineSpec, data: st.DataObject
+    spec: DifferencingPipeline, data: st.DataObject
 ) -> None:
     series = data.draw(
         arrays(np.float64, st.integers(spec.history_length + 1, 80), elements=values)
@@ -88,29 +79,36 @@ def test_affine_from_sklearn_matches_sklearn(
 
 @pytest.mark.parametrize("preset", [DEFAULT, SEED], ids=lambda p: p.name)
 def test_training_windows_equal_the_inputs_serving_builds(preset: Preset) -> None:
+    """The contract: for the same history, the window training fitted on is the input the
+    service builds (`as_rows`, as the data plane does), and its target inverts to the truth."""
     series = synthetic()
     split = plan_split(len(series), preset)
     train_part = series[: split.train_size]
-    _, affine = fit_scaler(train_part, preset)
-    inputs, scaled_targets, targets = training_windows(train_part, preset.spec, affine)
-    assert len(inputs) == split.fit_windows + split.validation_windows
+    pipeline = preset.pipeline_for(train_part)
+    _, affine = fit_scaler(train_part, pipeline, preset)
+    inputs, scaled_targets, targets = pipeline.training_windows(train_part, affine)
+    assert len(inputs) == split.windows == len(targets)
     for i, target in enumerate(targets):
-        history = series[:target][np.newaxis, :]  # all the service would be sent, oldest first
-        np.testing.assert_array_equal(inputs[i], model_inputs(history, preset.spec, affine)[0])
-        recovered = to_series_units(scaled_targets[i : i + 1], history, preset.spec, affine)
+        history = as_rows([series[:target]], pipeline.history_width)  # what serving would build
+        np.testing.assert_array_equal(inputs[i], pipeline.model_inputs(history, affine)[0])
+        recovered = pipeline.to_series_units(scaled_targets[i : i + 1], history, affine)
         np.testing.assert_allclose(recovered, series[target], rtol=1e-12)
 
 
-def test_scaler_is_fitted_on_the_transformed_training_part_only() -> None:
+@pytest.mark.parametrize("preset", [DEFAULT, SEED], ids=lambda p: p.name)
+def test_scaler_is_fitted_on_the_training_part_only(preset: Preset) -> None:
     series = synthetic()
-    split = plan_split(len(series), DEFAULT)
-    scaler, _ = fit_scaler(series[: split.train_size], DEFAULT)
-    seen = difference(series[: split.train_size], DEFAULT.spec)
-    assert scaler.n_samples_seen_ == len(seen)
-    assert scaler.mean_[0] == pytest.approx(seen.mean())
+    train_part = series[: plan_split(len(series), preset).train_size]
+    pipeline = preset.pipeline_for(train_part)
+    scaler, _ = fit_scaler(train_part, pipeline, preset)
+    seen = pipeline.scaler_values(train_part)
+    assert scaler.n_samples_seen_ == len(seen) and len(seen) <= len(train_part)
+    changed = series.copy()
+    changed[len(train_part) :] *= 100  # the test part cannot move it
+    assert fit_scaler(changed[: len(train_part)], pipeline, preset)[0].scale_ == scaler.scale_
 
 
 def test_seed_preset_splits_the_milk_series_like_the_post() -> None:
     split = plan_split(168, SEED)
-    assert (split.train_size, split.validation_windows) == (int(168 * 0.67), 0)
+    assert (split.train_size, split.windows) == (int(168 * 0.67), int(168 * 0.67) - 1)
     assert (SEED.look_back, SEED.units, SEED.epochs, SEED.batch_size) == (1, (4,), 100, 1)

@@ -21,7 +21,7 @@ import pytest
 
 import training.cli as cli
 from app.contract.intervals import CALIBRATION_FILE
-from app.contract.pipeline import model_inputs, one_step_histories, to_series_units
+from app.contract.pipeline import one_step_histories
 from app.contract.scalers import affine_from_sklearn
 from app.contract.scoring import rmse
 from app.contract.store import (
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 ROOT = Path(__file__).resolve().parents[1]
 N_POINTS = 96
 # Small enough to train in about a second, big enough to exercise the real pipeline.
-TINY = ["--look-back", "12", "--units", "3", "--epochs", "3", "--batch-size", "16", "--quiet"]
+TINY = ["--units", "3", "--epochs", "3", "--batch-size", "16", "--members", "1", "--quiet"]
 
 
 def write_series(path: Path, n: int = N_POINTS, seed: int = 7) -> Path:
@@ -97,7 +97,7 @@ def test_manifest_describes_data_split_and_metrics(trained: tuple[Path, Path, st
     assert m.data.train_min == values[:train_points].min()
     assert m.data.train_max == values[:train_points].max()
     assert m.metrics.test.n == N_POINTS - train_points
-    assert m.pipeline.look_back == 12 and m.training.preset == "default"
+    assert m.pipeline.look_back == 6 and m.training.preset == "default"  # half a season
     assert 1 <= m.training.epochs_run <= m.training.epochs == 3
     scores = [m.metrics.train, m.metrics.test]
     numbers = [getattr(s, f) for s in scores for f in ("rmse", "mae", "mape", "mase")]
@@ -119,9 +119,9 @@ def test_saved_model_and_scaler_reproduce_the_test_rmse(trained: tuple[Path, Pat
     spec = m.pipeline.spec()
     histories, targets = one_step_histories(series, spec)
     test = targets >= m.data.train_points
-    inputs = model_inputs(histories[test], spec, affine).astype(np.float32)
+    inputs = spec.model_inputs(histories[test], affine).astype(np.float32)
     outputs = model.predict(inputs, batch_size=len(inputs), verbose=0)[:, 0]
-    predicted = to_series_units(outputs, histories[test], spec, affine)
+    predicted = spec.to_series_units(outputs, histories[test], affine)
     assert rmse(series[targets[test]], predicted) == pytest.approx(m.metrics.test.rmse, rel=1e-6)
 
 

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from app.contract.intervals import Calibration, error_space
-from app.contract.pipeline import PipelineSpec
+from app.contract.pipeline import Pipeline, as_rows
 
 REFITS = 3  # origins refitted; each costs one more fit of the recipe
 MIN_RESIDUALS = 10  # per step; fewer make the far quantiles noise
@@ -31,7 +31,7 @@ class Forecasts(Protocol):
     """What a fitted ensemble offers calibration: recursive multi-step forecasts."""
 
     @property
-    def spec(self) -> PipelineSpec: ...
+    def pipeline(self) -> Pipeline: ...
 
     def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray: ...
 
@@ -56,21 +56,24 @@ def origins(train_size: int, history_length: int, season_length: int) -> list[in
 
 def calibrate(
     train_values: np.ndarray,
-    spec: PipelineSpec,
+    pipeline: Pipeline,
     refit: Callable[[np.ndarray], Forecasts],
 ) -> Calibration:
-    """Residuals per step 1..H from refits at `origins`, forecasting to the training part's end."""
+    """Residuals per step 1..H from refits at `origins`, forecasting to the training part's end.
+
+    `pipeline` is the final version's: residuals are measured in its error space,
+    the one its intervals will be built in, whatever a refit's own log rule said.
+    """
     n = len(train_values)
-    starts = origins(n, spec.history_length, spec.season_length)
-    horizon = wanted_horizon(spec.season_length)
+    starts = origins(n, pipeline.history_length, pipeline.season_length)
+    horizon = wanted_horizon(pipeline.season_length)
+    space = pipeline.error_space
     residuals: list[list[float]] = [[] for _ in range(horizon)]
     for origin in starts:
         fitted = refit(train_values[:origin])
-        length = fitted.spec.history_length
-        points = np.arange(max(origin, length), n)
-        histories = np.stack([train_values[t - length : t] for t in points])
+        points = np.arange(max(origin, fitted.pipeline.history_length), n)
+        histories = as_rows([train_values[:t] for t in points], fitted.pipeline.history_width)
         predicted = fitted.forecast(histories, horizon)
-        space = fitted.spec.error_space
         for h in range(horizon):
             known = points + h < n
             actual = error_space(train_values[points[known] + h], space)
@@ -82,5 +85,5 @@ def calibrate(
     while steps < horizon and len(residuals[steps]) >= MIN_RESIDUALS:
         steps += 1
     return Calibration(
-        space=spec.error_space, origins=starts, residuals=[sorted(r) for r in residuals[:steps]]
+        space=space, origins=starts, residuals=[sorted(r) for r in residuals[:steps]]
     )

@@ -89,6 +89,8 @@ def configure(args: argparse.Namespace, frequency: Frequency) -> Preset:
     }
     if args.units is not None:
         overrides["units"] = (args.units,) * len(preset.units)
+    if args.epochs is not None:
+        overrides["steps"] = None  # a number of epochs replaces the preset's number of steps
     if not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be between 0 and 2**32 - 1, got {args.seed}")
     try:

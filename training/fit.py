@@ -1,9 +1,9 @@
 """Split, scale, window and fit; then forecast every point one step ahead for scoring.
 
-The honesty rule lives here: the scaler is fitted on the training part only,
-validation (early stopping) uses the last windows of the training part only, and
-the test part is touched only to be forecast once the model is fixed. Windows and
-model inputs come from `app.contract.pipeline`, the functions serving calls.
+The honesty rule lives here: everything fitted (the log rule, the scaler, the
+networks, the interval calibration's refits) sees the training part only, and the
+test part is touched only to be forecast once the model is fixed. Windows and model
+inputs come from the version's pipeline (`app.contract`), the code serving calls.
 """
 
 from __future__ import annotations
@@ -18,14 +18,7 @@ import numpy as np
 import sklearn.preprocessing
 
 from app.contract.intervals import Calibration
-from app.contract.pipeline import (
-    AffineScaler,
-    PipelineSpec,
-    difference,
-    one_step_histories,
-    recursive_forecast,
-    training_windows,
-)
+from app.contract.pipeline import AffineScaler, Pipeline, one_step_histories, recursive_forecast
 from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
 from training.calibrate import calibrate
 from training.network import build_ensemble, build_model, export_members
@@ -43,17 +36,11 @@ class TrainingError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
-    """Where the training part ends and how its windows divide into fitting and validation."""
+    """Where the training part ends: points [0, train_size) train, the rest test."""
 
     n_points: int
-    train_size: int  # points [0, train_size) train, the rest test
-    fit_windows: int
-    validation_windows: int
-
-    @property
-    def validation_start(self) -> int | None:
-        """Index of the first point whose window is held out for validation, if any."""
-        return self.train_size - self.validation_windows if self.validation_windows else None
+    train_size: int
+    windows: int  # one-step windows the training part offers
 
 
 @dataclass(frozen=True)
@@ -65,7 +52,7 @@ class Ensemble:
     averaged, then the contract's inverse transforms.
     """
 
-    spec: PipelineSpec
+    pipeline: Pipeline
     scaler: SklearnScaler
     affine: AffineScaler
     models: list[keras.Model]  # one Sequential model per member
@@ -82,7 +69,7 @@ class Ensemble:
         return self.member_outputs(inputs).mean(axis=0)
 
     def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
-        return recursive_forecast(histories, horizon, self.spec, self.affine, self.predict)
+        return recursive_forecast(histories, horizon, self.pipeline, self.affine, self.predict)
 
 
 @dataclass(frozen=True)
@@ -98,44 +85,32 @@ class Fitted:
     predictions: np.ndarray  # those forecasts, in series units
 
     @property
-    def spec(self) -> PipelineSpec:
-        return self.ensemble.spec
+    def pipeline(self) -> Pipeline:
+        return self.ensemble.pipeline
 
 
 def plan_split(n_points: int, preset: Preset) -> Split:
     """Train on the first int(n * (1 - test_fraction)) points; refuse splits that cannot train."""
     train_size = int(n_points * (1 - preset.test_fraction))
-    windows = _windows(train_size, preset)
-    if windows is None:
-        least = max(1, math.ceil(preset.spec.history_length / (1 - preset.test_fraction)))
-        while _windows(int(least * (1 - preset.test_fraction)), preset) is None:
+    history = preset.spec.history_length
+    if train_size - history < 1:
+        least = max(1, math.ceil((history + 1) / (1 - preset.test_fraction)))
+        while int(least * (1 - preset.test_fraction)) - history < 1:
             least += 1
         raise TrainingError(
-            f"too few points: {n_points} given, at least {least} needed for look-back "
-            f"{preset.look_back} with transform {preset.transform.value} "
-            f"({preset.spec.history_length} values of history per window) "
-            f"and test fraction {preset.test_fraction:g}"
+            f"too few points: {n_points} given, at least {least} needed for a window of"
+            f" {preset.look_back} ({history} values of history per window) and test fraction"
+            f" {preset.test_fraction:g}"
         )
-    return Split(n_points, train_size, *windows)
+    return Split(n_points, train_size, train_size - history)
 
 
-def _windows(train_size: int, preset: Preset) -> tuple[int, int] | None:
-    """(fitting, validation) window counts of a training part; None if it cannot train.
-
-    A validation part, when asked for, holds at least one window, and at least one
-    window must remain to fit on.
-    """
-    windows = train_size - preset.spec.history_length
-    held_out = round(windows * preset.validation_fraction)
-    if preset.validation_fraction:
-        held_out = max(1, held_out)
-    return (windows - held_out, held_out) if windows - held_out >= 1 else None
-
-
-def fit_scaler(train_values: np.ndarray, preset: Preset) -> tuple[SklearnScaler, AffineScaler]:
-    """Fit the preset's scaler on the transformed training values (what the network sees)."""
+def fit_scaler(
+    train_values: np.ndarray, pipeline: Pipeline, preset: Preset
+) -> tuple[SklearnScaler, AffineScaler]:
+    """Fit the preset's scaler on what the pipeline scales, from the training values only."""
     scaler = getattr(sklearn.preprocessing, SCALER_KINDS[preset.scaler].sklearn_class)()
-    scaler.fit(difference(train_values, preset.spec).reshape(-1, 1))
+    scaler.fit(pipeline.scaler_values(train_values).reshape(-1, 1))
     return scaler, affine_from_sklearn(scaler, "fitted scaler")
 
 
@@ -153,9 +128,9 @@ def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) ->
     ensemble = fit_ensemble(train_part, preset, seed, verbose=verbose)
     fit_seconds = time.perf_counter() - started
     calibration = calibrate(
-        train_part, ensemble.spec, lambda prefix: fit_ensemble(prefix, preset, seed)
+        train_part, ensemble.pipeline, lambda prefix: fit_ensemble(prefix, preset, seed)
     )
-    histories, targets = one_step_histories(values, ensemble.spec)
+    histories, targets = one_step_histories(values, ensemble.pipeline)
     predictions = ensemble.forecast(histories, 1)[:, 0]
     if not np.all(np.isfinite(predictions)):
         raise TrainingError(
@@ -175,19 +150,18 @@ def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) ->
 def fit_ensemble(
     train_values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0
 ) -> Ensemble:
-    """Fit the preset's pipeline state and its members on `train_values` only."""
+    """Fit the pipeline's state (log rule, scaler) and the members on `train_values` only."""
     quiet_tensorflow()
     import keras
     import tensorflow as tf
 
-    split = _windows(len(train_values), preset)
-    if split is None:
+    pipeline = preset.pipeline_for(train_values)
+    scaler, affine = fit_scaler(train_values, pipeline, preset)
+    inputs, scaled_targets, _ = pipeline.training_windows(train_values, affine)
+    if not len(inputs):
         raise TrainingError(f"too few points to fit: {len(train_values)}")
-    scaler, affine = fit_scaler(train_values, preset)
-    inputs, scaled_targets, _ = training_windows(train_values, preset.spec, affine)
     x = inputs.astype(np.float32)
     y = np.repeat(scaled_targets.astype(np.float32)[:, np.newaxis], preset.members, axis=1)
-    fit_x, fit_y = x[: split[0]], y[: split[0]]
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -196,31 +170,21 @@ def fit_ensemble(
         joint = build_model(preset.look_back, preset.units, preset.learning_rate)
     else:
         joint = build_ensemble(preset.look_back, preset.units, preset.learning_rate, preset.members)
-    options: dict[str, Any] = {}
-    if split[1]:
-        options["validation_data"] = (x[split[0] :], y[split[0] :])
-    if preset.patience:
-        options["callbacks"] = [
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=preset.patience, restore_best_weights=True
-            )
-        ]
-    history = joint.fit(
-        fit_x,
-        fit_y,
-        epochs=preset.epochs,
-        batch_size=preset.batch_size,
+    epochs = preset.epochs_for(len(x))
+    joint.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=min(preset.batch_size, len(x)),
         shuffle=True,
         verbose=verbose,
-        **options,
     )
     models = (
         [joint]
         if preset.members == 1
         else export_members(joint, preset.look_back, preset.units, preset.members)
     )
-    epochs = len(history.history["loss"])
-    return Ensemble(preset.spec, scaler, affine, models, joint, epochs)
+    return Ensemble(pipeline, scaler, affine, models, joint, epochs)
 
 
 def quiet_tensorflow() -> None:

@@ -91,9 +91,10 @@ def _interval_scores(values: np.ndarray, fitted: Fitted) -> list[IntervalScores]
 
 def _step_scores(values: np.ndarray, fitted: Fitted) -> list[StepScores]:
     """Test-part accuracy 1..H steps ahead, from every test origin, model fixed."""
-    length = fitted.spec.history_length
-    origins = np.arange(max(fitted.split.train_size, length), len(values))
-    result = backtest(values, origins, fitted.calibration.horizon, length, fitted.ensemble.forecast)
+    pipeline = fitted.pipeline
+    origins = np.arange(max(fitted.split.train_size, pipeline.history_length), len(values))
+    horizon = fitted.calibration.horizon
+    result = backtest(values, origins, horizon, pipeline.history_width, fitted.ensemble.forecast)
     return [StepScores(step=h, n=n, rmse=r, mae=m) for h, n, r, m in result.step_scores()]
 
 
@@ -131,14 +132,9 @@ def plot(path: Path, series: Series, fitted: Fitted, metrics: Metrics, title: st
         linewidth=1.6,
         label=f"one-step forecast, test part (RMSE {metrics.test.rmse:.2f})",
     )
-    if split.validation_start is not None:
-        ax.axvspan(
-            split.validation_start - 0.5,
-            split.train_size - 0.5,
-            color="tab:orange",
-            alpha=0.12,
-            label="validation (early stopping), inside the train part",
-        )
+    for k, origin in enumerate(fitted.calibration.origins):
+        refit_label = "interval calibration refits (train part only)" if not k else None
+        ax.axvline(origin - 0.5, color="tab:orange", linestyle=":", lw=1.2, label=refit_label)
     ax.axvspan(split.train_size - 0.5, len(values) - 0.5, color="0.5", alpha=0.12)
     ax.axvline(split.train_size - 0.5, color="0.3", linestyle="--", linewidth=1)
     ax.text(split.train_size + 0.5, 0.98, "test part", transform=ax.get_xaxis_transform(), va="top")
@@ -155,7 +151,7 @@ def plot(path: Path, series: Series, fitted: Fitted, metrics: Metrics, title: st
         label = f"{BASELINE_LABELS[kind]} baseline: test RMSE {scores.rmse:.2f}"
         handles.append(Line2D([], [], linestyle="none", label=label))
     ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.9)
-    step = _tick_step(len(values), fitted.spec.season_length)
+    step = _tick_step(len(values), fitted.pipeline.season_length)
     ticks = x[::step]
     ax.set_xticks(ticks, [series.periods[i] for i in ticks], rotation=45, ha="right")
     ax.set_xlim(-0.5, len(values) - 0.5)

@@ -16,8 +16,8 @@ import joblib
 import numpy as np
 
 from app.contract.intervals import CALIBRATION_FILE
-from app.contract.manifest import DataInfo, IntervalInfo, PipelineInfo, TrainingInfo
-from app.contract.pipeline import model_inputs, one_step_histories
+from app.contract.manifest import DataInfo, IntervalInfo, TrainingInfo, describe_pipeline
+from app.contract.pipeline import one_step_histories
 from app.contract.scoring import BASELINE_LABELS
 from app.contract.store import REPORT_FILE, SCALER_FILE, network_file
 from app.contract.writer import write_version
@@ -85,8 +85,8 @@ def prove_servable(version_dir: Path, values: np.ndarray, fitted: Fitted) -> Non
     except Exception as exc:  # whatever the loader refuses, training must say so
         raise TrainingError(f"the trained model cannot be served: {exc}") from None
     ensemble = fitted.ensemble
-    histories, targets = one_step_histories(values[: fitted.split.train_size], fitted.spec)
-    inputs = model_inputs(histories, fitted.spec, ensemble.affine)
+    histories, targets = one_step_histories(values[: fitted.split.train_size], fitted.pipeline)
+    inputs = fitted.pipeline.model_inputs(histories, ensemble.affine)
     members = forecaster.network.predict(inputs)[..., 0]
     _within("member outputs", members, ensemble.member_outputs(inputs), PARITY)
     served = forecaster.forecast(histories, 1)[:, 0]
@@ -111,12 +111,7 @@ def manifest_fields(
     return {
         "name": name,
         "created_at": datetime.now(UTC),
-        "pipeline": PipelineInfo(
-            look_back=preset.look_back,
-            transform=preset.transform,
-            scaler=preset.scaler,
-            season_length=preset.season_length,
-        ),
+        "pipeline": describe_pipeline(fitted.pipeline, preset.scaler),
         "architecture": describe(fitted.ensemble.models[0], len(fitted.ensemble.models)),
         "calibration": CALIBRATION_FILE,
         "intervals": IntervalInfo(
@@ -128,14 +123,14 @@ def manifest_fields(
         ),
         "training": TrainingInfo(
             preset=preset.name,
-            epochs=preset.epochs,
+            epochs=fitted.ensemble.epochs_run,
             epochs_run=fitted.ensemble.epochs_run,
             batch_size=preset.batch_size,
             seed=seed,
             learning_rate=preset.learning_rate,
             test_fraction=preset.test_fraction,
-            validation_fraction=preset.validation_fraction,
-            early_stopping=preset.patience is not None,
+            validation_fraction=0.0,
+            early_stopping=False,
             wall_seconds=round(fitted.wall_seconds, 3),
         ),
         "data": DataInfo(

@@ -12,14 +12,16 @@ versions it wrote keep serving; `tests/test_manifest.py` loads them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.contract.calendar import Frequency
-from app.contract.pipeline import PipelineSpec, Transform
+from app.contract.differencing import DifferencingPipeline, Transform
+from app.contract.pipeline import Pipeline
 from app.contract.scalers import SCALER_KINDS
 from app.contract.scoring import Baseline, BaselineScores
+from app.contract.seasonal import SeasonalPipeline
 
 FORMAT_VERSION: Literal[2] = 2
 READABLE_FORMATS = (1, 2)
@@ -29,24 +31,71 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PipelineInfo(_Strict):
-    """The preprocessing contract: `app.contract.pipeline.PipelineSpec` plus the scaler's kind."""
-
-    look_back: int
-    transform: Transform
+class _ScaledInfo(_Strict):
     scaler: str = Field(json_schema_extra={"enum": list(SCALER_KINDS)})
-    season_length: int
 
     @model_validator(mode="after")
-    def _check(self) -> PipelineInfo:
-        """The rules are `PipelineSpec`'s and the scaler table's; they are not restated here."""
-        self.spec()
+    def _check(self) -> _ScaledInfo:
+        """The rules are the pipeline's and the scaler table's; they are not restated here."""
+        self.spec()  # type: ignore[attr-defined]
         if self.scaler not in SCALER_KINDS:
             raise ValueError(f"scaler {self.scaler!r} is not one of {', '.join(SCALER_KINDS)}")
         return self
 
-    def spec(self) -> PipelineSpec:
-        return PipelineSpec(self.look_back, self.transform, self.season_length)
+
+class DifferencingInfo(_ScaledInfo):
+    """`app.contract.differencing.DifferencingPipeline` plus the scaler's kind."""
+
+    kind: Literal["difference"]
+    look_back: int
+    transform: Transform
+    season_length: int
+
+    def spec(self) -> DifferencingPipeline:
+        return DifferencingPipeline(self.look_back, self.transform, self.season_length)
+
+
+class SeasonalInfo(_ScaledInfo):
+    """`app.contract.seasonal.SeasonalPipeline` plus the scaler's kind."""
+
+    kind: Literal["seasonal"]
+    look_back: int
+    season_length: int
+    seasons: int = Field(description="K: seasons averaged into the seasonal index.")
+    decay: float = Field(description="rho: weight of each older season against the next.")
+    log: bool = Field(description="Whether the series is modelled in logs (decided by rule).")
+
+    def spec(self) -> SeasonalPipeline:
+        return SeasonalPipeline(
+            self.look_back, self.season_length, self.seasons, self.decay, self.log
+        )
+
+
+PipelineInfo = Annotated[DifferencingInfo | SeasonalInfo, Field(discriminator="kind")]
+"""The preprocessing contract of a version, by kind."""
+
+
+def describe_pipeline(pipeline: Pipeline, scaler: str) -> DifferencingInfo | SeasonalInfo:
+    """The manifest's record of a fitted pipeline: what `spec()` rebuilds exactly."""
+    if isinstance(pipeline, SeasonalPipeline):
+        return SeasonalInfo(
+            kind="seasonal",
+            scaler=scaler,
+            look_back=pipeline.look_back,
+            season_length=pipeline.season_length,
+            seasons=pipeline.seasons,
+            decay=pipeline.decay,
+            log=pipeline.log,
+        )
+    if not isinstance(pipeline, DifferencingPipeline):
+        raise TypeError(f"no manifest record for a {type(pipeline).__name__}")
+    return DifferencingInfo(
+        kind="difference",
+        scaler=scaler,
+        look_back=pipeline.look_back,
+        transform=pipeline.transform,
+        season_length=pipeline.season_length,
+    )
 
 
 class LayerInfo(_Strict):
@@ -169,10 +218,13 @@ class Manifest(ModelCard):
 
 
 def _upgrade_format_1(raw: dict[str, Any]) -> dict[str, Any]:
-    """Format 1 in format 2's terms: what it left unsaid was true of every version it wrote."""
+    """Format 1 in format 2's terms: what it left unsaid was true of every version it wrote
+    (one network, a monthly series, the differencing pipeline, no intervals)."""
     metrics = raw.get("metrics")
+    pipeline = raw.get("pipeline")
     return {
         **raw,
+        "pipeline": {**pipeline, "kind": "difference"} if isinstance(pipeline, dict) else pipeline,
         "architecture": {**raw.get("architecture", {}), "members": 1},
         "data": {**raw.get("data", {}), "frequency": Frequency.MONTHLY},
         "metrics": {**metrics, "intervals": [], "steps": []}

@@ -1,40 +1,25 @@
-"""The train/serve contract: differencing, scaling, windowing and their inverses.
+"""What every pipeline offers, and the rules all of them share: scaling, history rows, recursion.
 
-Training builds every window it fits on with these functions and the service
-builds every model input with the very same ones, so the two sides cannot drift
-apart. The module imports NumPy only: it sits on the serving hot path and must
-stay cheap to import and to call.
-
-The chain for one forecast, from raw values (series units) to the model and back:
-
-    raw history --difference--> transformed --scale--> model input (batch, look_back, 1)
-    model output --unscale--> transformed step --integrate--> forecast (series units)
+A pipeline turns raw histories (series units) into the network's inputs and the
+network's outputs back into forecasts. Training builds every window it fits on
+with the same pipeline object the service builds its inputs with, so the two
+sides cannot drift apart. Two pipelines exist: `app.contract.differencing` (the
+seed post's model and the first default) and `app.contract.seasonal` (the default
+recipe). Histories are rows of `history_width` values, oldest first, left-padded
+with NaN when a series is shorter (at least `history_length` values are real).
+This package imports NumPy and pydantic only: it sits on the serving hot path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from app.contract.intervals import Space
-
-
-class Transform(StrEnum):
-    """How the series is differenced before scaling; differencing removes trend and season."""
-
-    NONE = "none"
-    DIFFERENCE = "difference"
-    SEASONAL_DIFFERENCE = "seasonal_difference"
-    SEASONAL_AND_FIRST_DIFFERENCE = "seasonal_and_first_difference"
-
-
-SEASONAL = frozenset({Transform.SEASONAL_DIFFERENCE, Transform.SEASONAL_AND_FIRST_DIFFERENCE})
-"""Transforms that difference at the season's lag, so need a season of 2 or more."""
 
 
 @dataclass(frozen=True)
@@ -55,133 +40,76 @@ class AffineScaler:
         return (scaled - self.offset) / self.scale
 
 
-@dataclass(frozen=True)
-class PipelineSpec:
-    """Everything that turns a raw history into the model's input, as the manifest records it.
+class Pipeline(Protocol):
+    """The train/serve contract for one version: windows in, forecasts out."""
 
-    The derived properties are cached: they sit on the per-request path, and
-    rebuilding the lag polynomial there cost ~15 % of a forecast's CPU time.
-    """
+    @property
+    def look_back(self) -> int: ...
 
-    look_back: int
-    transform: Transform
-    season_length: int = 12
+    @property
+    def season_length(self) -> int: ...
 
-    def __post_init__(self) -> None:
-        if self.look_back < 1:
-            raise ValueError(f"look_back must be at least 1, got {self.look_back}")
-        if self.season_length < 1:
-            raise ValueError(
-                f"season_length must be at least 1 (no season), got {self.season_length}"
-            )
-        if self.season_length == 1 and self.transform in SEASONAL:
-            raise ValueError(
-                f"transform {self.transform.value} needs a season: season_length at least 2"
-            )
+    @property
+    def history_length(self) -> int:
+        """Fewest raw values one forecast needs."""
+        ...
+
+    @property
+    def history_width(self) -> int:
+        """Most raw values one forecast reads; older ones cannot change it."""
+        ...
 
     @property
     def error_space(self) -> Space:
-        """Where forecast errors add up: interval calibration measures them there."""
-        return "identity"
+        """Where forecast errors are additive: interval calibration measures them there."""
+        ...
 
-    @cached_property
-    def lags(self) -> tuple[int, ...]:
-        """The differencing lags applied in order, e.g. (12, 1) for seasonal then first."""
-        return {
-            Transform.NONE: (),
-            Transform.DIFFERENCE: (1,),
-            Transform.SEASONAL_DIFFERENCE: (self.season_length,),
-            Transform.SEASONAL_AND_FIRST_DIFFERENCE: (self.season_length, 1),
-        }[self.transform]
+    def model_inputs(self, histories: np.ndarray, scaler: AffineScaler) -> np.ndarray:
+        """(batch, history_width) rows -> (batch, look_back, 1) network inputs."""
+        ...
 
-    @cached_property
-    def context(self) -> int:
-        """Raw values consumed by differencing before the first transformed value exists."""
-        return sum(self.lags)
+    def to_series_units(
+        self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
+    ) -> np.ndarray:
+        """The network's (batch,) outputs -> the next value after each row, in series units."""
+        ...
 
-    @cached_property
-    def history_length(self) -> int:
-        """Raw values one forecast needs: the window plus the differencing context."""
-        return self.look_back + self.context
+    def training_windows(
+        self, series: np.ndarray, scaler: AffineScaler
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs, scaled targets and target indices of every one-step window of a series."""
+        ...
 
-    @cached_property
-    def lag_polynomial(self) -> np.ndarray:
-        """Coefficients c of the differencing operator: transformed_t = sum_k c[k] * y[t-k].
-
-        Both `difference` and `integrate` read this one polynomial, so they are
-        exact inverses by construction.
-        """
-        poly = np.array([1.0])
-        for lag in self.lags:
-            shifted = np.zeros(len(poly) + lag)
-            shifted[lag:] = poly
-            poly = np.pad(poly, (0, lag)) - shifted
-        return poly
+    def scaler_values(self, train_values: np.ndarray) -> np.ndarray:
+        """What the scaler is fitted on, from the training part only."""
+        ...
 
 
-def difference(values: np.ndarray, spec: PipelineSpec) -> np.ndarray:
-    """Apply the spec's differencing along the last axis; the result is `context` shorter."""
-    out = np.asarray(values, dtype=np.float64)
-    for lag in spec.lags:
-        out = out[..., lag:] - out[..., :-lag]
-    return out
+def history_rows(series: np.ndarray, least: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (history, index of the point after it) with at least `least` values before it.
 
-
-def integrate(steps: np.ndarray, histories: np.ndarray, spec: PipelineSpec) -> np.ndarray:
-    """Undo differencing for one step: the raw value after each history, given its transformed step.
-
-    `steps` has shape (batch,), `histories` (batch, n) with n >= context, oldest first.
-    """
-    poly = spec.lag_polynomial
-    if spec.context == 0:
-        return np.asarray(steps, dtype=np.float64)
-    recent = histories[:, -spec.context :][:, ::-1]  # y[t-1], y[t-2], ..., y[t-context]
-    return steps - recent @ poly[1:]
-
-
-def model_inputs(histories: np.ndarray, spec: PipelineSpec, scaler: AffineScaler) -> np.ndarray:
-    """The network input for each history: shape (batch, look_back, 1), float64.
-
-    Histories may be longer than needed; only the last `history_length` values are used.
-    """
-    recent = np.asarray(histories, dtype=np.float64)[:, -spec.history_length :]
-    return scaler.transform(difference(recent, spec))[:, :, np.newaxis]
-
-
-def to_series_units(
-    outputs: np.ndarray, histories: np.ndarray, spec: PipelineSpec, scaler: AffineScaler
-) -> np.ndarray:
-    """Turn the network's outputs (batch,) back into next values in series units."""
-    return integrate(scaler.inverse(np.asarray(outputs, dtype=np.float64)), histories, spec)
-
-
-def one_step_histories(series: np.ndarray, spec: PipelineSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Every (history, index of the point after it) pair a one-step forecast can be made for.
-
-    Returns histories of shape (m, history_length) and target indices of shape (m,):
-    point `t` is forecast from the `history_length` true values just before it.
+    Rows are the last `width` values before each target, left-padded with NaN.
     """
     series = np.asarray(series, dtype=np.float64)
-    length = spec.history_length
-    if len(series) <= length:
-        return np.empty((0, length)), np.empty(0, dtype=np.int64)
-    histories = sliding_window_view(series[:-1], length)
-    return histories, np.arange(length, len(series))
+    if len(series) <= least:
+        return np.empty((0, width)), np.empty(0, dtype=np.int64)
+    padded = np.concatenate([np.full(width - least, np.nan), series[:-1]])
+    return sliding_window_view(padded, width), np.arange(least, len(series))
 
 
-def training_windows(
-    series: np.ndarray, spec: PipelineSpec, scaler: AffineScaler
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inputs, scaled targets and target indices for every one-step window of a series.
+def one_step_histories(series: np.ndarray, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """Every (history row, index of the point after it) a one-step forecast can be made for."""
+    return history_rows(series, pipeline.history_length, pipeline.history_width)
 
-    Inputs come from `model_inputs`, the function the service calls, so the
-    windows training fits on are the inputs serving builds for the same history.
-    """
-    histories, targets = one_step_histories(series, spec)
-    inputs = model_inputs(histories, spec, scaler)
-    with_target = np.column_stack([histories, np.asarray(series, dtype=np.float64)[targets]])
-    scaled_targets = scaler.transform(difference(with_target, spec))[:, -1]
-    return inputs, scaled_targets, targets
+
+def as_rows(histories: Sequence[np.ndarray], width: int) -> np.ndarray:
+    """Histories of any lengths as one (batch, width) matrix: their last `width` values,
+    left-padded with NaN. Callers check each has at least the pipeline's `history_length`."""
+    rows = np.full((len(histories), width), np.nan)
+    for row, history in zip(rows, histories, strict=True):
+        tail = np.asarray(history, dtype=np.float64)[-width:]
+        row[width - len(tail) :] = tail
+    return rows
 
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -189,25 +117,31 @@ Predict = Callable[[np.ndarray], np.ndarray]
 
 
 def recursive_forecast(
-    histories: np.ndarray, horizon: int, spec: PipelineSpec, scaler: AffineScaler, predict: Predict
+    histories: np.ndarray,
+    horizon: int,
+    pipeline: Pipeline,
+    scaler: AffineScaler,
+    predict: Predict,
 ) -> np.ndarray:
-    """(batch, n >= history_length) histories, oldest first -> (batch, horizon) forecasts.
+    """(batch, n) history rows, oldest first -> (batch, horizon) forecasts.
 
-    Each step's forecast is appended to the history and fed back for the next
-    step: training calibrates its intervals with this function and serving
-    forecasts with it, so both mean the same thing by "h steps ahead".
-    Non-finite results (inputs so large the arithmetic overflows) are returned
-    as they are; callers decide how to report them.
+    Rows wider than `history_width` are cut to their last `history_width` values
+    (older ones cannot matter). Each step's forecast is appended to the history
+    and fed back for the next step: training calibrates its intervals with this
+    function and serving forecasts with it, so both mean the same thing by "h
+    steps ahead". Non-finite results (inputs so large the arithmetic overflows)
+    are returned as they are; callers decide how to report them.
     """
     window = np.asarray(histories, dtype=np.float64)
-    if window.ndim != 2 or window.shape[1] < spec.history_length:
-        raise ValueError(f"histories need shape (batch, >= {spec.history_length})")
-    window = window[:, -spec.history_length :]
+    width = pipeline.history_width
+    if window.ndim != 2 or window.shape[1] < width:
+        raise ValueError(f"histories need shape (batch, >= {width})")
+    window = window[:, -width:]
     out = np.empty((len(window), horizon))
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for step in range(horizon):
             if step:
                 window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
-            outputs = predict(model_inputs(window, spec, scaler))
-            out[:, step] = to_series_units(outputs, window, spec, scaler)
+            outputs = predict(pipeline.model_inputs(window, scaler))
+            out[:, step] = pipeline.to_series_units(outputs, window, scaler)
     return out

@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from app.contract.pipeline import as_rows
+
 Baseline = Literal["persistence", "seasonal_naive"]
 """The naive forecasts every model is compared with, by the names the API and manifest use."""
 BASELINE_LABELS: dict[Baseline, str] = {
@@ -138,17 +140,18 @@ def backtest(
     series: np.ndarray,
     origins: np.ndarray,
     horizon: int,
-    history_length: int,
+    history_width: int,
     forecast: Callable[[np.ndarray, int], np.ndarray],
 ) -> Backtest:
     """Forecast `horizon` steps from every origin, each from the true values before it.
 
-    `forecast(histories, horizon)` maps (m, history_length) histories to (m,
+    `forecast(histories, horizon)` maps (m, history_width) history rows to (m,
     horizon) forecasts; the model is fixed (no refit), as in the test protocol.
+    Callers pick origins with enough history for their pipeline.
     """
     series = np.asarray(series, dtype=np.float64)
     origins = np.asarray(origins, dtype=np.int64)
-    histories = np.stack([series[o - history_length : o] for o in origins])
+    histories = as_rows([series[:o] for o in origins], history_width)
     steps = origins[:, np.newaxis] + np.arange(horizon)
     padded = np.append(series, np.nan)
     actuals = padded[np.minimum(steps, len(series))]

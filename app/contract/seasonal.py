@@ -1,0 +1,163 @@
+"""The default recipe's pipeline: log (by rule), causal deseasonalisation, level-relative windows.
+
+For a series y with season length s (1: no season), over one history:
+
+    z = log(y) when the rule says so (`log_rule`), else y
+    a_i = z_i - mean(z_{i-s+1..i})                         this season's deviation
+    S_j = sum_k rho^(k-1) a_{j-k s} / sum_k rho^(k-1)      seasonal index, k = 1..K seasons back
+    u_j = z_j - S_j                                         deseasonalised (u = z without season)
+    input   x = (u_{t-L+1..t} - u_t) * scale                the window relative to its last value
+    target  (u_{t+1} - u_t) scaled by the fitted StandardScaler
+    forecast z_{t+1} = S_{t+1} + u_t + scaler.inverse(network output), y = exp(z) when logged
+
+Everything is causal and reads at most `history_width` values (L + (K + 1) s - 1): older
+values do not change a forecast. A shorter history (at least `history_length`) uses the
+seasons it has, counting only the k whose a_{j-k s} exists. Histories arrive as rows of
+a (batch, history_width) matrix, left-padded with NaN, so a batch of unequal lengths is one
+pass, and training builds its windows from exactly such rows: the windows training saw
+are the inputs serving builds for the same history.
+
+Why this shape (Smyl's ES-RNN; Hewamalage, Bergmeir and Bandara 2021): the network never
+sees the level or the season, only short-range dynamics that look alike across series, which
+is what a few hundred windows can teach an LSTM. Chosen by rolling-origin validation inside
+the training parts of the panel; see the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from app.contract.intervals import Space
+from app.contract.pipeline import AffineScaler, history_rows
+
+
+@dataclass(frozen=True)
+class SeasonalPipeline:
+    """The deseasonalising pipeline, as the manifest records it (its scaler is pickled apart)."""
+
+    look_back: int
+    season_length: int
+    seasons: int = 6  # K: seasons averaged into the seasonal index
+    decay: float = 0.75  # rho: weight of each older season relative to the next newer one
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("look_back", "season_length", "seasons"):
+            if (value := getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        if not 0 < self.decay <= 1:
+            raise ValueError(f"decay must be in (0, 1], got {self.decay}")
+
+    @property
+    def error_space(self) -> Space:
+        return "log" if self.log else "identity"
+
+    @cached_property
+    def history_length(self) -> int:
+        """Fewest values a forecast needs: its window, each point with one season before it."""
+        s = self.season_length
+        return self.look_back + (2 * s - 1 if s > 1 else 0)
+
+    @cached_property
+    def history_width(self) -> int:
+        """Most values a forecast reads; older ones cannot change it."""
+        s = self.season_length
+        return self.look_back + ((self.seasons + 1) * s - 1 if s > 1 else 0)
+
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        return self.decay ** np.arange(self.seasons)
+
+    def deseasonalised(self, histories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u at the window's L points, S of the next point), each row a NaN-padded history."""
+        z = np.log(histories) if self.log else np.asarray(histories, dtype=np.float64)
+        width, s, L = z.shape[1], self.season_length, self.look_back
+        if s == 1:
+            return z[:, width - L :], np.zeros(len(z))
+        # a_i for every i: the deviation from the trailing one-season mean (NaN where incomplete)
+        a = np.full_like(z, np.nan)
+        a[:, s - 1 :] = z[:, s - 1 :] - _trailing_sums(np.nan_to_num(z), s) / s
+        a[:, s - 1 :][_trailing_sums(np.isnan(z), s) > 0] = np.nan  # the season reaches padding
+        # S at the window's points and at the next one: lags k*s back from each
+        points = np.arange(width - L, width + 1)  # the L window points, then "next" (= width)
+        lags = points[:, np.newaxis] - s * np.arange(1, self.seasons + 1)  # (L + 1, K)
+        taken = np.where(lags >= 0, a[:, np.clip(lags, 0, None)], np.nan)  # (batch, L + 1, K)
+        known = ~np.isnan(taken)
+        weight = np.where(known, self._weights, 0.0)
+        total = weight.sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            seasonal = np.where(known, taken, 0.0) @ self._weights / total
+        return z[:, width - L :] - seasonal[:, :L], seasonal[:, L]
+
+    def model_inputs(self, histories: np.ndarray, scaler: AffineScaler) -> np.ndarray:
+        """(batch, look_back, 1): the deseasonalised window relative to its last value, scaled."""
+        u, _ = self.deseasonalised(histories)
+        return ((u - u[:, -1:]) * scaler.scale)[:, :, np.newaxis]
+
+    def to_series_units(
+        self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
+    ) -> np.ndarray:
+        """The next value after each history, from the network's (batch,) outputs."""
+        u, seasonal = self.deseasonalised(histories)
+        z = seasonal + u[:, -1] + scaler.inverse(np.asarray(outputs, dtype=np.float64))
+        return np.exp(z) if self.log else z
+
+    def changes(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(histories, target indices, change after each history) for every point it can.
+
+        The change is what `to_series_units` adds back to forecast the point exactly:
+        z_{t+1} - S_{t+1} - u_t, from the same history row serving would be given. The
+        scaler is fitted on these changes and the network learns to predict them.
+        """
+        series = np.asarray(series, dtype=np.float64)
+        histories, targets = history_rows(series, self.history_length, self.history_width)
+        u, seasonal = self.deseasonalised(histories)
+        following = np.log(series[targets]) if self.log else series[targets]
+        return histories, targets, following - seasonal - u[:, -1]
+
+    def scaler_values(self, train_values: np.ndarray) -> np.ndarray:
+        return self.changes(train_values)[2]
+
+    def training_windows(
+        self, series: np.ndarray, scaler: AffineScaler
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs, scaled targets and target indices, from the rows serving would be given."""
+        histories, targets, change = self.changes(series)
+        return self.model_inputs(histories, scaler), scaler.transform(change), targets
+
+
+def _trailing_sums(values: np.ndarray, s: int) -> np.ndarray:
+    """Sums of each run of `s` consecutive columns, ending at columns s-1 .. end."""
+    sums = np.cumsum(values, axis=1, dtype=np.float64)
+    return sums[:, s - 1 :] - np.pad(sums, ((0, 0), (1, 0)))[:, : sums.shape[1] - s + 1]
+
+
+def log_rule(train_values: np.ndarray, season_length: int) -> bool:
+    """Logs when the series is positive, its level moves and its swings grow with the level.
+
+    Blocks are seasons (or 8 points without a season); the swing is the standard deviation
+    within a block (mean absolute first difference without a season). Logs are taken when
+    the block means span a factor of 1.2 or more and log(swing) rises with log(mean) at a
+    slope above 0.5: multiplicative seasonality, as in airline passengers.
+    """
+    y = np.asarray(train_values, dtype=np.float64)
+    if y.min() <= 0:
+        return False
+    block = season_length if season_length > 1 else 8
+    blocks = len(y) // block
+    if blocks < 3:
+        return False
+    rows = y[len(y) - blocks * block :].reshape(blocks, block)
+    means = rows.mean(axis=1)
+    swings = rows.std(axis=1) if season_length > 1 else np.abs(np.diff(rows, axis=1)).mean(axis=1)
+    if np.any(swings <= 0) or means.max() / means.min() < 1.2:
+        return False
+    return bool(np.polyfit(np.log(means), np.log(swings), 1)[0] > 0.5)
+
+
+def window_length(season_length: int) -> int:
+    """L: half a season (at least 2), or 5 steps without a season."""
+    return max(2, round(season_length / 2)) if season_length > 1 else 5

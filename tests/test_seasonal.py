@@ -1,0 +1,92 @@
+"""The default pipeline: causal, exact to invert, blind to history older than its width."""
+
+from __future__ import annotations
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from app.contract.pipeline import AffineScaler, as_rows
+from app.contract.seasonal import SeasonalPipeline, log_rule, window_length
+
+pipelines = st.builds(
+    SeasonalPipeline,
+    look_back=st.integers(1, 8),
+    season_length=st.sampled_from([1, 2, 4, 7, 12]),
+    seasons=st.integers(1, 6),
+    decay=st.floats(0.1, 1.0),
+    log=st.booleans(),
+)
+SCALER = AffineScaler(0.37, -0.2)
+
+
+def series_for(pipeline: SeasonalPipeline, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    season = 20 * np.sin(2 * np.pi * t / max(pipeline.season_length, 2))
+    return 500 + 0.5 * t + season + rng.normal(0, 5, n)  # positive, so logs are defined
+
+
+@settings(max_examples=120, deadline=None)
+@given(pipeline=pipelines, seed=st.integers(0, 10_000), extra=st.integers(1, 60))
+def test_the_scaled_change_inverts_to_every_next_value(
+    pipeline: SeasonalPipeline, seed: int, extra: int
+) -> None:
+    series = series_for(pipeline, pipeline.history_length + extra, seed)
+    histories, targets, change = pipeline.changes(series)
+    back = pipeline.to_series_units(SCALER.transform(change), histories, SCALER)
+    np.testing.assert_allclose(back, series[targets], rtol=1e-9)
+    assert np.isfinite(pipeline.model_inputs(histories, SCALER)).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(pipeline=pipelines, seed=st.integers(0, 10_000))
+def test_values_older_than_the_width_change_nothing(pipeline: SeasonalPipeline, seed: int) -> None:
+    series = series_for(pipeline, pipeline.history_width + 30, seed)
+    recent = as_rows([series], pipeline.history_width)
+    disturbed = series.copy()
+    disturbed[: len(series) - pipeline.history_width] *= 3
+    rows = as_rows([disturbed], pipeline.history_width)
+    np.testing.assert_array_equal(recent, rows)
+    padded = as_rows([series[-pipeline.history_width :]], pipeline.history_width + 5)
+    np.testing.assert_allclose(  # extra NaN padding on the left is no history at all
+        pipeline.model_inputs(padded[:, 5:], SCALER), pipeline.model_inputs(recent, SCALER)
+    )
+
+
+def test_a_short_history_uses_the_seasons_it_has() -> None:
+    pipeline = SeasonalPipeline(look_back=6, season_length=12)
+    series = series_for(pipeline, 200, seed=1)
+    shortest = as_rows([series[: pipeline.history_length]], pipeline.history_width)
+    assert np.isfinite(pipeline.model_inputs(shortest, SCALER)).all()
+    too_short = as_rows([series[: pipeline.history_length - 1]], pipeline.history_width)
+    assert not np.isfinite(pipeline.model_inputs(too_short, SCALER)).all()
+
+
+def test_a_seasonal_pattern_is_removed_before_the_network_sees_it() -> None:
+    pipeline = SeasonalPipeline(look_back=6, season_length=12)
+    t = np.arange(240)
+    pure = 100 + 30 * np.sin(2 * np.pi * t / 12)  # season only, no trend, no noise
+    u, seasonal = pipeline.deseasonalised(as_rows([pure], pipeline.history_width))
+    np.testing.assert_allclose(u, 100, atol=1e-9)  # what remains is the level
+    assert seasonal[0] == pytest.approx(30 * np.sin(2 * np.pi * 240 / 12), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("make", "season", "expected"),
+    [
+        (lambda t: (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)), 12, True),  # grows
+        (lambda t: 100 + t + 20 * np.sin(2 * np.pi * t / 12), 12, False),  # additive
+        (lambda t: np.sin(t) * 10, 12, False),  # not positive
+        (lambda t: 50 + 0 * t, 1, False),  # flat
+    ],
+)
+def test_the_log_rule(make: object, season: int, expected: bool) -> None:
+    values = make(np.arange(120.0))  # type: ignore[operator]
+    assert log_rule(values, season) is expected
+
+
+@pytest.mark.parametrize(("season", "look_back"), [(12, 6), (4, 2), (52, 26), (7, 4), (1, 5)])
+def test_the_window_is_half_a_season(season: int, look_back: int) -> None:
+    assert window_length(season) == look_back
