@@ -95,11 +95,22 @@ function stepsBlock(card) {
 
 const layerText = (l) => `${l.kind}(${l.units}, ${l.activation})`;
 
+// What the pipeline does to the series, by kind (see app/contract/differencing.py, seasonal.py).
+function transformText(p) {
+  if (p.kind === "seasonal") {
+    const season = p.season_length > 1
+      ? `seasonal index of ${p.seasons} seasons (decay ${p.decay}) removed`
+      : "no season";
+    return `${p.log ? "logs, " : ""}${season}, windows relative to their last value`;
+  }
+  return String(p.transform ?? "none").replaceAll("_", " ");
+}
+
 function lists(card) {
   const { pipeline: p, architecture: a, training: t, data: d, intervals: iv } = card;
   fillList($("card-pipeline"), [
     ["Look back", `${p.look_back} steps`],
-    ["Transform", p.transform.replaceAll("_", " ")],
+    ["Transform", transformText(p)],
     ["Scaler", p.scaler],
     ["Season length", String(p.season_length)],
     ["Layers", a.layers.map(layerText).join(" → ")],
