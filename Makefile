@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data/monthly-milk-production-pounds-p.csv
+NAME ?=
+MILK_URL := https://raw.githubusercontent.com/plotly/datasets/master/monthly-milk-production-pounds.csv
 
 LOCK_ARGS ?=
 CONTAINER_CHECK ?= ../shared/tools/container-check
@@ -26,9 +28,13 @@ $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
+$(VENV)/.train-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	@touch $@ $(VENV)/.serve-installed
+
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
-	@touch $@ $(VENV)/.serve-installed
+	@touch $@ $(VENV)/.serve-installed $(VENV)/.train-installed
 
 # `python -m app` is uvicorn run the production way: JSON logs, graceful SIGTERM
 # (exit 0 after in-flight requests are answered), FORECAST_* settings.
@@ -48,8 +54,14 @@ test: lint
 reliability: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m reliability tests/reliability
 
-train: $(VENV)/.dev-installed
-	$(BIN)/python -m training --data $(DATA) --preset default --seed 0 --name milk
+# `make train DATA=my.csv NAME=sales`: the default recipe on your series (NAME defaults to the
+# file's name); with no DATA, the committed default again (the milk series, seed 0).
+train: $(VENV)/.train-installed
+	@test -f "$(DATA)" || { echo "make train: no file $(DATA). Train on your own CSV with\
+	 make train DATA=path/to/series.csv NAME=sales, or fetch the milk series first:\
+	 curl -sO $(MILK_URL) && make train DATA=monthly-milk-production-pounds.csv NAME=milk"; exit 2; }
+	$(BIN)/python -m training --data "$(DATA)" --preset default --seed 0 \
+		$(if $(NAME),--name $(NAME),$(if $(filter ../shared/%,$(DATA)),--name milk))
 
 # Engine, HTTP, start-up/footprint and training benchmarks, side by side with the
 # naive Keras-in-FastAPI peer; rewrites their sections of BENCHMARKS.md.

@@ -108,7 +108,12 @@ class DataPlane:
         result = forecaster.evaluate(series, chosen, horizon)
         _require_finite(result.predictions[np.newaxis], ["values"])
         _require_finite_scores(result)
-        notes += [_range_warnings(forecaster, series, "values"), _baseline_note(result.baselines)]
+        notes += [
+            _range_warnings(forecaster, series, "values"),
+            _baseline_note(
+                result.baselines, len(result.targets), forecaster.pipeline.season_length
+            ),
+        ]
         return Scored(
             model=forecaster.name,
             version=forecaster.number,
@@ -239,10 +244,21 @@ def _range_warnings(forecaster: Forecaster, values: np.ndarray, field: str) -> s
     )
 
 
-def _baseline_note(baselines: dict[Baseline, BaselineScores | None]) -> str | None:
-    if baselines["seasonal_naive"] is not None:
-        return None
-    return (
-        "seasonal_naive: not computed; the series is too short for it, since the first point"
-        " forecast has less than one season of values before it"
-    )
+def _baseline_note(
+    baselines: dict[Baseline, BaselineScores | None], n: int, season_length: int
+) -> str | None:
+    """Say when the seasonal naive covers fewer points than the model, or none."""
+    seasonal = baselines["seasonal_naive"]
+    if season_length == 1:
+        return "seasonal_naive: not computed; the model's series has no season"
+    if seasonal is None:
+        return (
+            "seasonal_naive: not computed; no point forecast has a value one season"
+            f" ({season_length} points) before it"
+        )
+    if seasonal.n is not None and seasonal.n < n:
+        return (
+            f"seasonal_naive: scored on the last {seasonal.n} of the {n} points, those with a"
+            f" value one season ({season_length} points) before them"
+        )
+    return None

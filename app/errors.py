@@ -102,5 +102,9 @@ class InvalidInput(ServiceError):
         return cls(f"{field}: {message}", [FieldError(field=field, message=message)])
 
 
+class UnsupportedMediaType(ServiceError):
+    status, type = 415, "unsupported_media_type"
+
+
 class PayloadTooLarge(ServiceError):
     status, type = 413, "payload_too_large"

@@ -153,9 +153,17 @@ def test_evaluate_scores_model_and_baselines(client: TestClient) -> None:
     assert body["n"] == len(SERIES) - 17 == len(body["predictions"]) == len(body["actuals"])
     assert body["actuals"] == SERIES[17:]
     assert {"rmse", "mae", "mape", "mase"} <= set(body)
-    assert set(body["baselines"]["seasonal_naive"]) == {"rmse", "mae"}
+    assert set(body["baselines"]["seasonal_naive"]) == {"rmse", "mae", "n"}
     assert body["intervals"] == [] and body["backtest"] == []
     assert body["warnings"] == [NO_INTERVALS]  # toy-diff predates intervals; the default asks
+
+
+def test_evaluate_scores_the_seasonal_baseline_where_it_exists(client: TestClient) -> None:
+    """The whole series: 93 points forecast, 84 of them a season in (the first-hour report)."""
+    body = client.post("/v1/models/toy/evaluate", json={"values": SERIES}).json()
+    seasonal = body["baselines"]["seasonal_naive"]
+    assert body["n"] == 93 and seasonal["n"] == 84 and body["baselines"]["persistence"]["n"] == 93
+    assert "seasonal_naive: scored on the last 84 of the 93 points" in body["warnings"][-1]
 
 
 def test_evaluate_says_when_the_seasonal_baseline_is_unavailable(client: TestClient) -> None:
@@ -262,9 +270,9 @@ def test_malformed_json_names_the_body(client: TestClient) -> None:
     assert body["errors"][0]["field"] == "body" and "invalid JSON" in body["errors"][0]["message"]
 
 
-def test_a_body_that_is_not_json_is_refused(client: TestClient) -> None:
-    response = client.post("/v1/predict", content=b"1,2,3", headers={"content-type": "text/csv"})
-    assert_error(response, 422, "invalid_input")
+def test_a_body_labelled_json_that_is_not_json_is_refused(client: TestClient) -> None:
+    response = post_raw(client, "/v1/predict", "1,2,3")  # text/csv is 415: see below
+    assert "invalid JSON" in assert_error(response, 422, "invalid_input", "body")["error"]
 
 
 def test_values_so_large_the_forecast_overflows_are_refused(client: TestClient) -> None:
@@ -456,3 +464,30 @@ def test_evaluate_scores_each_level_and_backtests_each_step(client: TestClient) 
         (3, body["n"] - 2),
     ]
     assert body["backtest"][0]["rmse"] == pytest.approx(body["rmse"])
+
+
+# --- the errors a person makes first ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "media"),
+    [(b"month,value\n1962-01,589\n", "text/csv"), (b"589 561 640", "text/plain")],
+)
+def test_a_csv_or_text_body_is_415_with_the_expected_shape(
+    client: TestClient, content: bytes, media: str
+) -> None:
+    response = client.post("/v1/predict", content=content, headers={"content-type": media})
+    body = assert_error(response, 415, "unsupported_media_type")
+    assert f"the body is {media}" in body["error"] and '{"values": [' in body["error"]
+
+
+def test_an_empty_body_shows_the_shape_the_endpoint_expects(client: TestClient) -> None:
+    body = assert_error(post_raw(client, "/v1/models/toy/predict/batch", ""), 422, "invalid_input")
+    assert body["errors"][0]["field"] == "body" and '{"series": [[' in body["error"]
+
+
+def test_an_unknown_model_lists_the_models_there_are(client: TestClient) -> None:
+    body = assert_error(
+        client.post("/v1/models/mlik/predict", json={"values": SERIES}), 404, "model_not_found"
+    )
+    assert body["error"] == "no model named 'mlik'; models: 'toy', 'toy-diff'"

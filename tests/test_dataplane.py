@@ -90,9 +90,13 @@ def test_evaluate_scores_the_series_and_says_which_baseline_it_left_out(
     assert full.warnings == [
         "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
     ]
-    short = plane.evaluate("toy", SERIES[:15])
-    assert short.evaluation.baselines["seasonal_naive"] is None
-    assert any(w.startswith("seasonal_naive:") for w in short.warnings)
+    short = plane.evaluate("toy", SERIES[:15])  # 12 points forecast; 3 have a season before
+    seasonal = short.evaluation.baselines["seasonal_naive"]
+    assert seasonal is not None and seasonal.n == 3
+    assert "seasonal_naive: scored on the last 3 of the 12 points" in short.warnings[-1]
+    shorter = plane.evaluate("toy", SERIES[:10])
+    assert shorter.evaluation.baselines["seasonal_naive"] is None
+    assert any(w.startswith("seasonal_naive: not computed") for w in shorter.warnings)
 
 
 def test_forecasts_are_counted_per_series_and_value(plane: DataPlane) -> None:

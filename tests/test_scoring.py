@@ -44,11 +44,15 @@ def test_baselines_forecast_from_the_value_before_and_one_season_before() -> Non
     assert scoring.baselines(SERIES, np.arange(2, 8), 4).seasonal_naive is None
 
 
-def test_score_baselines_scores_both_on_the_same_points_or_says_none() -> None:
+def test_score_baselines_scores_each_where_it_exists_or_says_none() -> None:
     targets = np.arange(4, 8)
     scored = scoring.score_baselines(SERIES, targets, 4)
     persistence = scored["persistence"]
     assert persistence is not None
     assert persistence.rmse == pytest.approx(scoring.rmse(SERIES[targets], SERIES[targets - 1]))
     assert set(scored) == set(scoring.BASELINE_LABELS)
-    assert scoring.score_baselines(SERIES, np.arange(1, 8), 4)["seasonal_naive"] is None
+    partly = scoring.score_baselines(SERIES, np.arange(1, 8), 4)["seasonal_naive"]
+    assert partly is not None and partly.n == 4  # targets 4..7 have a season before them
+    assert partly.rmse == pytest.approx(scoring.rmse(SERIES[4:8], SERIES[0:4]))
+    assert scoring.score_baselines(SERIES, np.arange(1, 4), 4)["seasonal_naive"] is None
+    assert scoring.score_baselines(SERIES, np.arange(1, 8), 1)["seasonal_naive"] is None

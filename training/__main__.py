@@ -1,7 +1,27 @@
-"""`python -m training`: the same command as `forecast-train` (see `training.cli`)."""
+"""`python -m training` / `forecast-train`: the training command (see `training.cli`).
+
+This module imports nothing of the training stack itself, so that a missing one
+(training run from the serving environment, which has no TensorFlow, pandas or
+scikit-learn) is one line saying what to install, not a traceback.
+"""
 
 import sys
 
-from training.cli import main
+HINT = (
+    "forecast-train: error: training needs the `train` extra (TensorFlow, scikit-learn,"
+    " pandas, matplotlib), and {missing} is not installed: run `make train DATA=...`, or"
+    " `.venv/bin/pip install -e '.[train]'`"
+)
 
-sys.exit(main())
+
+def main() -> int:
+    try:
+        from training.cli import main as train
+    except ModuleNotFoundError as exc:
+        print(HINT.format(missing=exc.name), file=sys.stderr)
+        return 2
+    return train()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

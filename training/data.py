@@ -228,8 +228,13 @@ def _drop_non_data(table: pd.DataFrame, d_col: int, v_col: int, notes: list[str]
 
 
 def _to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
-    """Convert every value exactly; refuse gaps, text and infinities, naming the first one."""
-    numbers = pd.to_numeric(cells.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    """Convert every value exactly; refuse gaps, text and infinities, naming the first one.
+
+    Python's `float` parses each cell: correctly rounded, the same in every pandas
+    (`pd.to_numeric` rounds some values differently across versions, and calls
+    1e400 not a number rather than infinite).
+    """
+    numbers = np.array([_number(cell) for cell in cells], dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(numbers))
     if bad.size:
         at = int(bad[0])
@@ -244,6 +249,17 @@ def _to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
         raise _Problem(f"line {cells.index[at]} (period {labels[at]}): {problem}{more}")
     numbers.setflags(write=False)
     return numbers
+
+
+def _number(cell: str) -> float:
+    """The cell's value, or NaN when it is not a number (`1_000` is not: CSVs have no such)."""
+    text = cell.strip()
+    if "_" in text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def _is_missing(cell: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.contract.pipeline import as_rows
 
@@ -79,36 +79,39 @@ def baselines(series: np.ndarray, targets: np.ndarray, season_length: int) -> Ba
 
 
 class BaselineScores(BaseModel):
-    """A naive forecast scored on the same points as the model."""
+    """A naive forecast scored on the points where it exists (all of the model's, or fewer)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rmse: float
     mae: float
+    n: int | None = Field(
+        None, description="Points scored; null in versions written before it was recorded."
+    )
 
 
 def score_baselines(
     series: np.ndarray, targets: np.ndarray, season_length: int
 ) -> dict[Baseline, BaselineScores | None]:
-    """Each baseline scored on the target points; None where a baseline cannot be formed."""
-    actual = np.asarray(series, dtype=np.float64)[np.asarray(targets, dtype=np.int64)]
-    naive = baselines(series, targets, season_length)
-    forecasts: dict[Baseline, np.ndarray | None] = {
-        "persistence": naive.persistence,
-        "seasonal_naive": naive.seasonal_naive,
-    }
+    """Each baseline on the target points where it exists, saying how many that is.
+
+    Persistence exists at every target; the seasonal naive at those with a value
+    one season before them (and nowhere without a season). None: no point at all.
+    """
+    series = np.asarray(series, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.int64)
+    seasonal = targets[targets >= season_length] if season_length > 1 else targets[:0]
     return {
-        kind: None
-        if guess is None
-        else BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
-        for kind, guess in forecasts.items()
+        "persistence": _scored(series, targets[targets >= 1], 1),
+        "seasonal_naive": _scored(series, seasonal, season_length),
     }
 
 
-def _scored(actual: np.ndarray, guess: np.ndarray | None) -> BaselineScores | None:
-    return (
-        None if guess is None else BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess))
-    )
+def _scored(series: np.ndarray, targets: np.ndarray, lag: int) -> BaselineScores | None:
+    if not len(targets):
+        return None
+    actual, guess = series[targets], series[targets - lag]
+    return BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess), n=len(targets))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ anything unexpected is a 500 with a generic message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError
+from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError, UnsupportedMediaType
 
 _UNPARSABLE = (UnicodeDecodeError, RecursionError)
 _HTTP_TYPES = {
@@ -61,10 +62,49 @@ async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    error = validation_error(exc.errors())
+    error = _unusable_body(request, exc.errors()) or validation_error(exc.errors())
     return error_response(error.status, error.body())
+
+
+def _unusable_body(request: Request, errors: Sequence[dict[str, Any]]) -> ServiceError | None:
+    """A body that is not a JSON object at all: say what the endpoint expects instead.
+
+    Text or CSV sent as such is 415 (JSON is the only media type); an empty or
+    non-object JSON body is 422. Both quote the endpoint's documented example.
+    """
+    whole = [e for e in errors if tuple(e.get("loc", ())) == ("body",)]
+    if not whole or whole[0].get("type") == "json_invalid":
+        return None
+    example = _example(request)
+    like = f"; send a JSON object like {example}" if example else ""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and "json" not in media:
+        return UnsupportedMediaType(
+            f"the body is {media}, but this endpoint reads JSON (Content-Type:"
+            f" application/json){like}. For a CSV file, send its values as a JSON list, or use"
+            " the page at /"
+        )
+    return InvalidInput.at("body", f"expected a JSON object{like}")
+
+
+def _example(request: Request) -> str | None:
+    """The route's documented request example, long lists cut short: `{"values": [826, ...]}`."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    extra = getattr(model, "model_config", {}).get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if not examples:
+        return None
+
+    def short(value: Any) -> Any:
+        if isinstance(value, list):
+            return [short(v) for v in value[:2]] + (["..."] if len(value) > 2 else [])
+        return value
+
+    text = json.dumps({key: short(value) for key, value in examples[0].items()})
+    return text.replace('"..."', "...")
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:

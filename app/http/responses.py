@@ -21,6 +21,7 @@ DESCRIPTIONS: dict[int, str] = {
     401: "Missing or invalid API key (when keys are set).",
     404: "No model of that name.",
     413: "The body is larger than the limit.",
+    415: "The body is not JSON (Content-Type application/json); the message shows an example.",
     422: "Invalid input; `errors` names each field.",
     503: "No version of the model verifies.",
 }

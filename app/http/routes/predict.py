@@ -26,7 +26,7 @@ from app.http.schemas import (
 router = APIRouter(
     tags=["forecasts"],
     dependencies=PROTECTED,
-    responses=error_responses(401, 404, 413, 422, 503),
+    responses=error_responses(401, 404, 413, 415, 422, 503),
 )
 
 
