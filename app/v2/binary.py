@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import Message
 
 from app.errors import InvalidInput
-from app.v2.codec import BINARY_SIZE
+from app.v2.tensor_data import BINARY_SIZE
 from app.v2.types import InferenceResponse, RequestInput
 
 EXTENSION = "binary_tensor_data"  # its name in the server metadata's extensions
