@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import envs, servers
-from bench.http_bench import loadgen, ours_env, peer_env
+from bench.http_bench import AUTH, loadgen, ours_env, peer_env
 from bench.report import median, num, table
 from bench.workload import Model, write_bodies
 
@@ -52,6 +52,7 @@ def measure(
                         120.0,
                         0.0,
                         max_requests=WARMUP_REQUESTS[name],
+                        headers=AUTH if name == "ours" else (),
                     )
                     started[name].append(
                         {
@@ -65,7 +66,8 @@ def measure(
     with servers.serve(
         "ours-soak", command, env, logs, port_env=servers.SERVICE_PORT_ENV
     ) as server:
-        loadgen(f"{server.url}/v1/predict", body, 8, 120.0, 0.0, WARMUP_REQUESTS["ours"])
+        url = f"{server.url}/v1/predict"
+        loadgen(url, body, 8, 120.0, 0.0, WARMUP_REQUESTS["ours"], headers=AUTH)
         before = server.rss_mib()
         soak = loadgen(
             f"{server.url}/v1/predict",
@@ -74,6 +76,7 @@ def measure(
             SOAK_TIME_CAP_S,
             0.0,
             max_requests=soak_requests,
+            headers=AUTH,
         )
         after, peak = server.rss_mib(), server.peak_mib()
     return {

@@ -46,8 +46,15 @@ class Target:
     raw: bytes  # the complete HTTP/1.1 request
 
     @classmethod
-    def build(cls, url: str, body: bytes | None = None, method: str = "POST") -> Target:
-        """Encode `method url` with a JSON `body` (none for GET); refuse non-loopback hosts."""
+    def build(
+        cls,
+        url: str,
+        body: bytes | None = None,
+        method: str = "POST",
+        headers: tuple[str, ...] = (),
+    ) -> Target:
+        """Encode `method url` with a JSON `body` (none for GET) and extra `Name: value` headers;
+        refuse non-loopback hosts."""
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.scheme != "http" or host not in LOOPBACK:
@@ -55,6 +62,7 @@ class Target:
         port = parts.port or 80
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
+        head += list(headers)
         if body is not None:
             head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (body or b"")
@@ -257,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT/path")
     parser.add_argument("--method", default="POST")
+    parser.add_argument(
+        "--header", action="append", default=[], help="extra `Name: value` header (repeatable)"
+    )
     parser.add_argument("--body-file", type=Path, help="request body (JSON); none for GET")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--duration", type=float, default=5.0, help="measured seconds")
@@ -271,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--concurrency must be 1-1024 and --duration 0-3600 s")
     pin_to_cpu(args.cpu)
     body = args.body_file.read_bytes() if args.body_file else None
-    target = Target.build(args.url, body, args.method)
+    target = Target.build(args.url, body, args.method, tuple(args.header))
     result = run_sync(
         target,
         args.concurrency,

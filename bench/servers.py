@@ -37,14 +37,19 @@ def free_port() -> int:
 
 
 def request(
-    port: int, method: str, path: str, body: Any = None, timeout: float = 30.0
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """One JSON request to 127.0.0.1:`port`; returns (status, decoded body or None)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        conn.request(method, path, body=payload, headers=headers)
+        sent = {"Content-Type": "application/json"} if payload is not None else {}
+        conn.request(method, path, body=payload, headers={**sent, **(headers or {})})
         response = conn.getresponse()
         raw = response.read()
     finally:
@@ -123,8 +128,10 @@ def serve(
     timeout: float = 90.0,
     ready_path: str = "/ready",
     port_env: str | None = None,
+    pin: bool = True,
 ) -> Iterator[Server]:
-    """Start `command(port)` from the project root, pinned to the server CPU; yield once ready.
+    """Start `command(port)` from the project root, pinned to the server CPU (unless `pin` is
+    False: several workers use every CPU); yield once ready.
 
     `port_env` names an environment variable that also gets the port, for servers
     that read it from there. Readiness is the first 200 from `ready_path`, polled
@@ -141,7 +148,7 @@ def serve(
             env={**os.environ, **env, **({port_env: str(port)} if port_env else {})},
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_pin_server if PINNING else None,
+            preexec_fn=_pin_server if PINNING and pin else None,
         )
     try:
         seconds = _wait_ready(process, port, ready_path, started, timeout, log)

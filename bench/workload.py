@@ -42,10 +42,12 @@ class Model:
     def describe(self) -> str:
         m = self.manifest
         layers = " + ".join(f"{x['kind']}({x['units']})" for x in m["architecture"]["layers"])
+        members = m["architecture"].get("members", 1)
         pipe = m["pipeline"]
+        kind = pipe.get("kind", "difference")
         return (
-            f"`{self.name}` version {m['version']} ({self.origin}): {layers}, "
-            f"look_back {pipe['look_back']}, transform `{pipe['transform']}`, "
+            f"`{self.name}` version {m['version']} ({self.origin}): {members} x {layers}, "
+            f"{kind} pipeline, look_back {pipe['look_back']}, "
             f"preset `{m['training']['preset']}`, from `{self.version_dir}`"
         )
 
@@ -95,29 +97,35 @@ def milk_values() -> list[float]:
     return [float(v) for v in load_series(DATA).values]
 
 
-def predict_body(values: list[float]) -> dict[str, Any]:
-    """The last three years of the series, horizon 1: the /v1/predict body of every cell."""
-    return {"values": values[-VALUES_PER_REQUEST:], "horizon": 1}
+def predict_body(values: list[float], levels: list[float] | None = None) -> dict[str, Any]:
+    """The last three years of the series, horizon 1; `levels` None: the server's default
+    (80 % and 95 % intervals), `[]`: none."""
+    body: dict[str, Any] = {"values": values[-VALUES_PER_REQUEST:], "horizon": 1}
+    return body if levels is None else {**body, "levels": levels}
 
 
-def batch_body(values: list[float], series: int) -> dict[str, Any]:
+def batch_body(values: list[float], series: int, horizon: int = 1) -> dict[str, Any]:
     """`series` different 36-month windows of the series (sliding, wrapping around)."""
     starts = range(len(values) - VALUES_PER_REQUEST + 1)
     windows = [values[s : s + VALUES_PER_REQUEST] for s in starts]
-    return {"series": [windows[i % len(windows)] for i in range(series)], "horizon": 1}
+    return {"series": [windows[i % len(windows)] for i in range(series)], "horizon": horizon}
 
 
-def write_bodies(directory: Path, batch_sizes: tuple[int, ...] = (100, 1000)) -> dict[str, Any]:
-    """Write every request body once (the same bytes go to ceiling, predict and peer).
+def write_bodies(
+    directory: Path, batch_series: int = 1000, horizons: tuple[int, ...] = (1, 12)
+) -> dict[str, Any]:
+    """Write every request body once (the same bytes go to every server that takes it).
 
-    Returns the predict body itself under "predict" and each file under "predict_file"
-    and "batch_<n>_file".
+    Returns the predict body itself under "predict", and the files: "predict_file"
+    (default levels: 80 % and 95 % intervals), "plain_file" (no intervals) and
+    "batch_h<h>_file" (`batch_series` series, default levels, horizon h).
     """
     values = milk_values()
     out: dict[str, Any] = {"predict": predict_body(values)}
-    out["predict_file"] = directory / "predict-body.json"
-    out["predict_file"].write_text(json.dumps(out["predict"]))
-    for n in batch_sizes:
-        out[f"batch_{n}_file"] = directory / f"batch-{n}-body.json"
-        out[f"batch_{n}_file"].write_text(json.dumps(batch_body(values, n)))
+    for key, body in (("predict_file", out["predict"]), ("plain_file", predict_body(values, []))):
+        out[key] = directory / f"{key}.json"
+        out[key].write_text(json.dumps(body))
+    for h in horizons:
+        out[f"batch_h{h}_file"] = directory / f"batch-{batch_series}-h{h}.json"
+        out[f"batch_h{h}_file"].write_text(json.dumps(batch_body(values, batch_series, h)))
     return out
