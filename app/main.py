@@ -77,7 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added after the body limit, so around it: it times and logs every answer, 413s too.
     app.add_middleware(AccessLogMiddleware, log_payloads=lambda: app.state.settings.log_payloads)
     # Outermost: refusing excess load must cost nothing, not even an access-log line.
-    app.add_middleware(LoadSheddingMiddleware, limit=lambda: app.state.settings.max_in_flight)
+    app.add_middleware(
+        LoadSheddingMiddleware,
+        limit=lambda: app.state.settings.max_in_flight,
+        max_body_bytes=lambda: app.state.settings.max_body_bytes,
+    )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from app import metrics
 from app.http.middleware.load_shedding import LoadSheddingMiddleware
@@ -24,7 +26,7 @@ def slow_app(release: asyncio.Event, limit: int) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(LoadSheddingMiddleware, limit=lambda: limit)
+    app.add_middleware(LoadSheddingMiddleware, limit=lambda: limit, max_body_bytes=lambda: 1000)
     return app
 
 
@@ -50,6 +52,82 @@ async def test_excess_requests_are_refused_at_once_and_probes_still_answer() -> 
         assert [r.status_code for r in await asyncio.gather(*admitted)] == [200, 200]
         again = await client.post("/v1/predict")  # load gone: admitted again at once
         assert again.status_code == 200
+
+
+def predict_scope() -> dict[str, Any]:
+    return {"type": "http", "method": "POST", "path": "/v1/predict", "headers": []}
+
+
+@pytest.mark.anyio
+async def test_a_client_still_sending_its_body_holds_no_slot() -> None:
+    served: list[bytes] = []
+
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message["body"]
+            if not message.get("more_body"):
+                break
+        served.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    shedding = LoadSheddingMiddleware(echo, limit=lambda: 1, max_body_bytes=lambda: 1000)
+    stalled = asyncio.Event()  # never set: the client sent half its body and went quiet
+
+    async def half_sent() -> Message:
+        if not stalled.is_set():
+            stalled.set()
+            return {"type": "http.request", "body": b"half", "more_body": True}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def whole() -> Message:
+        return {"type": "http.request", "body": b"complete", "more_body": False}
+
+    answers: list[Message] = []
+
+    async def collect(message: Message) -> None:
+        answers.append(message)
+
+    waiting = asyncio.create_task(shedding(predict_scope(), half_sent, collect))
+    await stalled.wait()
+    await asyncio.wait_for(shedding(predict_scope(), whole, collect), timeout=1)
+    assert answers[0]["status"] == 200 and served == [b"complete"] and shedding.in_flight == 0
+    waiting.cancel()
+
+
+@pytest.mark.anyio
+async def test_the_slot_is_freed_once_the_last_byte_is_handed_over() -> None:
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"large answer"})
+
+    shedding = LoadSheddingMiddleware(answer, limit=lambda: 1, max_body_bytes=lambda: 1000)
+    never_read = asyncio.Event()
+
+    async def whole() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def blocked(message: Message) -> None:  # a client that never reads its answer
+        if message["type"] == "http.response.body":
+            await never_read.wait()
+
+    statuses: list[int] = []
+
+    async def collect(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    stuck = asyncio.create_task(shedding(predict_scope(), whole, blocked))
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(shedding(predict_scope(), whole, collect), timeout=1)
+    assert statuses == [200]
+    never_read.set()
+    await stuck
+    assert shedding.in_flight == 0
 
 
 @pytest.fixture

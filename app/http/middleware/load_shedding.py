@@ -5,9 +5,16 @@ memory with the queue, and starve its probes until the orchestrator killed a
 pod that was only busy (and sent its load to the next). This middleware keeps
 at most `limit()` requests in flight (probes and scrapes never count and are
 never refused) and answers the excess immediately with 503, `Retry-After` and
-the usual JSON error body, before the body is read or parsed: a refusal costs
+the usual JSON error body, before the body is parsed: a refusal costs
 microseconds, so the worker keeps serving what it admitted at full speed, and
 latency is normal again the moment the load drops.
+
+A request is admitted once its body has arrived, and leaves once its answer's
+last byte is handed to the server. A client still sending (or one that never
+reads what it asked for) holds a socket, not a slot, so a few dozen stalled
+clients cannot shut everyone else out with 503s. The body is read here, as the
+endpoint would have read it, and replayed to the app; reading stops at the
+body size limit, past which the limit's own middleware, inside, answers 413.
 
 It sits outside the access log on purpose: under overload, a log line per
 refusal would itself eat the CPU being protected. Refusals are counted in
@@ -36,9 +43,12 @@ RETRY_AFTER_S = 1
 class LoadSheddingMiddleware:
     """Admit at most `limit()` non-probe requests at once; refuse the rest with 503."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: Callable[[], int], max_body_bytes: Callable[[], int]
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.max_body_bytes = max_body_bytes
         self.in_flight = 0
         self._shed_since_warning = 0
         self._warned_at = 0.0
@@ -47,15 +57,34 @@ class LoadSheddingMiddleware:
         if scope["type"] != "http" or scope["path"] in metrics.PROBES:
             await self.app(scope, receive, send)
             return
+        received = await _body(receive, self.max_body_bytes())
+        if received is None:
+            return  # the client hung up before it finished sending
         limit = self.limit()
         if self.in_flight >= limit:
             await self._refuse(limit, send)
             return
         self.in_flight += 1  # one event loop: no lock needed between check and increment
+        holding = True
+
+        def leave() -> None:
+            nonlocal holding
+            if holding:
+                self.in_flight -= 1
+                holding = False
+
+        async def replay() -> Message:
+            return received.pop(0) if received else await receive()
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                leave()  # the work is done; a slow reader now holds only its socket
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, answer)
         finally:
-            self.in_flight -= 1
+            leave()
 
     async def _refuse(self, limit: int, send: Send) -> None:
         metrics.SHED.inc()
@@ -72,6 +101,20 @@ class LoadSheddingMiddleware:
         start, body = _refusal(limit)
         await send(start)
         await send(body)
+
+
+async def _body(receive: Receive, max_bytes: int) -> list[Message] | None:
+    """The body's messages, to the last one or past `max_bytes`; None if the client hung up."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False) or size > max_bytes:
+            return messages
 
 
 @functools.lru_cache(maxsize=4)
