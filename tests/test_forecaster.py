@@ -72,8 +72,8 @@ def test_a_batch_equals_its_rows_forecast_one_by_one(
     horizon = data.draw(st.integers(1, 5))
     together = forecaster.forecast(histories, horizon)
     for row, forecast in zip(histories, together, strict=True):
-        np.testing.assert_allclose(
-            forecaster.forecast(row[np.newaxis], horizon)[0], forecast, rtol=1e-12
+        np.testing.assert_allclose(  # float32 rounding: BLAS may sum a batch in another order
+            forecaster.forecast(row[np.newaxis], horizon)[0], forecast, rtol=1e-6
         )
 
 

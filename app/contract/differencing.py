@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from app.contract.intervals import Space
-from app.contract.pipeline import AffineScaler, history_rows
+from app.contract.pipeline import AffineScaler, Predict, history_rows
 
 
 class Transform(StrEnum):
@@ -74,6 +74,13 @@ class DifferencingPipeline:
         self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
     ) -> np.ndarray:
         return to_series_units(outputs, histories, self, scaler)
+
+    def next_values(
+        self, histories: np.ndarray, scaler: AffineScaler, predict: Predict
+    ) -> np.ndarray:
+        return to_series_units(
+            predict(model_inputs(histories, self, scaler)), histories, self, scaler
+        )
 
     def training_windows(
         self, series: np.ndarray, scaler: AffineScaler

