@@ -5,11 +5,11 @@
 Times one window and 10,000 windows through (a) `app.engine.archive.load_network(...).predict`,
 as is and with OpenBLAS limited to one thread, (b) Keras `model.predict(x, verbose=0)`
 with its default batch size (32) and with the whole input as one batch, and (c) calling
-the Keras model directly, `model(x)`; all read from the same `model.keras`. Each figure
+the Keras model directly, `model(x)`; all read the version's first ensemble member. Each figure
 is the median of repeats, the methods taking turns (`bench.timing.interleaved`). Windows are
 standard-normal values (the scale the model sees after standard scaling, fixed
 seed); the largest engine-vs-Keras difference over them is reported as a check that
-both compute the same function (Keras runs in float32, the engine in float64).
+both compute the same function (both run in float32).
 Runs in a subprocess of `run_all`, since it imports TensorFlow.
 """
 
@@ -48,7 +48,9 @@ def measure(version_dir: Path) -> dict[str, Any]:
 
     from app.engine.archive import load_network
 
-    path = version_dir / "model.keras"
+    # The first ensemble member: Keras and the engine then run the same one network.
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    path = version_dir / manifest["networks"][0]
     network = load_network(path)
     model = keras.saving.load_model(path)
     look_back = network.look_back or 1
@@ -94,7 +96,7 @@ def render(result: dict[str, Any]) -> list[str]:
     return [
         *table(header, rows),
         "",
-        f"Keras {result['keras']} ({result['backend']} backend, float32), engine float64 on "
+        f"Keras {result['keras']} ({result['backend']} backend, float32), engine float32 on "
         f"NumPy {result['numpy']}; windows of {result['look_back']} steps. Largest "
         f"engine-vs-Keras difference over the 10,000 windows: "
         f'{result["max_abs_diff_scaled"]:.1e} (scaled units). "vs engine" = time / engine\'s '

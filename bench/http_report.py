@@ -163,7 +163,7 @@ def _notes(result: dict[str, Any], loadgen_capacity: float | None) -> list[str]:
         " window; it barely moves when other processes take the CPU, so on a busy machine the"
         " CPU-based ratios are the steadier ones. Body: the last 36 months of the milk series,"
         f" horizon 1; the peer's forecast differs from ours by {result['agreement']:.1e}"
-        " (float32 vs float64), so both do the same work.",
+        " (both float32, summed in another order), so both do the same work.",
         "Load generator: `bench/loadgen.py`, closed loop (concurrency = requests in flight),"
         " HTTP/1.1 keep-alive, asyncio + uvloop. Its own capacity against a canned-response"
         f" server on the same CPU at concurrency 32: {num(loadgen_capacity)} req/s.",
