@@ -105,8 +105,11 @@ def shares(raw: Path) -> dict[str, float]:
 
 def _owner(frames: list[str]) -> str:
     for frame in reversed(frames):  # innermost first
+        # "func (path:line)"; py-spy prints the service's own files relative to its
+        # working directory ("app/engine/layers.py"), so anchor every path at "/".
+        where = "/" + frame.rpartition(" (")[2].lstrip("/")
         for feature, fragments in FEATURES:
-            if any(fragment in frame for fragment in fragments):
+            if any(fragment in where for fragment in fragments):
                 return feature
     return OTHER
 
