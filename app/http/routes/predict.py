@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from app.http.auth import PROTECTED
 from app.http.context import answered
 from app.http.deps import DataPlaneDep
+from app.http.json_route import JSONBodyRoute
 from app.http.offload import INLINE_STEPS, run_sized
 from app.http.responses import error_responses
 from app.http.schemas import (
@@ -27,6 +28,7 @@ router = APIRouter(
     tags=["forecasts"],
     dependencies=PROTECTED,
     responses=error_responses(401, 404, 413, 415, 422, 503),
+    route_class=JSONBodyRoute,
 )
 
 
