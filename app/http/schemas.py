@@ -153,11 +153,15 @@ class BatchPredictResponse(_Answer):
 
     @classmethod
     def of(cls, answer: Forecasts) -> BatchPredictResponse:
+        # Built unvalidated: the lists come from float64 arrays, so they already have
+        # the declared types, and validating 1,000 series of them took ~4 ms a request.
         bands = [
-            BatchInterval(level=b.level, lower=b.lower.tolist(), upper=b.upper.tolist())
+            BatchInterval.model_construct(
+                level=b.level, lower=b.lower.tolist(), upper=b.upper.tolist()
+            )
             for b in answer.intervals
         ]
-        return cls(
+        return cls.model_construct(
             model=answer.model,
             version=answer.version,
             horizon=answer.horizon,
