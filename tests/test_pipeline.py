@@ -112,3 +112,10 @@ def test_seed_preset_splits_the_milk_series_like_the_post() -> None:
     split = plan_split(168, SEED)
     assert (split.train_size, split.windows) == (int(168 * 0.67), int(168 * 0.67) - 1)
     assert (SEED.look_back, SEED.units, SEED.epochs, SEED.batch_size) == (1, (4,), 100, 1)
+
+
+def test_as_rows_keeps_each_tail_and_pads_short_histories_with_nan() -> None:
+    long, short = [1.0, 2.0, 3.0, 4.0, 5.0], [7.0, 8.0]
+    np.testing.assert_array_equal(as_rows([long, long[1:]], 3), [[3, 4, 5], [3, 4, 5]])
+    np.testing.assert_array_equal(as_rows([np.array(long), short], 3), [[3, 4, 5], [np.nan, 7, 8]])
+    assert as_rows(np.array([long, long]), 5).shape == (2, 5)
