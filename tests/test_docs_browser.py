@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
+from chromium import CHROMIUM, FLAGS
 from liveserver import LiveServer
 
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
-    None,
-)
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--dump-dom",
-    "--virtual-time-budget=10000",
-]
+DOM_FLAGS = [*FLAGS, "--dump-dom", "--virtual-time-budget=10000"]
 
 
 def test_docs_page_loads_its_assets_from_this_server(server: LiveServer) -> None:
@@ -43,7 +28,7 @@ def test_docs_render_the_operations_in_headless_chromium(
 ) -> None:
     assert CHROMIUM is not None
     done = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path}", f"{server.url}/docs"],
+        [CHROMIUM, *DOM_FLAGS, f"--user-data-dir={tmp_path}", f"{server.url}/docs"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,26 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from chromium import CHROMIUM, FLAGS
 from liveserver import ROOT, LiveServer, live_server
 from modelkit import synthetic_series
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
 
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
-    None,
-)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (Debian's `chromium`)")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 MILK_CSV = ROOT.parent / "shared" / "data" / "monthly-milk-production-pounds-p.csv"
 KEY = "ui-test-key"
