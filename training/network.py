@@ -24,15 +24,7 @@ def build_model(look_back: int, units: tuple[int, ...], learning_rate: float) ->
     for i, width in enumerate(units):
         layers.append(keras.layers.LSTM(width, return_sequences=i < len(units) - 1))
     layers.append(keras.layers.Dense(1))
-    model = keras.Sequential(layers)
-    # MSE on scaled targets, as in the post. No XLA: Keras turns it off anyway under
-    # TensorFlow's op determinism, which a fixed seed needs to fix the weights.
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="mean_squared_error",
-        jit_compile=False,
-    )
-    return model
+    return _compiled(keras.Sequential(layers), learning_rate)
 
 
 def build_ensemble(
@@ -57,7 +49,14 @@ def build_ensemble(
             )
         outputs.append(keras.layers.Dense(1, name=f"m{m}_dense")(h))
     joined = keras.layers.Concatenate(name="members")(outputs) if members > 1 else outputs[0]
-    model = keras.Model(inputs, joined)
+    return _compiled(keras.Model(inputs, joined), learning_rate)
+
+
+def _compiled(model: keras.Model, learning_rate: float) -> keras.Model:
+    """MSE on scaled targets, as in the post, with Adam. No XLA: Keras turns it off anyway
+    under TensorFlow's op determinism, which a fixed seed needs to fix the weights."""
+    import keras
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="mean_squared_error",
