@@ -16,7 +16,7 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test reliability lint train bench bench-accuracy lock container-check docs ui-vendor clean
+.PHONY: serve test reliability lint browser train bench bench-accuracy lock container-check docs ui-vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -46,8 +46,16 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app training
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -m "not reliability"
+
+# The /docs and page tests drive Debian's headless Chromium. Installed here when it is
+# missing and apt-get can (as root); otherwise one line says those tests will skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing Debian's chromium for the browser tests" \
+		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "no chromium (install Debian's chromium as root): the browser tests will skip"
 
 # Live Schemathesis fuzzing, a 60 s soak at concurrency 32 and fault injection
 # against real `python -m app` processes: about 3 minutes.

@@ -135,7 +135,9 @@ def test_requests_past_the_deadline_are_cut_and_the_process_still_exits(
         took = time.monotonic() - started
         for thread in threads:
             thread.join()
-    assert code == 0 and took < 1 + 2.5  # the deadline, plus uvicorn's ticks and our exit
+    # Uncut, the requests would run for about 30 s: ending within a few seconds of the
+    # 1 s deadline shows they were cut (the slack is for a busy 2-core machine).
+    assert code == 0 and took < 1 + 5
     assert all(not isinstance(a, httpx.Response) or a.status_code == 500 for a in answers)
 
 
