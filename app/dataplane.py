@@ -131,9 +131,9 @@ class DataPlane:
     ) -> Forecasts:
         """Forecast the tail of every series in one vectorised pass; warn about odd inputs."""
         chosen, notes = self._levels(forecaster, levels, horizon)
-        pairs = list(zip(series, fields, strict=True))
-        checked = [self._history(forecaster, v, f) for v, f in pairs]
-        tails = as_rows(checked, forecaster.pipeline.history_width)
+        for values, name in zip(series, fields, strict=True):
+            self._check_length(forecaster, len(values), name)
+        tails = as_rows(series, forecaster.pipeline.history_width)
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
         metrics.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
@@ -182,14 +182,14 @@ class DataPlane:
         self, forecaster: Forecaster, values: Values, field: str, extra: int = 0
     ) -> np.ndarray:
         """The values as an array, refused if too many or too few for this model."""
-        if len(values) > self.settings.max_values:
-            raise InvalidInput.at(
-                field, f"at most {self.settings.max_values} values, got {len(values)}"
-            )
-        need = forecaster.history_length + extra
-        if len(values) < need:
-            raise InvalidInput.at(field, f"{_need(forecaster, extra)}, got {len(values)}")
+        self._check_length(forecaster, len(values), field, extra)
         return np.asarray(values, dtype=np.float64)
+
+    def _check_length(self, forecaster: Forecaster, n: int, field: str, extra: int = 0) -> None:
+        if n > self.settings.max_values:
+            raise InvalidInput.at(field, f"at most {self.settings.max_values} values, got {n}")
+        if n < forecaster.history_length + extra:
+            raise InvalidInput.at(field, f"{_need(forecaster, extra)}, got {n}")
 
     def _check_horizon(self, horizon: int) -> None:
         if horizon > self.settings.max_horizon:

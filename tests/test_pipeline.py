@@ -119,3 +119,26 @@ def test_as_rows_keeps_each_tail_and_pads_short_histories_with_nan() -> None:
     np.testing.assert_array_equal(as_rows([long, long[1:]], 3), [[3, 4, 5], [3, 4, 5]])
     np.testing.assert_array_equal(as_rows([np.array(long), short], 3), [[3, 4, 5], [np.nan, 7, 8]])
     assert as_rows(np.array([long, long]), 5).shape == (2, 5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    width=st.integers(1, 15),
+    data=st.data(),
+)
+def test_as_rows_is_the_same_whether_the_lengths_are_equal_or_not(
+    lengths: list[int], width: int, data: st.DataObject
+) -> None:
+    """Equal lengths take one conversion, unequal ones a loop: both give every row's tail."""
+    histories = [data.draw(st.lists(values, min_size=n, max_size=n)) for n in lengths]
+    expected = np.full((len(histories), width), np.nan)
+    for row, history in zip(expected, histories, strict=True):
+        tail = history[-width:]
+        row[width - len(tail) :] = tail
+    same = [histories[0]] * len(histories)  # equal lengths
+    np.testing.assert_array_equal(as_rows(histories, width), expected)
+    np.testing.assert_array_equal(as_rows(same, width), np.stack([expected[0]] * len(same)))
+    source = np.array(same, dtype=np.float64)
+    as_rows(source, width)[:] = 0.0  # a copy: the caller's array is never written through
+    np.testing.assert_array_equal(source, np.array(same, dtype=np.float64))
