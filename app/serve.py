@@ -4,6 +4,11 @@ What it adds to `uvicorn app.main:app`:
 
 - host, port, log level and the graceful-shutdown deadline come from the
   `FORECAST_*` settings, the worker count from `WEB_CONCURRENCY` (as uvicorn reads it);
+- asyncio's own event loop, not uvloop: libuv accepts one connection per loop pass
+  (libuv#3696), so under overload a probe's new connection waited one busy pass for
+  every connection ahead of it, over a second after a burst of 256 connects
+  (`tests/reliability/test_saturation.py`); asyncio accepts every pending connection
+  at once, and served as fast here (BENCHMARKS.md, "Past saturation");
 - JSON logs for uvicorn's own lines too, and no uvicorn access log (the app
   writes one JSON line per request, with the route template, model and request id);
 - exit status 0 after a clean stop on SIGTERM or SIGINT. uvicorn re-raises the
@@ -61,6 +66,7 @@ def build_config(settings: Settings, workers: int) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        loop="asyncio",  # accepts a burst of connections in one pass: see the module docstring
         timeout_graceful_shutdown=settings.shutdown_seconds,
         timeout_keep_alive=settings.keep_alive_seconds,
         access_log=False,
