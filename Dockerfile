@@ -37,9 +37,9 @@ RUN pip install --require-hashes --only-binary=:all: -r requirements.lock \
 # suites of NumPy and h5py; NumPy's build-time parts (distutils, f2py, C headers,
 # static libs, the SIMD test module, type stubs); Swagger UI's source maps and
 # ES-module bundles (/docs loads swagger-ui-bundle.js); pip and setuptools.
-# Debug symbols are stripped from the extension modules (uvloop alone drops from
-# 14 MB to 2 MB) but not from the wheels' vendored *.libs (auditwheel/patchelf-
-# edited ELF files that `strip` corrupts); binutils stays in this stage.
+# Debug symbols are stripped from the extension modules but not from the wheels'
+# vendored *.libs (auditwheel/patchelf-edited ELF files that `strip` corrupts);
+# binutils stays in this stage.
 # Byte-code is compiled here, once, hash-based and unchecked (valid whatever the
 # files' mtimes after COPY): the runtime root filesystem is read-only, so a stale
 # .pyc would mean compiling every imported module in memory at each start.
@@ -58,7 +58,7 @@ RUN apt-get update -q \
  && python -m pip uninstall --yes --quiet pip setuptools \
  && rm -f /opt/venv/bin/pip* \
  && python -m compileall -q -f -j 0 --invalidation-mode unchecked-hash "$site" \
- && python -c "import numpy, h5py, joblib, uvloop, httptools, fastapi, swagger_ui_bundle" \
+ && python -c "import numpy, h5py, joblib, httptools, fastapi, swagger_ui_bundle" \
  && python -c "import importlib.util as u, sys; bad = [m for m in ('tensorflow', 'keras', 'sklearn', 'scipy', 'pandas', 'matplotlib', 'torch') if u.find_spec(m)]; sys.exit(f'training-only packages in the serving image: {bad}' if bad else 0)"
 
 
