@@ -130,6 +130,44 @@ async def test_the_slot_is_freed_once_the_last_byte_is_handed_over() -> None:
     assert shedding.in_flight == 0
 
 
+@pytest.mark.anyio
+async def test_a_request_arriving_while_the_limit_is_full_is_refused_unread() -> None:
+    """Its body is never read: the server discards it instead of buffering it for us."""
+    release = asyncio.Event()
+
+    async def hold(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    shedding = LoadSheddingMiddleware(hold, limit=lambda: 1, max_body_bytes=lambda: 1000)
+
+    async def whole() -> Message:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    reads = 0
+
+    async def counted() -> Message:
+        nonlocal reads
+        reads += 1
+        return await whole()
+
+    answers: list[Message] = []
+
+    async def collect(message: Message) -> None:
+        answers.append(message)
+
+    holding = asyncio.create_task(shedding(predict_scope(), whole, collect))
+    await asyncio.sleep(0.01)
+    assert shedding.in_flight == 1
+    await asyncio.wait_for(shedding(predict_scope(), counted, collect), timeout=1)
+    assert answers[0]["status"] == 503 and reads == 0
+    release.set()
+    await holding
+    assert answers[2]["status"] == 200 and shedding.in_flight == 0
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

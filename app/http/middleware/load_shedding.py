@@ -5,16 +5,19 @@ memory with the queue, and starve its probes until the orchestrator killed a
 pod that was only busy (and sent its load to the next). This middleware keeps
 at most `limit()` requests in flight (probes and scrapes never count and are
 never refused) and answers the excess immediately with 503, `Retry-After` and
-the usual JSON error body, before the body is parsed: a refusal costs
-microseconds, so the worker keeps serving what it admitted at full speed, and
-latency is normal again the moment the load drops.
+the usual JSON error body. A request that arrives while the limit is full is
+refused on its headers, before its body is read: the server discards the body's
+bytes as they come instead of buffering them for the app (the 413 of the body
+size limit is refused the same way), so under overload the worker spends its CPU
+on what it admitted, and latency is normal again the moment the load drops.
 
 A request is admitted once its body has arrived, and leaves once its answer's
 last byte is handed to the server. A client still sending (or one that never
 reads what it asked for) holds a socket, not a slot, so a few dozen stalled
-clients cannot shut everyone else out with 503s. The body is read here, as the
-endpoint would have read it, and replayed to the app; reading stops at the
-body size limit, past which the limit's own middleware, inside, answers 413.
+clients cannot shut everyone else out with 503s; the limit is checked again when
+the body is complete. The body is read here, as the endpoint would have read it,
+and replayed to the app; reading stops at the body size limit, past which the
+limit's own middleware, inside, answers 413.
 
 It sits outside the access log on purpose: under overload, a log line per
 refusal would itself eat the CPU being protected. Refusals are counted in
@@ -57,11 +60,14 @@ class LoadSheddingMiddleware:
         if scope["type"] != "http" or scope["path"] in metrics.PROBES:
             await self.app(scope, receive, send)
             return
+        if self.in_flight >= self.limit():  # full already: refused before its body is read
+            await self._refuse(self.limit(), send)
+            return
         received = await _body(receive, self.max_body_bytes())
         if received is None:
             return  # the client hung up before it finished sending
         limit = self.limit()
-        if self.in_flight >= limit:
+        if self.in_flight >= limit:  # filled up while the body was arriving
             await self._refuse(limit, send)
             return
         self.in_flight += 1  # one event loop: no lock needed between check and increment
