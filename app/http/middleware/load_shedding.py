@@ -60,15 +60,12 @@ class LoadSheddingMiddleware:
         if scope["type"] != "http" or scope["path"] in metrics.PROBES:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit():  # full already: refused before its body is read
-            await self._refuse(self.limit(), send)
+        if await self._refused_if_full(send):  # full already: refused before its body is read
             return
         received = await _body(receive, self.max_body_bytes())
         if received is None:
             return  # the client hung up before it finished sending
-        limit = self.limit()
-        if self.in_flight >= limit:  # filled up while the body was arriving
-            await self._refuse(limit, send)
+        if await self._refused_if_full(send):  # filled up while the body was arriving
             return
         self.in_flight += 1  # one event loop: no lock needed between check and increment
         holding = True
@@ -91,6 +88,14 @@ class LoadSheddingMiddleware:
             await self.app(scope, replay, answer)
         finally:
             leave()
+
+    async def _refused_if_full(self, send: Send) -> bool:
+        """Refuse with 503 if `limit()` requests are in flight; whether it did."""
+        limit = self.limit()
+        if self.in_flight < limit:
+            return False
+        await self._refuse(limit, send)
+        return True
 
     async def _refuse(self, limit: int, send: Send) -> None:
         metrics.SHED.inc()
