@@ -44,7 +44,7 @@ serve: $(VENV)/.serve-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app training
+	$(BIN)/mypy app training bench scripts
 
 test: lint browser
 	$(BIN)/python -m pytest -m "not reliability"
@@ -77,7 +77,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run_all
 
 bench-accuracy: $(VENV)/.dev-installed
-	$(BIN)/python bench/accuracy.py
+	$(BIN)/python -m bench.accuracy
 
 # Regenerates the README's settings table from app/settings.py (a test checks it).
 docs: $(VENV)/.dev-installed

@@ -1,6 +1,6 @@
 """Accuracy on the validation panel: the default recipe against classical forecasters.
 
-Run as `make bench-accuracy` (or `python bench/accuracy.py` from the project root;
+Run as `make bench-accuracy` (or `python -m bench.accuracy` from the project root;
 `--only milk` for one series). For each panel series in ../shared/data/ (milk, CO2,
 El Niño, Nile), it trains the `default` preset with seeds 0, 1 and 2 through the real
 CLI (into a temporary models directory), reads each version's manifest (test RMSE,
@@ -26,11 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `app`, `training` and `bench` importable
-    sys.path.insert(0, str(ROOT))
+from bench.classical import Result, classical
 
-from bench.classical import Result, classical  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data"
 BENCHMARKS = ROOT / "BENCHMARKS.md"

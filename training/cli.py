@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--look-back", type=int, help="window length the network sees")
     parser.add_argument("--units", type=int, help="units of every LSTM layer")
     parser.add_argument("--members", type=int, help="networks averaged into one forecast")
-    parser.add_argument("--epochs", type=int, help="epochs (the upper bound with early stopping)")
+    parser.add_argument("--epochs", type=int, help="epochs (all run: no early stopping)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--test-fraction", type=float, help="share of points held out (0.33)")

@@ -113,14 +113,16 @@ class Architecture(_Strict):
 
 class TrainingInfo(_Strict):
     preset: str
-    epochs: int = Field(ge=1, description="Epochs asked for (the upper bound with early stopping).")
+    epochs: int = Field(
+        ge=1, description="Epochs asked for (the upper bound when `early_stopping`)."
+    )
     epochs_run: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     seed: int
     learning_rate: float
     test_fraction: float = Field(gt=0, lt=1)
     validation_fraction: float = Field(ge=0, lt=1)
-    early_stopping: bool
+    early_stopping: bool  # milk/1 stopped early; the recipes since run every epoch
     wall_seconds: float = Field(ge=0)
 
 
