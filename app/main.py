@@ -21,12 +21,13 @@ from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_size import BodySizeLimitMiddleware
 from app.http.middleware.load_shedding import LoadSheddingMiddleware
-from app.http.routes import bench, docs, health, metrics, models, predict, reload
+from app.http.routes import docs, health, metrics
 from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
 from app.ui.routes import install_ui
+from app.v1 import bench, models, predict, reload
 from app.v2 import routes as v2
 from app.watcher import ModelWatcher
 

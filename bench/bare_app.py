@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.http.schemas import Interval, PredictRequest, PredictResponse
+from app.v1.schemas import Interval, PredictRequest, PredictResponse
 
 app = FastAPI()
 _FORECAST = [862.4]

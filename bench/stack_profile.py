@@ -29,7 +29,7 @@ FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("forecast: the NumPy engine (LSTM and Dense layers)", ("/app/engine/",)),
     ("forecast: pipeline, recursion, intervals", ("/app/contract/", "/app/forecaster.py")),
     ("data plane: checks, warnings, batching", ("/app/dataplane.py",)),
-    ("answer: response schema built from the forecast", ("/app/http/schemas.py",)),
+    ("answer: response schema built from the forecast", ("/app/v1/schemas.py",)),
     (
         "access log: one JSON line per request",
         ("/app/http/middleware/access_log.py", "/app/logs.py"),

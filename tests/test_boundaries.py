@@ -3,6 +3,10 @@
 `app/contract/` and `app/engine/` are NumPy + pydantic only: training imports
 them, so they must not drag in the web framework, and serving imports them, so
 they must not drag in TensorFlow. Nothing in `app/` imports `training/`.
+
+The protocols stand side by side: `app/v1/` and `app/v2/` never import each
+other, and `app/http/` (what every protocol shares) imports neither, so a third
+protocol is a new package beside them, not a layer on top of one.
 """
 
 from __future__ import annotations
@@ -48,6 +52,18 @@ def test_contract_and_engine_import_no_web_framework_and_no_training_stack(path:
 def test_the_service_never_imports_training_or_tensorflow(path: Path) -> None:
     found = {name.split(".")[0] for name in imported(path)}
     assert not found & TRAINING, sorted(found & TRAINING)
+
+
+PROTOCOLS = ("app.v1", "app.v2")
+
+
+@pytest.mark.parametrize("path", modules("app"), ids=str)
+def test_protocols_stand_side_by_side_over_shared_plumbing(path: Path) -> None:
+    own = ".".join(path.relative_to(ROOT).parts[:2])
+    inner = {name for name in imported(path) if name.startswith("app.")}
+    if own in PROTOCOLS or own == "app.http":
+        others = {p for p in PROTOCOLS if p != own}
+        assert not {n for n in inner if n.startswith(tuple(others))}, sorted(inner)
 
 
 def test_importing_contract_and_engine_loads_neither_stack() -> None:

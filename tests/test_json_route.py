@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.http.exception_handlers import install_error_handlers
 from app.http.json_route import JSONBodyRoute, _ModelRequest
-from app.http.schemas import BatchPredictRequest, PredictRequest
+from app.v1.schemas import BatchPredictRequest, PredictRequest
 
 
 def _app() -> FastAPI:

@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.dataplane import Forecasts
 from app.errors import InvalidInput
-from app.http.schemas import Horizon, Level
+from app.http.fields import Horizon, Level
 from app.v2.tensor_data import BINARY_SIZE, Raw, matrix
 from app.v2.types import (
     INPUT,

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import StrictInt, TypeAdapter, ValidationError
 
 from app.errors import InvalidInput
-from app.http.schemas import Value
+from app.http.fields import Value
 from app.v2.types import INPUT, RequestInput
 
 FLOATS: dict[str, type[np.floating[Any]]] = {

@@ -16,7 +16,7 @@ from typing import Any
 import schemathesis
 from pydantic import BaseModel, ValidationError
 
-from app.http.schemas import BatchPredictRequest, EvaluateRequest, PredictRequest
+from app.v1.schemas import BatchPredictRequest, EvaluateRequest, PredictRequest
 from app.v2.types import InferenceRequest
 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {

@@ -1,4 +1,4 @@
-"""HTTP routes of the v1 API: each parses a request, calls the data plane, renders the answer.
+"""Routes of the service itself, whatever the protocol: probes, metrics and the API docs.
 
-`app.main.ROUTERS` is the one list of routers the app serves (these and V2's).
+`app.main.ROUTERS` is the one list of routers the app serves (these, v1's and V2's).
 """

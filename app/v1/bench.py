@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from app.http.auth import PROTECTED
 from app.http.deps import DataPlaneDep
-from app.http.schemas import PredictRequest
+from app.v1.schemas import PredictRequest
 
 router = APIRouter(prefix="/bench", include_in_schema=False, dependencies=PROTECTED)
 

@@ -10,8 +10,8 @@ from app.http.auth import PROTECTED
 from app.http.context import note_served
 from app.http.deps import RegistryDep
 from app.http.responses import error_responses
-from app.http.status import ModelDetail, ModelStatus
 from app.registry import ModelState
+from app.v1.schemas import ModelDetail, ModelStatus
 
 router = APIRouter(
     prefix="/v1/models", tags=["models"], dependencies=PROTECTED, responses=error_responses(401)

@@ -15,7 +15,7 @@ from app.http.deps import DataPlaneDep
 from app.http.json_route import JSONBodyRoute
 from app.http.offload import INLINE_STEPS, run_sized
 from app.http.responses import error_responses
-from app.http.schemas import (
+from app.v1.schemas import (
     BatchPredictRequest,
     BatchPredictResponse,
     EvaluateRequest,

@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API, with the examples OpenAPI shows.
+"""Request and response bodies of the v1 API, with the examples OpenAPI shows.
 
 Values must be finite JSON numbers: strict floats refuse strings, booleans,
 null and nested lists, and `allow_inf_nan=False` refuses NaN and Infinity
@@ -9,37 +9,15 @@ the data plane, since a class cannot read settings at import time.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
-from app.contract.manifest import IntervalScores, StepScores
+from app.contract.manifest import IntervalScores, ModelCard, StepScores
 from app.contract.scoring import Baseline, BaselineScores
 from app.dataplane import Forecasts, Scored
-from app.http.examples import EVALUATED, MILK, examples
-
-Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-
-
-def _whole_number(value: Any) -> Any:
-    """`3.0` as `3`: JSON Schema's `integer` (what OpenAPI documents) includes it, and some
-    clients write every number with a decimal point. Fractions, strings and booleans stay
-    refused by the strict check."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-Horizon = Annotated[
-    int,
-    Field(strict=True, ge=1, description="Steps to forecast; beyond 1, forecasts are fed back."),
-    BeforeValidator(_whole_number),  # after Field, or the schema says `ge` for `minimum`
-]
-
-
-Level = Annotated[
-    float,
-    Field(strict=True, gt=0, lt=100, description="Percent: 80 holds the truth 80 % of the time."),
-    BeforeValidator(lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v),
-]
+from app.http.fields import Horizon, Level, Value
+from app.v1.examples import EVALUATED, MILK, examples
 
 
 def _levels() -> Any:
@@ -229,3 +207,20 @@ class EvaluateResponse(_Answer):
             backtest=result.steps,
             warnings=answer.warnings,
         )
+
+
+class ModelStatus(BaseModel):
+    name: str
+    state: Literal["ready", "failed"]
+    version: int | None = Field(description="The served version; null when none verifies.")
+    versions_on_disk: list[int]
+    reason: str | None = Field(None, description="Why no version is served.")
+    refused: dict[int, str] = Field(
+        default_factory=dict, description="Versions that failed verification, with reasons."
+    )
+
+
+class ModelDetail(ModelCard):
+    """The served version's card (the manifest but its hashes and library versions)."""
+
+    versions_on_disk: list[int]

@@ -1,0 +1,36 @@
+"""Field types every protocol validates requests against: finite values, horizons, levels.
+
+v1's JSON bodies use them as pydantic annotations, and V2 validates its
+parameters and tensor data with the same types, so a value, a horizon or a
+level means the same thing, and is refused for the same reason, whichever
+protocol carries it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+def _whole_number(value: Any) -> Any:
+    """`3.0` as `3`: JSON Schema's `integer` (what OpenAPI documents) includes it, and some
+    clients write every number with a decimal point. Fractions, strings and booleans stay
+    refused by the strict check."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Horizon = Annotated[
+    int,
+    Field(strict=True, ge=1, description="Steps to forecast; beyond 1, forecasts are fed back."),
+    BeforeValidator(_whole_number),  # after Field, or the schema says `ge` for `minimum`
+]
+
+
+Level = Annotated[
+    float,
+    Field(strict=True, gt=0, lt=100, description="Percent: 80 holds the truth 80 % of the time."),
+    BeforeValidator(lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+]

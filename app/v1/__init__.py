@@ -1,0 +1,1 @@
+"""The v1 JSON API: forecasts, evaluation, model metadata and reload, as the README documents it."""
