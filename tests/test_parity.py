@@ -19,6 +19,7 @@ from test_training import train_cli, write_series
 from app.contract.pipeline import AffineScaler, as_rows, one_step_histories, recursive_forecast
 from app.contract.scalers import affine_from_sklearn
 from app.contract.store import read_version
+from app.engine.network import PARITY
 from app.forecaster import load_forecaster
 
 keras = pytest.importorskip("keras")
@@ -26,7 +27,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 
 ROOT = Path(__file__).resolve().parents[1]
 MILK = ROOT.parent / "shared" / "data" / "monthly-milk-production-pounds-p.csv"
-TOLERANCE = 1e-4  # series units (pounds per cow for the milk models); network output units
 N_RANDOM = 1_000
 COMMITTED = sorted(p.parent for p in ROOT.glob("models/*/*/manifest.json"))
 
@@ -65,9 +65,9 @@ def check(version_dir: Path, histories: np.ndarray, horizon: int = 1) -> None:
     inputs = ours.pipeline.model_inputs(histories, ours.version.scaler)
     members = ours.network.predict(inputs)[..., 0]
     assert members.shape[0] == len(theirs.members)
-    assert np.max(np.abs(members - theirs.outputs(inputs))) < TOLERANCE
+    assert np.max(np.abs(members - theirs.outputs(inputs))) < PARITY
     engine, keras_way = ours.forecast(histories, horizon), theirs.forecast(histories, horizon)
-    assert np.max(np.abs(engine - keras_way)) < TOLERANCE * max(1.0, 1 / abs(theirs.scaler.scale))
+    assert np.max(np.abs(engine - keras_way)) < PARITY * max(1.0, 1 / abs(theirs.scaler.scale))
 
 
 def random_histories(version_dir: Path, rng: np.random.Generator) -> np.ndarray:

@@ -21,14 +21,13 @@ from app.contract.pipeline import one_step_histories
 from app.contract.scoring import BASELINE_LABELS
 from app.contract.store import REPORT_FILE, SCALER_FILE, network_file
 from app.contract.writer import write_version
+from app.engine.network import PARITY
 from app.forecaster import load_forecaster
 from training.data import Series
 from training.fit import Fitted, TrainingError, train
 from training.network import describe
 from training.presets import Preset
 from training.report import plot, score
-
-PARITY = 1e-4  # largest engine-vs-Keras difference accepted, in the network's output units
 
 
 def run(
@@ -74,9 +73,9 @@ def prove_servable(version_dir: Path, values: np.ndarray, fitted: Fitted) -> Non
     """Load the version as the service does and check its forecasts are the Keras model's.
 
     The parity rule: on every training-part window, every member's output from
-    the NumPy engine equals its Keras model's within 1e-4 (network output units),
-    and the combined one-step forecast equals Keras' within 1e-4 in those units
-    (at least 1e-4 in series units). So a model the service would refuse, or
+    the NumPy engine equals its Keras model's within `PARITY` (network output units),
+    and the combined one-step forecast equals Keras' within `PARITY` in those units
+    (at least `PARITY` in series units). So a model the service would refuse, or
     would compute differently, fails here with a clear message instead of at
     the next start.
     """

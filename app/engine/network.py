@@ -13,6 +13,11 @@ from app.engine.layers import PRECISION, Layer
 
 Array = npt.NDArray[np.float64]
 
+PARITY = 1e-4
+"""The engine's promise: every member's output within this of Keras', in the network's output
+units (and a combined forecast within this times the scaler's inverse scale, at least this, in
+series units). Training refuses to publish a version that breaks it; the parity tests hold it."""
+
 # Rows per forward pass: bounds the scratch arrays, (time, members, units + inputs + 1, rows).
 # On the committed default, 1,000 series take 3.2 ms in chunks of 512 and 3.5 ms of 256.
 _CHUNK = 512
