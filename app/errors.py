@@ -1,6 +1,6 @@
 """Domain errors that carry their HTTP status, and the one JSON shape every error is shown in.
 
-The registry, the data plane and the body-size guard raise these; `app.http.exception_handlers`
+The registry, the data plane and the body limits raise these; `app.http.exception_handlers`
 renders them (and FastAPI's own validation and HTTP errors, and anything
 unexpected) as the same body:
 
@@ -108,3 +108,9 @@ class UnsupportedMediaType(ServiceError):
 
 class PayloadTooLarge(ServiceError):
     status, type = 413, "payload_too_large"
+
+
+class RequestTimeout(ServiceError):
+    """A request body that did not arrive in time (FORECAST_BODY_TIMEOUT_SECONDS)."""
+
+    status, type = 408, "request_timeout"

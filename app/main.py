@@ -19,7 +19,7 @@ from app.dataplane import DataPlane
 from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
-from app.http.middleware.body_size import BodySizeLimitMiddleware
+from app.http.middleware.body_limits import BodyLimitsMiddleware
 from app.http.middleware.load_shedding import LoadSheddingMiddleware
 from app.http.routes import docs, health, metrics
 from app.lifecycle import operating
@@ -74,14 +74,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=lambda: app.state.settings.max_body_bytes)
-    # Added after the body limit, so around it: it times and logs every answer, 413s too.
+    # Each middleware added wraps the ones added before it: the last one added runs first.
     app.add_middleware(AccessLogMiddleware, log_payloads=lambda: app.state.settings.log_payloads)
-    # Outermost: refusing excess load must cost nothing, not even an access-log line.
+    # Outside the access log: refusing excess load must cost nothing, not even a log line.
+    app.add_middleware(LoadSheddingMiddleware, limit=lambda: app.state.settings.max_in_flight)
+    # Outermost: a body too large or too slow is refused before anything reads it, auth included.
     app.add_middleware(
-        LoadSheddingMiddleware,
-        limit=lambda: app.state.settings.max_in_flight,
-        max_body_bytes=lambda: app.state.settings.max_body_bytes,
+        BodyLimitsMiddleware,
+        max_bytes=lambda: app.state.settings.max_body_bytes,
+        timeout=lambda: app.state.settings.body_timeout_seconds,
     )
     install_error_handlers(app)
     for router in ROUTERS:

@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1 << 20, ge=1, description="Largest request body in bytes; larger bodies get 413."
     )
+    body_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description=(
+            "Longest a client may take to send a request body, from its headers to its last "
+            "byte; a body that stalls or trickles gets 408 and the connection is closed "
+            "(uvicorn's own timeout only covers idle connections between requests)."
+        ),
+    )
     extrapolation_margin: float = Field(
         default=0.5,
         ge=0,

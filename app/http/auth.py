@@ -119,6 +119,11 @@ async def require_api_key(
         raise Unauthorized("invalid API key", challenge='Bearer error="invalid_token"')
 
 
+def keys_required(request: Request) -> bool:
+    """Whether the service runs with keys: open routes must then show nothing the keys guard."""
+    return bool(request.app.state.api_keys)
+
+
 PROTECTED: list[DependsParam] = [Depends(require_api_key)]
 """Router-level dependencies for every router that serves models."""
 

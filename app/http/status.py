@@ -18,5 +18,11 @@ class ServedModel(BaseModel):
 
 class Ready(BaseModel):
     status: Literal["ready"] = "ready"
-    default_model: str
-    models: list[ServedModel] = Field(description="Every model being served, with its version.")
+    default_model: str | None = Field(
+        default=None, description="The default model's name; left out when API keys are on."
+    )
+    models: list[ServedModel] | None = Field(
+        default=None,
+        description="Every model being served, with its version; left out when API keys are on"
+        " (the key guards the model list).",
+    )

@@ -7,17 +7,18 @@ at most `limit()` requests in flight (probes and scrapes never count and are
 never refused) and answers the excess immediately with 503, `Retry-After` and
 the usual JSON error body. A request that arrives while the limit is full is
 refused on its headers, before its body is read: the server discards the body's
-bytes as they come instead of buffering them for the app (the 413 of the body
-size limit is refused the same way), so under overload the worker spends its CPU
-on what it admitted, and latency is normal again the moment the load drops.
+bytes as they come instead of buffering them for the app, so under overload the
+worker spends its CPU on what it admitted, and latency is normal again the
+moment the load drops.
 
 A request is admitted once its body has arrived, and leaves once its answer's
 last byte is handed to the server. A client still sending (or one that never
 reads what it asked for) holds a socket, not a slot, so a few dozen stalled
 clients cannot shut everyone else out with 503s; the limit is checked again when
 the body is complete. The body is read here, as the endpoint would have read it,
-and replayed to the app; reading stops at the body size limit, past which the
-limit's own middleware, inside, answers 413.
+and replayed to the app. The body limits (`app.http.middleware.body_limits`),
+outside, bound that read: a body over the size limit, or one not complete within
+the body timeout, is refused there (413, 408) before it is ever admitted.
 
 It sits outside the access log on purpose: under overload, a log line per
 refusal would itself eat the CPU being protected. Refusals are counted in
@@ -46,12 +47,9 @@ RETRY_AFTER_S = 1
 class LoadSheddingMiddleware:
     """Admit at most `limit()` non-probe requests at once; refuse the rest with 503."""
 
-    def __init__(
-        self, app: ASGIApp, limit: Callable[[], int], max_body_bytes: Callable[[], int]
-    ) -> None:
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
         self.app = app
         self.limit = limit
-        self.max_body_bytes = max_body_bytes
         self.in_flight = 0
         self._shed_since_warning = 0
         self._warned_at = 0.0
@@ -62,7 +60,7 @@ class LoadSheddingMiddleware:
             return
         if await self._refused_if_full(send):  # full already: refused before its body is read
             return
-        received = await _body(receive, self.max_body_bytes())
+        received = await _body(receive)
         if received is None:
             return  # the client hung up before it finished sending
         if await self._refused_if_full(send):  # filled up while the body was arriving
@@ -114,17 +112,18 @@ class LoadSheddingMiddleware:
         await send(body)
 
 
-async def _body(receive: Receive, max_bytes: int) -> list[Message] | None:
-    """The body's messages, to the last one or past `max_bytes`; None if the client hung up."""
+async def _body(receive: Receive) -> list[Message] | None:
+    """The body's messages, to the last one; None if the client hung up.
+
+    Bounded in size and time by the body limits outside, which stop this read.
+    """
     messages: list[Message] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return None
         messages.append(message)
-        size += len(message.get("body", b""))
-        if not message.get("more_body", False) or size > max_bytes:
+        if not message.get("more_body", False):
             return messages
 
 
