@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from app.errors import InvalidInput
 
 MAX_LEVELS = 10
-"""Default of `Settings.max_levels`: v1's cap on `levels` before it became a setting."""
+"""Default of `Settings.max_levels` (v1's cap before it was a setting), and the V2 codec's
+when it is called without settings."""
 
 STEP = 100
 """Units per recursive forecast step, on top of its per-series work: ~150 us / ~1.6 us."""

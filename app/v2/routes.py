@@ -201,7 +201,8 @@ def _infer(
 ) -> InferenceResponse | Response:
     """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
-    batch = to_batch(body, binary.input_data(body.inputs, binary.tail_of(request)))
+    raw = binary.input_data(body.inputs, binary.tail_of(request))
+    batch = to_batch(body, raw, plane.settings.max_levels)
     answer = answered(
         plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
     )
