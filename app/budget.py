@@ -13,7 +13,8 @@ request may ask for before anything is computed:
 - `Settings.max_levels` interval levels (the count as sent, duplicates included),
   so that v1's `levels` and V2's `parameters.levels` are refused alike;
 - `Settings.max_work` units: the data plane refuses a bigger request before any
-  forecast starts (`DataPlane` checks it, so every protocol gets it).
+  forecast starts (`DataPlane` checks it, so every protocol gets it), and
+  `app.http.offload` runs on the event loop only requests of `INLINE_WORK` units.
 
 Nothing here knows HTTP: refusals are `InvalidInput` naming the limit, its
 setting and the request's own figure.

@@ -7,6 +7,7 @@ for v1 and V2, and the work must be judged before anything is computed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -14,8 +15,12 @@ from fastapi.testclient import TestClient
 from modelkit import synthetic_series
 
 from app.budget import Work
+from app.dataplane import DataPlane
+from app.http.offload import INLINE_WORK, run_sized
 from app.main import create_app
 from app.settings import Settings
+from app.v2.routes import _work
+from app.v2.types import InferenceRequest
 
 SERIES = [round(float(v), 3) for v in synthetic_series(40)]
 INFER = "/v2/models/toy/infer"
@@ -77,6 +82,31 @@ def test_one_series_with_many_levels_is_refused(client: TestClient, settings: Se
         "body: this request is 1,200,646 units of work (40 values + 6 steps x (100 + 1 series x"
         " (1 network + 2 bounds x 100,000 levels))); at most 1,000,000 (FORECAST_MAX_WORK)"
     )
+
+
+def on_the_loop() -> bool:
+    """Whether this runs in the event loop's own thread (a pool thread has no running loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_work_is_judged_by_the_same_estimate_levels_included(settings: Settings) -> None:
+    """Finding 2: the loop-or-pool choice counted series x horizon (here 6) and ignored the
+    levels, so one series with many of them ran on the event loop."""
+    with TestClient(create_app(settings.model_copy(update={"max_levels": 100}))) as client:
+        plane: DataPlane = client.app.state.plane  # type: ignore[attr-defined]
+        small, many = (
+            _work(plane, "toy", InferenceRequest.model_validate(infer(1, 6, levels)))
+            for levels in ([80], distinct_levels(100))
+        )
+        assert client.post(INFER, json=infer(1, 6, distinct_levels(100))).status_code == 200
+    assert small.units <= INLINE_WORK < many.units
+    assert many == plane.forecast_work("toy", 1, len(SERIES), 6, 100)
+    assert asyncio.run(run_sized(small, on_the_loop)) is True
+    assert asyncio.run(run_sized(many, on_the_loop)) is False
 
 
 def test_evaluate_beyond_the_work_budget_is_refused_before_it_starts(client: TestClient) -> None:

@@ -100,6 +100,16 @@ def band_name(bound: str, level: float) -> str:
     return f"{bound}_{level:g}"
 
 
+def levels_asked(request: InferenceRequest) -> int | None:
+    """How many levels the body asks for, counted without reading them (None: the default
+    levels); what the route sizes the request by before decoding it."""
+    parameters = request.parameters or {}
+    if "levels" in parameters:
+        return len(_level_parts(parameters["levels"]))
+    bands = sum(output.name != OUTPUT for output in request.outputs or [])
+    return bands or None
+
+
 def to_inference_response(
     answer: Forecasts, batch: Batch, request_id: str
 ) -> tuple[InferenceResponse, list[bytes]]:
