@@ -5,6 +5,7 @@ bodies into plain values, call one method here and render the domain answer it
 returns (`Forecasts`, `Scored`) in their own shape. Every refusal is an
 `InvalidInput` naming the field at fault in the caller's own terms (`fields`),
 and every number leaving here is finite, so an answer can always be rendered.
+What a request may cost (`app.budget`) is checked here too, before any forecast.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app import metrics
+from app.budget import Work, check_levels, check_work
 from app.contract.differencing import DifferencingPipeline
 from app.contract.pipeline import as_rows
 from app.contract.scoring import Baseline, BaselineScores
@@ -96,6 +98,22 @@ class DataPlane:
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
         self._history(forecaster, values, "values")
+        check_work(self.forecast_work(name, 1, len(values), horizon, None), self.settings.max_work)
+
+    def forecast_work(
+        self, name: str, series: int, values: int, horizon: int, levels: int | None
+    ) -> Work:
+        """What a forecast of these sizes costs (`levels` None: the default levels), judged
+        before the request is checked or decoded: the routes choose where to run it by this."""
+        members = self.registry.served(name).forecaster.network.members
+        return Work.forecast(series, values, horizon, members, self._level_count(levels))
+
+    def evaluate_work(self, name: str, values: int, horizon: int, levels: int | None) -> Work:
+        """What an evaluate of these sizes costs, judged like `forecast_work`."""
+        forecaster = self.registry.served(name).forecaster
+        origins = max(values - forecaster.history_length, 0)
+        members = forecaster.network.members
+        return Work.evaluate(values, origins, horizon, members, self._level_count(levels))
 
     def evaluate(
         self, name: str, values: Values, horizon: int = 1, levels: Levels | None = None
@@ -105,6 +123,10 @@ class DataPlane:
         self._check_horizon(horizon)
         series = self._history(forecaster, values, "values", extra=1)
         chosen, notes = self._levels(forecaster, levels, 1)
+        origins = len(series) - forecaster.history_length
+        members = forecaster.network.members
+        work = Work.evaluate(len(series), origins, horizon, members, len(chosen))
+        check_work(work, self.settings.max_work)
         result = forecaster.evaluate(series, chosen, horizon)
         _require_finite(result.predictions[np.newaxis], ["values"])
         _require_finite_scores(result)
@@ -133,6 +155,9 @@ class DataPlane:
         chosen, notes = self._levels(forecaster, levels, horizon)
         for values, name in zip(series, fields, strict=True):
             self._check_length(forecaster, len(values), name)
+        members, total = forecaster.network.members, sum(len(values) for values in series)
+        work = Work.forecast(len(series), total, horizon, members, len(chosen))
+        check_work(work, self.settings.max_work)
         tails = as_rows(series, forecaster.pipeline.history_width)
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
@@ -160,6 +185,8 @@ class DataPlane:
         beyond it, answers without intervals and says why in `warnings`.
         """
         explicit = levels is not None
+        if levels is not None:
+            check_levels(len(levels), self.settings.max_levels)
         chosen = sorted(set(self.settings.default_levels if levels is None else levels))
         if not chosen:
             return [], []
@@ -177,6 +204,9 @@ class DataPlane:
                 raise InvalidInput.at("horizon", f"{why}; ask for at most {limit}, or levels: []")
             return [], [f"intervals: none, since {why}"]
         return chosen, []
+
+    def _level_count(self, levels: int | None) -> int:
+        return len(self.settings.default_levels) if levels is None else levels
 
     def _history(
         self, forecaster: Forecaster, values: Values, field: str, extra: int = 0

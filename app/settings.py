@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.budget import MAX_LEVELS, MAX_WORK
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 Level = Annotated[float, Field(gt=0, lt=100)]
 """An interval level in percent: 80 means the interval should hold the truth 80 % of the time."""
@@ -58,6 +60,25 @@ class Settings(BaseSettings):
         description=(
             "Prediction-interval levels (percent) a forecast gets when the request names none;"
             " comma-separated, empty for none. A request's own `levels` (`[]` for none) wins."
+        ),
+    )
+    max_levels: int = Field(
+        default=MAX_LEVELS,
+        ge=1,
+        description=(
+            "Most interval levels one request may ask for (v1 `levels`, V2 `parameters.levels`"
+            " or band outputs); more are refused before any is read."
+        ),
+    )
+    max_work: int = Field(
+        default=MAX_WORK,
+        ge=1,
+        description=(
+            "Most work one request may ask for, in units: one per value posted, per ensemble"
+            " member's forecast of one step for one series or backtest origin and per interval"
+            " bound, and 100 per forecast step. Checked before any forecast starts; more is"
+            " refused with the request's figure. 1,000,000 is about 1.6 s of one core; see"
+            " `app/budget.py`."
         ),
     )
     max_in_flight: int = Field(

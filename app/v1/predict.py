@@ -1,8 +1,8 @@
 """Forecasts and evaluation.
 
-The endpoints are `async`: a forecast of a few steps runs right on the event
-loop, anything larger in the thread pool (`app.http.offload`), so a big batch
-never stalls the loop and a small one never pays for a thread hop.
+The endpoints are `async`: a request of little work (`app.budget`) runs right on
+the event loop, anything larger in the thread pool (`app.http.offload`), so a big
+batch never stalls the loop and a small one never pays for a thread hop.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from app.http.auth import PROTECTED
 from app.http.context import answered
 from app.http.deps import DataPlaneDep
 from app.http.json_route import JSONBodyRoute
-from app.http.offload import INLINE_STEPS, run_sized
+from app.http.offload import run_sized
 from app.http.responses import error_responses
 from app.v1.schemas import (
     BatchPredictRequest,
@@ -34,9 +34,8 @@ router = APIRouter(
 
 @router.post("/v1/models/{name}/predict", summary="Forecast the next values of one series")
 async def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    answer = await run_sized(
-        body.horizon, plane.predict, name, body.values, body.horizon, body.levels
-    )
+    work = plane.forecast_work(name, 1, len(body.values), body.horizon, _count(body.levels))
+    answer = await run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
     return PredictResponse.of(answered(answer))
 
 
@@ -46,9 +45,11 @@ async def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> Predi
 async def predict_batch(
     name: str, body: BatchPredictRequest, plane: DataPlaneDep
 ) -> BatchPredictResponse:
-    steps = len(body.series) * body.horizon
+    values = sum(len(series) for series in body.series)
+    levels = _count(body.levels)
+    work = plane.forecast_work(name, len(body.series), values, body.horizon, levels)
     answer = await run_sized(
-        steps, plane.predict_batch, name, body.series, body.horizon, body.levels
+        work, plane.predict_batch, name, body.series, body.horizon, body.levels
     )
     return BatchPredictResponse.of(answered(answer))
 
@@ -56,9 +57,8 @@ async def predict_batch(
 @router.post("/v1/predict", summary="Forecast with the default model")
 async def predict_default(body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
     name = plane.settings.default_model
-    answer = await run_sized(
-        body.horizon, plane.predict, name, body.values, body.horizon, body.levels
-    )
+    work = plane.forecast_work(name, 1, len(body.values), body.horizon, _count(body.levels))
+    answer = await run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
     return PredictResponse.of(answered(answer))
 
 
@@ -67,6 +67,10 @@ async def predict_default(body: PredictRequest, plane: DataPlaneDep) -> PredictR
     summary="One-step forecasts of a whole series, scored against naive baselines",
 )
 async def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> EvaluateResponse:
-    steps = INLINE_STEPS + 1  # a forecast per point, and a backtest: always the pool
-    answer = await run_sized(steps, plane.evaluate, name, body.values, body.horizon, body.levels)
+    work = plane.evaluate_work(name, len(body.values), body.horizon, _count(body.levels))
+    answer = await run_sized(work, plane.evaluate, name, body.values, body.horizon, body.levels)
     return EvaluateResponse.of(answered(answer))
+
+
+def _count(levels: list[float] | None) -> int | None:
+    return None if levels is None else len(levels)

@@ -3,8 +3,9 @@
 Values must be finite JSON numbers: strict floats refuse strings, booleans,
 null and nested lists, and `allow_inf_nan=False` refuses NaN and Infinity
 (which Python's JSON parser would otherwise accept). Limits that depend on
-settings (values per series, series per batch, largest horizon) are checked by
-the data plane, since a class cannot read settings at import time.
+settings (values per series, series per batch, largest horizon, levels, the work
+budget) are checked by the data plane, since a class cannot read settings at
+import time.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from app.v1.examples import EVALUATED, MILK, examples
 
 
 def _levels() -> Any:
+    """How many levels a request may name is a setting (FORECAST_MAX_LEVELS, 10 by default),
+    so the data plane checks it (`app.budget`), alike for v1 and V2, not this schema."""
     return Field(
         None,
-        max_length=10,
         description=(
             "Prediction-interval levels in percent, e.g. [80, 95]; [] for none. Omitted: the"
             " server's default levels (FORECAST_DEFAULT_LEVELS), when the model has intervals."
+            " At most FORECAST_MAX_LEVELS (10 by default)."
         ),
     )
 

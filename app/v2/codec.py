@@ -5,7 +5,8 @@ shape [batch, length] becomes the rows of a batch forecast, and the data
 plane's `Forecasts` become a `forecast` tensor of shape [batch, horizon]. So
 limits, history checks and overflow refusals are the data plane's, unchanged
 (it names the rows `values[i]`, as V2 clients sent them); this module only
-checks what is V2's own (names, shapes, datatypes, data layout).
+checks what is V2's own (names, shapes, datatypes, data layout), and counts the
+levels against `app.budget`'s limit before reading them, as v1 does.
 
 The tensor's data is read in its declared datatype by `app.v2.tensor_data`;
 outputs asked for as binary leave as float64 bytes (`.tobytes()`) instead of
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from app.budget import MAX_LEVELS, check_levels
 from app.dataplane import Forecasts
 from app.errors import InvalidInput
 from app.http.fields import Horizon, Level
@@ -40,6 +42,7 @@ _HORIZON = TypeAdapter(Horizon)
 _LEVEL = TypeAdapter(Level)
 _BAND = re.compile(r"(lower|upper)_(\d+(?:\.\d+)?)")
 _FP64 = np.dtype("<f8")
+_BOUNDS = ("lower", "upper")
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,24 @@ class Batch:
         return self.binary.get(output, self.binary_default)
 
 
-def to_batch(request: InferenceRequest, binary: Mapping[str, Raw] | None = None) -> Batch:
+def to_batch(
+    request: InferenceRequest,
+    binary: Mapping[str, Raw] | None = None,
+    max_levels: int = MAX_LEVELS,
+) -> Batch:
     """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong.
 
     `binary` holds the raw bytes of each input sent as binary data, by input name
     (`app.v2.binary.input_data` cuts them out of the body); the others have `data`.
+    `max_levels` is `Settings.max_levels`: more levels are refused before any is read.
     """
     tensor = _the_input(request.inputs)
+    levels = _levels(request.parameters, max_levels)
+    names = [output.name for output in request.outputs] if request.outputs else None
+    named = sorted({band[1] for band in _bands(names or [])})
+    check_levels(len(named), max_levels, "outputs")
     rows = matrix(tensor, (binary or {}).get(tensor.name))
     horizon = _horizon(request.parameters, tensor.parameters)
-    levels = _levels(request.parameters)
-    names = [output.name for output in request.outputs] if request.outputs else None
-    named = sorted({level for name in names or [] if (level := _band_level(name)) is not None})
     if levels is None and named:
         levels = named  # asking for lower_80 asks for the 80 % interval
     missing = sorted(set(named) - set(levels or []))
@@ -91,6 +100,16 @@ def band_name(bound: str, level: float) -> str:
     return f"{bound}_{level:g}"
 
 
+def levels_asked(request: InferenceRequest) -> int | None:
+    """How many levels the body asks for, counted without reading them (None: the default
+    levels); what the route sizes the request by before decoding it."""
+    parameters = request.parameters or {}
+    if "levels" in parameters:
+        return len(_level_parts(parameters["levels"]))
+    bands = sum(output.name != OUTPUT for output in request.outputs or [])
+    return bands or None
+
+
 def to_inference_response(
     answer: Forecasts, batch: Batch, request_id: str
 ) -> tuple[InferenceResponse, list[bytes]]:
@@ -98,16 +117,12 @@ def to_inference_response(
 
     Outputs the batch sends as binary carry `binary_data_size` instead of `data`;
     their bytes (little-endian float64, row-major) come second, in output order,
-    to follow the JSON in the body. All outputs JSON: the list is empty.
+    to follow the JSON in the body. All outputs JSON: the list is empty. Each output
+    asked for is sent under the name asked for (`lower_80.0` is the 80 % band's).
     """
-    tensors = {OUTPUT: answer.values}
-    for band in answer.intervals:
-        tensors[band_name("lower", band.level)] = band.lower
-        tensors[band_name("upper", band.level)] = band.upper
-    wanted = [name for name in batch.outputs or tensors if name in tensors]
     outputs, payload = [], []
-    for name in wanted:
-        array, shape = tensors[name], list(tensors[name].shape)
+    for name, array in _tensors(answer, batch.outputs):
+        shape = list(array.shape)
         if batch.sends_binary(name):
             raw = np.ascontiguousarray(array).astype(_FP64, copy=False).tobytes()
             payload.append(raw)
@@ -127,6 +142,14 @@ def to_inference_response(
     return response, payload
 
 
+def _tensors(answer: Forecasts, names: list[str] | None) -> list[tuple[str, np.ndarray]]:
+    """Each output asked for (all of them, when `names` is None) and its array."""
+    bands = {(bound, b.level): getattr(b, bound) for b in answer.intervals for bound in _BOUNDS}
+    if names is None:
+        return [(OUTPUT, answer.values), *((band_name(*key), a) for key, a in bands.items())]
+    return [(name, answer.values if (key := _band(name)) is None else bands[key]) for name in names]
+
+
 def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:
     names = [tensor.name for tensor in inputs]
     if names != [INPUT]:
@@ -134,8 +157,22 @@ def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:
     return inputs[0]
 
 
-def _band_level(name: str) -> float | None:
-    """The level a band output names (`lower_80` -> 80.0); refuses unknown output names."""
+def _bands(names: Sequence[str]) -> list[tuple[str, float]]:
+    """The (bound, level) of each band output asked for; refuses unknown names and two
+    names of one output (`lower_80`, `lower_80.0`), which would only send it twice."""
+    seen: dict[tuple[str, float] | None, str] = {}
+    for name in names:
+        key = _band(name)
+        if key in seen:
+            message = f"{seen[key]!r} and {name!r} name the same output; ask for it once"
+            raise InvalidInput.at("outputs", message)
+        seen[key] = name
+    return [key for key in seen if key is not None]
+
+
+def _band(name: str) -> tuple[str, float] | None:
+    """The bound and level a band output names (`lower_80.0` -> ("lower", 80.0)); None for
+    the forecast; refuses unknown output names."""
     if name == OUTPUT:
         return None
     match = _BAND.fullmatch(name)
@@ -146,15 +183,21 @@ def _band_level(name: str) -> float | None:
     level = float(match[2])
     if not 0 < level < 100:
         raise InvalidInput.at("outputs", f"{name!r}: a level must be between 0 and 100")
-    return level
+    return match[1], level
 
 
-def _levels(parameters: Mapping[str, Any] | None) -> list[float] | None:
+def _level_parts(given: Any) -> list[Any]:
     """`levels` as a number or a comma/space separated string (V2 parameters are scalars)."""
+    return str(given).replace(",", " ").split() if isinstance(given, str) else [given]
+
+
+def _levels(parameters: Mapping[str, Any] | None, limit: int) -> list[float] | None:
+    """The levels of `parameters.levels`, counted against `limit` before any is read."""
     if not parameters or "levels" not in parameters:
         return None
     given = parameters["levels"]
-    parts = str(given).replace(",", " ").split() if isinstance(given, str) else [given]
+    parts = _level_parts(given)
+    check_levels(len(parts), limit, "parameters.levels")
     try:
         levels = [_LEVEL.validate_python(float(p) if isinstance(p, str) else p) for p in parts]
     except (ValueError, ValidationError):

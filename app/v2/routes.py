@@ -21,20 +21,21 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from app.budget import Work
 from app.dataplane import DataPlane
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
 from app.http.exception_handlers import validation_error
-from app.http.offload import INLINE_STEPS, run_sized
+from app.http.offload import run_sized
 from app.http.responses import error_responses
 from app.http.routes import health
 from app.http.status import Ready
 from app.registry import Registry, ServedVersion
 from app.settings import Settings
 from app.v2 import binary
-from app.v2.codec import band_name, to_batch, to_inference_response
+from app.v2.codec import band_name, levels_asked, to_batch, to_inference_response
 from app.v2.types import (
     INPUT,
     OUTPUT,
@@ -168,7 +169,7 @@ BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
 async def infer(
     name: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
 ) -> InferenceResponse | Response:
-    return await run_sized(_steps(body), _infer, plane, name, None, body, request)
+    return await run_sized(_work(plane, name, body), _infer, plane, name, None, body, request)
 
 
 @models.post(
@@ -181,14 +182,23 @@ async def infer(
 async def infer_version(
     name: str, version: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
 ) -> InferenceResponse | Response:
-    return await run_sized(_steps(body), _infer, plane, name, version, body, request)
+    work = _work(plane, name, body)
+    return await run_sized(work, _infer, plane, name, version, body, request)
 
 
-def _steps(body: InferenceRequest) -> int:
-    """Forecast steps the body asks for (rows x horizon), judged before decoding it."""
-    rows = body.inputs[0].shape[0] if body.inputs and body.inputs[0].shape else 1
-    horizon = (body.parameters or {}).get("horizon", 1)
-    return rows * (horizon if isinstance(horizon, int) and horizon > 0 else INLINE_STEPS + 1)
+def _work(plane: DataPlane, name: str, body: InferenceRequest) -> Work:
+    """The work the body asks for, judged from its shape and parameters before decoding it.
+
+    Where it is unclear (a horizon that is no whole number, a shape that is no [batch,
+    length]), the largest figure: the thread pool, then the codec says what is wrong.
+    """
+    tensor = body.inputs[0]
+    rows, length = tensor.shape if len(tensor.shape) == 2 else (plane.settings.max_series, 0)
+    given = [p["horizon"] for p in (body.parameters, tensor.parameters) if p and "horizon" in p]
+    whole = [h for h in given if isinstance(h, int) and h > 0]
+    horizon = max(whole, default=1) if len(whole) == len(given) else plane.settings.max_horizon
+    series, values = max(rows, 1), max(rows, 1) * max(length, 1)
+    return plane.forecast_work(name, series, values, horizon, levels_asked(body))
 
 
 router = APIRouter()
@@ -201,7 +211,8 @@ def _infer(
 ) -> InferenceResponse | Response:
     """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
-    batch = to_batch(body, binary.input_data(body.inputs, binary.tail_of(request)))
+    raw = binary.input_data(body.inputs, binary.tail_of(request))
+    batch = to_batch(body, raw, plane.settings.max_levels)
     answer = answered(
         plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
     )
