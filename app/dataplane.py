@@ -62,7 +62,7 @@ class DataPlane:
 
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
-        self.settings = settings
+        self._settings = settings
 
     def predict(
         self,
@@ -88,8 +88,8 @@ class DataPlane:
         """Forecast several series in one vectorised pass; errors name row i `field[i]`."""
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
-        if len(series) > self.settings.max_series:
-            raise InvalidInput.at(field, f"at most {self.settings.max_series} series per batch")
+        if len(series) > self._settings.max_series:
+            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
         fields = [f"{field}[{i}]" for i in range(len(series))]
         return self._forecast(forecaster, series, fields, horizon, levels)
 
@@ -98,7 +98,7 @@ class DataPlane:
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
         self._history(forecaster, values, "values")
-        check_work(self.forecast_work(name, 1, len(values), horizon, None), self.settings.max_work)
+        check_work(self.forecast_work(name, 1, len(values), horizon, None), self._settings.max_work)
 
     def forecast_work(
         self, name: str, series: int, values: int, horizon: int, levels: int | None
@@ -126,7 +126,7 @@ class DataPlane:
         origins = len(series) - forecaster.history_length
         members = forecaster.network.members
         work = Work.evaluate(len(series), origins, horizon, members, len(chosen))
-        check_work(work, self.settings.max_work)
+        check_work(work, self._settings.max_work)
         result = forecaster.evaluate(series, chosen, horizon)
         _require_finite(result.predictions[np.newaxis], ["values"])
         _require_finite_scores(result)
@@ -157,7 +157,7 @@ class DataPlane:
             self._check_length(forecaster, len(values), name)
         members, total = forecaster.network.members, sum(len(values) for values in series)
         work = Work.forecast(len(series), total, horizon, members, len(chosen))
-        check_work(work, self.settings.max_work)
+        check_work(work, self._settings.max_work)
         tails = as_rows(series, forecaster.pipeline.history_width)
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
@@ -186,8 +186,8 @@ class DataPlane:
         """
         explicit = levels is not None
         if levels is not None:
-            check_levels(len(levels), self.settings.max_levels)
-        chosen = sorted(set(self.settings.default_levels if levels is None else levels))
+            check_levels(len(levels), self._settings.max_levels)
+        chosen = sorted(set(self._settings.default_levels if levels is None else levels))
         if not chosen:
             return [], []
         limit = forecaster.interval_horizon
@@ -206,7 +206,7 @@ class DataPlane:
         return chosen, []
 
     def _level_count(self, levels: int | None) -> int:
-        return len(self.settings.default_levels) if levels is None else levels
+        return len(self._settings.default_levels) if levels is None else levels
 
     def _history(
         self, forecaster: Forecaster, values: Values, field: str, extra: int = 0
@@ -216,14 +216,14 @@ class DataPlane:
         return np.asarray(values, dtype=np.float64)
 
     def _check_length(self, forecaster: Forecaster, n: int, field: str, extra: int = 0) -> None:
-        if n > self.settings.max_values:
-            raise InvalidInput.at(field, f"at most {self.settings.max_values} values, got {n}")
+        if n > self._settings.max_values:
+            raise InvalidInput.at(field, f"at most {self._settings.max_values} values, got {n}")
         if n < forecaster.history_length + extra:
             raise InvalidInput.at(field, f"{_need(forecaster, extra)}, got {n}")
 
     def _check_horizon(self, horizon: int) -> None:
-        if horizon > self.settings.max_horizon:
-            raise InvalidInput.at("horizon", f"at most {self.settings.max_horizon}, got {horizon}")
+        if horizon > self._settings.max_horizon:
+            raise InvalidInput.at("horizon", f"at most {self._settings.max_horizon}, got {horizon}")
 
 
 def _need(forecaster: Forecaster, extra: int) -> str:

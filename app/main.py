@@ -1,9 +1,15 @@
-"""The FastAPI application: `create_app(settings)` builds it, `app` is what uvicorn serves.
+"""The FastAPI application: `create_app(settings)` builds it around one `Settings`.
 
-Building the app reads no settings and loads no model: both happen in the
-lifespan, when the server starts, so importing this module stays cheap and
-side-effect free (`uvicorn app.main:app`, tests, and tools that only want the
-OpenAPI schema).
+Settings reach code one way: `create_app` resolves them once (the caller's, or
+the environment's `FORECAST_*`) and passes them in to everything it builds: the
+middlewares get their plain values, the data plane and the watcher the object,
+and route handlers the same object through the one dependency `SettingsDep`.
+Models load in the lifespan, when the server starts.
+
+`app` is what `uvicorn app.main:app` serves. It is built on first access, not at
+import, so importing this module reads no settings and loads nothing: tests
+build their own apps with `create_app(Settings(...))`, and every worker of a
+multi-worker server builds its own from the environment.
 """
 
 from __future__ import annotations
@@ -43,27 +49,20 @@ Every number is in the series' own units. Errors are JSON:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service; `settings` default to the environment (`FORECAST_*`), read at startup."""
+    """The service around `settings` (default: the environment's `FORECAST_*`, read now)."""
+    settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resolved = settings or get_settings()
-        configure_logging(resolved.log_level)  # first: every startup line is JSON
-        app.state.api_keys = load_api_keys(resolved)  # a broken key file stops the start
-        registry = Registry(resolved.model_dir, version_loader(resolved.extrapolation_margin))
-        watcher = ModelWatcher(registry, resolved.poll_seconds)
+        configure_logging(settings.log_level)  # first: every startup line is JSON
+        app.state.api_keys = load_api_keys(settings)  # a broken key file stops the start
+        registry = Registry(settings.model_dir, version_loader(settings.extrapolation_margin))
+        watcher = ModelWatcher(registry, settings.poll_seconds)
         await run_in_threadpool(watcher.load_all)
-        app.state.settings, app.state.registry = resolved, registry
-        app.state.plane = DataPlane(registry, resolved)
-        if resolved.enable_bench_routes and bench.router.routes[0] not in app.router.routes:
-            app.include_router(bench.router)  # before the first request; absent otherwise
-        if resolved.ui:
-            install_ui(app)  # the page at /; absent (404) when FORECAST_UI=false
-        app.state.watcher = watcher
-        _log_start(registry, resolved)
-        async with operating(
-            app, watcher, resolved.worker_threads
-        ):  # polling, and /ready 503 once SIGTERM arrives
+        app.state.registry, app.state.watcher = registry, watcher
+        app.state.plane = DataPlane(registry, settings)
+        _log_start(registry, settings)
+        async with operating(app, watcher, settings.worker_threads):  # polling; drain on SIGTERM
             yield
 
     app = FastAPI(
@@ -74,19 +73,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.settings = settings  # what `SettingsDep` hands route handlers
     # Each middleware added wraps the ones added before it: the last one added runs first.
-    app.add_middleware(AccessLogMiddleware, log_payloads=lambda: app.state.settings.log_payloads)
+    app.add_middleware(AccessLogMiddleware, log_payloads=settings.log_payloads)
     # Outside the access log: refusing excess load must cost nothing, not even a log line.
-    app.add_middleware(LoadSheddingMiddleware, limit=lambda: app.state.settings.max_in_flight)
+    app.add_middleware(LoadSheddingMiddleware, limit=settings.max_in_flight)
     # Outermost: a body too large or too slow is refused before anything reads it, auth included.
     app.add_middleware(
         BodyLimitsMiddleware,
-        max_bytes=lambda: app.state.settings.max_body_bytes,
-        timeout=lambda: app.state.settings.body_timeout_seconds,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
     )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.enable_bench_routes:
+        app.include_router(bench.router)  # absent, not hidden, when off
+    if settings.ui:
+        install_ui(app)  # the page at /; absent (404) when FORECAST_UI=false
     docs.install_docs(app)
     document_open_access(app)
     return app
@@ -101,4 +105,9 @@ def _log_start(registry: Registry, settings: Settings) -> None:
         log.error("default model %r is not served; /ready answers 503", settings.default_model)
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """`app.main.app`: the environment's app, built when first asked for (PEP 562)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = globals()["app"] = create_app()
+    return built

@@ -99,7 +99,7 @@ def test_work_is_judged_by_the_same_estimate_levels_included(settings: Settings)
     with TestClient(create_app(settings.model_copy(update={"max_levels": 100}))) as client:
         plane: DataPlane = client.app.state.plane  # type: ignore[attr-defined]
         small, many = (
-            _work(plane, "toy", InferenceRequest.model_validate(infer(1, 6, levels)))
+            _work(plane, settings, "toy", InferenceRequest.model_validate(infer(1, 6, levels)))
             for levels in ([80], distinct_levels(100))
         )
         assert client.post(INFER, json=infer(1, 6, distinct_levels(100))).status_code == 200

@@ -48,7 +48,7 @@ def test_serving_never_imports_tensorflow_or_keras(toy_models: Path) -> None:
 
 
 def test_importing_the_app_reads_no_settings_and_loads_nothing() -> None:
-    code = "import app.main; print(app.main.app.title)"
+    code = "import app.main; print(app.main.create_app.__name__)"
     done = run_python(code, FORECAST_MAX_VALUES="not a number", FORECAST_MODEL_DIR="/nonexistent")
     assert done.returncode == 0, done.stderr
     assert "no models" not in done.stderr

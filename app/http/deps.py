@@ -1,7 +1,8 @@
 """FastAPI dependencies: the settings, registry and data plane the running app was started with.
 
-They read `app.state`, filled by the lifespan, so nothing is built at import
-time. Tests swap any of them through `app.dependency_overrides` (e.g. a
+They read `app.state`: the settings `create_app` was given, and the registry and
+data plane its lifespan built around them, so nothing is built at import time.
+Route handlers reach settings only through `SettingsDep`. Tests swap any of them through `app.dependency_overrides` (e.g. a
 registry whose model is not ready). They are `async` because they only read
 attributes: FastAPI would otherwise hop to its thread pool to call each one.
 """

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from app.http.auth import PROTECTED
 from app.http.context import answered
-from app.http.deps import DataPlaneDep
+from app.http.deps import DataPlaneDep, SettingsDep
 from app.http.json_route import JSONBodyRoute
 from app.http.offload import run_sized
 from app.http.responses import error_responses
@@ -55,8 +55,10 @@ async def predict_batch(
 
 
 @router.post("/v1/predict", summary="Forecast with the default model")
-async def predict_default(body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    name = plane.settings.default_model
+async def predict_default(
+    body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep
+) -> PredictResponse:
+    name = settings.default_model
     work = plane.forecast_work(name, 1, len(body.values), body.horizon, _count(body.levels))
     answer = await run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
     return PredictResponse.of(answered(answer))

@@ -167,9 +167,10 @@ BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
     responses=BINARY_ANSWER,
 )
 async def infer(
-    name: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
+    name: str, body: InferenceRequest, plane: DataPlaneDep, settings: SettingsDep, request: Request
 ) -> InferenceResponse | Response:
-    return await run_sized(_work(plane, name, body), _infer, plane, name, None, body, request)
+    work = _work(plane, settings, name, body)
+    return await run_sized(work, _infer, plane, settings, name, None, body, request)
 
 
 @models.post(
@@ -180,23 +181,28 @@ async def infer(
     responses=BINARY_ANSWER,
 )
 async def infer_version(
-    name: str, version: str, body: InferenceRequest, plane: DataPlaneDep, request: Request
+    name: str,
+    version: str,
+    body: InferenceRequest,
+    plane: DataPlaneDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> InferenceResponse | Response:
-    work = _work(plane, name, body)
-    return await run_sized(work, _infer, plane, name, version, body, request)
+    work = _work(plane, settings, name, body)
+    return await run_sized(work, _infer, plane, settings, name, version, body, request)
 
 
-def _work(plane: DataPlane, name: str, body: InferenceRequest) -> Work:
+def _work(plane: DataPlane, settings: Settings, name: str, body: InferenceRequest) -> Work:
     """The work the body asks for, judged from its shape and parameters before decoding it.
 
     Where it is unclear (a horizon that is no whole number, a shape that is no [batch,
     length]), the largest figure: the thread pool, then the codec says what is wrong.
     """
     tensor = body.inputs[0]
-    rows, length = tensor.shape if len(tensor.shape) == 2 else (plane.settings.max_series, 0)
+    rows, length = tensor.shape if len(tensor.shape) == 2 else (settings.max_series, 0)
     given = [p["horizon"] for p in (body.parameters, tensor.parameters) if p and "horizon" in p]
     whole = [h for h in given if isinstance(h, int) and h > 0]
-    horizon = max(whole, default=1) if len(whole) == len(given) else plane.settings.max_horizon
+    horizon = max(whole, default=1) if len(whole) == len(given) else settings.max_horizon
     series, values = max(rows, 1), max(rows, 1) * max(length, 1)
     return plane.forecast_work(name, series, values, horizon, levels_asked(body))
 
@@ -207,12 +213,17 @@ router.include_router(models)
 
 
 def _infer(
-    plane: DataPlane, name: str, version: str | None, body: InferenceRequest, request: Request
+    plane: DataPlane,
+    settings: Settings,
+    name: str,
+    version: str | None,
+    body: InferenceRequest,
+    request: Request,
 ) -> InferenceResponse | Response:
     """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
     raw = binary.input_data(body.inputs, binary.tail_of(request))
-    batch = to_batch(body, raw, plane.settings.max_levels)
+    batch = to_batch(body, raw, settings.max_levels)
     answer = answered(
         plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
     )

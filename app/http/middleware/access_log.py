@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,7 +41,7 @@ PATH_LIMIT = 256
 class AccessLogMiddleware:
     """Count, time and log every HTTP request; give each one an `X-Request-ID`."""
 
-    def __init__(self, app: ASGIApp, log_payloads: Callable[[], bool]) -> None:
+    def __init__(self, app: ASGIApp, log_payloads: bool) -> None:
         self.app = app
         self.log_payloads = log_payloads
 
@@ -54,7 +53,7 @@ class AccessLogMiddleware:
         context = RequestContext(request_id=_request_id(scope))
         id_header = (HEADER, context.request_id.encode())
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != HEADER] + [id_header]
-        payload = _Payload(receive) if self.log_payloads() else None
+        payload = _Payload(receive) if self.log_payloads else None
         status = 500  # what the server answers if the app raises before it responds
 
         async def send_with_id(message: Message) -> None:

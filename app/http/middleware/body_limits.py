@@ -1,11 +1,11 @@
 """Request body limits, size and time, as the outermost middleware: before anything reads a body.
 
-Size: a declared `Content-Length` over `max_bytes()` is refused on the headers,
+Size: a declared `Content-Length` over `max_bytes` is refused on the headers,
 before a byte of the body is read and before anything inside runs (load
 shedding, the access log, the API key check). A body without a length, or with a
 false one, is counted as it streams and refused as soon as it passes the limit.
 
-Time: the whole body must arrive within `timeout()` seconds of its headers. A
+Time: the whole body must arrive within `timeout` seconds of its headers. A
 body that stalls, or trickles in a byte at a time, is refused with 408 when the
 time is up. uvicorn has no such limit: `timeout_keep_alive` only closes a
 connection idle *between* requests, and once the headers are in, a body that
@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,11 +45,9 @@ class _Refused(Exception):
 
 
 class BodyLimitsMiddleware:
-    """Refuse bodies over `max_bytes()` bytes (413) or slower than `timeout()` seconds (408)."""
+    """Refuse bodies over `max_bytes` bytes (413) or slower than `timeout` seconds (408)."""
 
-    def __init__(
-        self, app: ASGIApp, max_bytes: Callable[[], int], timeout: Callable[[], float]
-    ) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -60,11 +57,11 @@ class BodyLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        limit = self.max_bytes()
+        limit = self.max_bytes
         if _declared_length(scope) > limit:
             await _refuse(_too_large(limit), scope, send, started)
             return
-        seconds = self.timeout()
+        seconds = self.timeout
         deadline = asyncio.get_running_loop().time() + seconds
         received, complete, answering = 0, False, False
         refusal: ServiceError | None = None

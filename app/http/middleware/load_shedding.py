@@ -3,7 +3,7 @@
 A worker that queued every request would answer all of them late, grow its
 memory with the queue, and starve its probes until the orchestrator killed a
 pod that was only busy (and sent its load to the next). This middleware keeps
-at most `limit()` requests in flight (probes and scrapes never count and are
+at most `limit` requests in flight (probes and scrapes never count and are
 never refused) and answers the excess immediately with 503, `Retry-After` and
 the usual JSON error body. A request that arrives while the limit is full is
 refused on its headers, before its body is read: the server discards the body's
@@ -32,7 +32,6 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,9 +44,9 @@ RETRY_AFTER_S = 1
 
 
 class LoadSheddingMiddleware:
-    """Admit at most `limit()` non-probe requests at once; refuse the rest with 503."""
+    """Admit at most `limit` non-probe requests at once; refuse the rest with 503."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
         self.in_flight = 0
@@ -88,8 +87,8 @@ class LoadSheddingMiddleware:
             leave()
 
     async def _refused_if_full(self, send: Send) -> bool:
-        """Refuse with 503 if `limit()` requests are in flight; whether it did."""
-        limit = self.limit()
+        """Refuse with 503 if `limit` requests are in flight; whether it did."""
+        limit = self.limit
         if self.in_flight < limit:
             return False
         await self._refuse(limit, send)
