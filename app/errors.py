@@ -1,8 +1,17 @@
-"""Domain errors that carry their HTTP status, and the one JSON shape every error is shown in.
+"""The product's one error family, and the one JSON shape every error is shown in.
 
-The registry, the data plane and the body limits raise these; `app.http.exception_handlers`
-renders them (and FastAPI's own validation and HTTP errors, and anything
-unexpected) as the same body:
+Every error raised on purpose is a `ServiceError`: its message says what went
+wrong, in the caller's terms, and `type` is a stable code. What an error means
+to a protocol (its HTTP status) is decided in one table where the handlers are,
+`app.http.exception_handlers.STATUS`, not here. Requests are refused with the
+errors below; model versions with `ArtifactError` (and the kinds of it that the
+contract, the engine and the forecaster define); training's input with
+`InvalidData` and its failures with `TrainingFailed`. The kinds that were
+`ValueError`s before there was one family still are, so `except ValueError`
+around a parser keeps meaning what it meant.
+
+`app.http.exception_handlers` renders them (and FastAPI's own validation and
+HTTP errors, and anything unexpected) as the same body:
 
     {"error": "<readable message>", "type": "<stable code>",
      "errors": [{"field": "values[3]", "message": "..."}]}   # `errors` only on 422
@@ -35,9 +44,8 @@ class ErrorBody(BaseModel):
 
 
 class ServiceError(Exception):
-    """Base of the domain errors; `status` and `type` say how the API reports it."""
+    """Root of the family: a message that says what went wrong, and a stable `type` code."""
 
-    status = 500
     type = "internal_error"
 
     def __init__(
@@ -56,7 +64,7 @@ class ServiceError(Exception):
 
 
 class NotFound(ServiceError):
-    status, type = 404, "not_found"
+    type = "not_found"
 
 
 class ModelNotFound(NotFound):
@@ -71,30 +79,30 @@ class ModelNotFound(NotFound):
 
 
 class ModelNotReady(ServiceError):
-    status, type = 503, "model_not_ready"
+    type = "model_not_ready"
 
 
 class ShuttingDown(ServiceError):
-    status, type = 503, "shutting_down"
+    type = "shutting_down"
 
 
 class Overloaded(ServiceError):
     """More requests in flight than the worker admits (FORECAST_MAX_IN_FLIGHT)."""
 
-    status, type = 503, "overloaded"
+    type = "overloaded"
 
 
 class Unauthorized(ServiceError):
     """A missing or wrong API key; `challenge` is the `WWW-Authenticate` value (RFC 6750)."""
 
-    status, type = 401, "unauthorized"
+    type = "unauthorized"
 
     def __init__(self, message: str, challenge: str) -> None:
         super().__init__(message, headers={"WWW-Authenticate": challenge})
 
 
 class InvalidInput(ServiceError):
-    status, type = 422, "invalid_input"
+    type = "invalid_input"
 
     @classmethod
     def at(cls, field: str, message: str) -> InvalidInput:
@@ -103,14 +111,32 @@ class InvalidInput(ServiceError):
 
 
 class UnsupportedMediaType(ServiceError):
-    status, type = 415, "unsupported_media_type"
+    type = "unsupported_media_type"
 
 
 class PayloadTooLarge(ServiceError):
-    status, type = 413, "payload_too_large"
+    type = "payload_too_large"
 
 
 class RequestTimeout(ServiceError):
     """A request body that did not arrive in time (FORECAST_BODY_TIMEOUT_SECONDS)."""
 
-    status, type = 408, "request_timeout"
+    type = "request_timeout"
+
+
+class ArtifactError(ServiceError, ValueError):
+    """A model version that must not be served; the message says which file and why."""
+
+    type = "artifact_refused"
+
+
+class InvalidData(ServiceError, ValueError):
+    """Training input that cannot be trusted: a CSV, a column, a period label."""
+
+    type = "invalid_data"
+
+
+class TrainingFailed(ServiceError, ValueError):
+    """A training run that cannot go on or cannot publish (too short, unwritable, not servable)."""
+
+    type = "training_failed"

@@ -26,9 +26,10 @@ from app.contract.scoring import Baseline, BaselineScores
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
 from app.engine.network import Network, stack
+from app.errors import ArtifactError
 
 
-class ForecasterError(ValueError):
+class ForecasterError(ArtifactError):
     """The network and the manifest of a version do not fit together."""
 
 

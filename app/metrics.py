@@ -30,8 +30,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from app.contract.store import ArtifactError
 from app.engine.errors import ModelFormatError
+from app.errors import ArtifactError
 from app.forecaster import ForecasterError
 
 UNMATCHED = "<unmatched>"
@@ -119,10 +119,10 @@ def record_served(model: str, version: int | None) -> None:
 
 def failure_kind(exc: BaseException) -> str:
     """A bounded label for why a version was refused; the message itself goes to the log."""
-    kinds = (
-        (ArtifactError, "verification"),
+    kinds = (  # the kinds of ArtifactError before ArtifactError itself
         (ModelFormatError, "network"),
         (ForecasterError, "check"),
+        (ArtifactError, "verification"),
         (OSError, "io"),
     )
     return next((kind for cls, kind in kinds if isinstance(exc, cls)), "other")

@@ -21,7 +21,7 @@ from typing import Literal
 
 from app import metrics
 from app.contract.store import REPORT_FILE, list_versions
-from app.errors import ModelNotFound, ModelNotReady
+from app.errors import ArtifactError, ModelNotFound, ModelNotReady
 from app.forecaster import Forecaster, load_forecaster
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def version_loader(margin: float) -> Loader:
         forecaster = load_forecaster(version_dir, margin)
         where = (version_dir.parent.name, int(version_dir.name))
         if (forecaster.name, forecaster.number) != where:
-            raise ValueError(
+            raise ArtifactError(
                 f"manifest says {forecaster.name!r} version {forecaster.number},"
                 f" but the directory is {where[0]!r} version {where[1]}"
             )

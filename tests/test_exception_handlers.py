@@ -9,8 +9,21 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from app.errors import InvalidInput, ModelNotReady, Unauthorized
-from app.http.exception_handlers import field_path, install_error_handlers, validation_error
+from app.errors import (
+    ArtifactError,
+    InvalidInput,
+    ModelNotFound,
+    ModelNotReady,
+    Overloaded,
+    TrainingFailed,
+    Unauthorized,
+)
+from app.http.exception_handlers import (
+    field_path,
+    install_error_handlers,
+    status_of,
+    validation_error,
+)
 
 
 class Body(BaseModel):
@@ -101,3 +114,11 @@ def test_anything_unexpected_is_a_generic_500_without_details(client: TestClient
         "error": "internal error; the server log has the details",
         "type": "internal_error",
     }
+
+
+def test_each_error_gets_its_status_from_the_one_table() -> None:
+    assert status_of(ModelNotFound("no model named 'x'")) == 404  # through NotFound's row
+    assert status_of(InvalidInput.at("values", "too short")) == 422
+    assert status_of(Overloaded("busy")) == 503
+    # Errors about artifacts or training never describe a request: the fault is ours.
+    assert status_of(ArtifactError("bad hash")) == status_of(TrainingFailed("too short")) == 500

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from app.contract.calendar import Frequency
+from app.errors import InvalidData
 from training.periods import PeriodError, check_periods, is_date
 
 _TYPOGRAPHIC_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
@@ -42,7 +43,7 @@ class Series:
     notes: tuple[str, ...] = ()  # what the loader repaired or ignored, for the user to review
 
 
-class DataError(ValueError):
+class DataError(InvalidData):
     """The CSV cannot be used; the message is one line naming the file and the problem."""
 
 

@@ -20,6 +20,7 @@ import sklearn.preprocessing
 from app.contract.intervals import Calibration
 from app.contract.pipeline import AffineScaler, Pipeline, one_step_histories, recursive_forecast
 from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
+from app.errors import TrainingFailed
 from training.calibrate import calibrate
 from training.network import build_ensemble, build_model, export_members
 from training.presets import Preset
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 SklearnScaler: TypeAlias = Any  # the class SCALER_KINDS names for the preset's scaler
 
 
-class TrainingError(ValueError):
+class TrainingError(TrainingFailed):
     """The series cannot be trained on with these settings; the message is one line."""
 
 

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from app.contract.calendar import Frequency
+from app.errors import InvalidData
 
 
-class PeriodError(ValueError):
+class PeriodError(InvalidData):
     """Labels that are not a regular calendar; the message names the first line at fault."""
 
 

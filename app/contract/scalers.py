@@ -29,6 +29,7 @@ import numpy as np
 from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
 from app.contract.pipeline import AffineScaler
+from app.errors import ArtifactError
 
 _SKLEARN_MODULE = "sklearn.preprocessing._data"
 
@@ -63,7 +64,7 @@ SCALER_KINDS: dict[str, ScalerKind] = {
 _BY_CLASS = {kind.sklearn_class: kind for kind in SCALER_KINDS.values()}
 
 
-class ScalerError(ValueError):
+class ScalerError(ArtifactError):
     """A scaler that cannot be used: not one of the known kinds, not fitted, or degenerate."""
 
 

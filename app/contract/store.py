@@ -18,15 +18,12 @@ from app.contract.intervals import Calibration
 from app.contract.manifest import READABLE_FORMATS, Manifest
 from app.contract.pipeline import AffineScaler
 from app.contract.scalers import SCALER_KINDS, ScalerError, affine_from_sklearn, load_scaler_record
+from app.errors import ArtifactError
 
 MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.joblib"
 MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "report.png"
-
-
-class ArtifactError(ValueError):
-    """A version directory that must not be served; the message says why."""
 
 
 def sha256_file(path: Path) -> str:

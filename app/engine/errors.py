@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from app.errors import ArtifactError
 
-class ModelFormatError(ValueError):
+
+class ModelFormatError(ArtifactError):
     """The file is not a readable Keras 3 ``.keras`` artifact (missing, corrupt, incomplete)."""
 
 

@@ -2,8 +2,9 @@
 
 They read `app.state`: the settings `create_app` was given, and the registry and
 data plane its lifespan built around them, so nothing is built at import time.
-Route handlers reach settings only through `SettingsDep`. Tests swap any of them through `app.dependency_overrides` (e.g. a
-registry whose model is not ready). They are `async` because they only read
+Route handlers reach settings only through `SettingsDep`. Tests swap any of
+them through `app.dependency_overrides` (e.g. a registry whose model is not
+ready). They are `async` because they only read
 attributes: FastAPI would otherwise hop to its thread pool to call each one.
 """
 

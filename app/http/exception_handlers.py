@@ -18,7 +18,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from app.errors import ErrorBody, FieldError, InvalidInput, ServiceError, UnsupportedMediaType
+from app.errors import (
+    ErrorBody,
+    FieldError,
+    InvalidInput,
+    ModelNotReady,
+    NotFound,
+    Overloaded,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceError,
+    ShuttingDown,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+STATUS: dict[type[ServiceError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,  # ModelNotFound too
+    Unauthorized: 401,
+    UnsupportedMediaType: 415,
+    PayloadTooLarge: 413,
+    RequestTimeout: 408,
+    ModelNotReady: 503,
+    ShuttingDown: 503,
+    Overloaded: 503,
+}
+"""The HTTP status of each domain error, the one place it is decided; anything else is 500."""
+
+
+def status_of(error: ServiceError) -> int:
+    """`STATUS` of the error's class or of its nearest ancestor there; 500 if none is."""
+    return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
+
 
 _UNPARSABLE = (UnicodeDecodeError, RecursionError)
 _HTTP_TYPES = {
@@ -57,7 +89,7 @@ def _field_error(error: dict[str, Any]) -> FieldError:
 
 async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    response = error_response(exc.status, exc.body())
+    response = error_response(status_of(exc), exc.body())
     response.headers.update(exc.headers)
     return response
 
@@ -65,7 +97,7 @@ async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     error = _unusable_body(request, exc.errors()) or validation_error(exc.errors())
-    return error_response(error.status, error.body())
+    return error_response(status_of(error), error.body())
 
 
 def _unusable_body(request: Request, errors: Sequence[dict[str, Any]]) -> ServiceError | None:
@@ -113,7 +145,7 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
         # FastAPI's bare 400 for a body json.loads cannot even try (not UTF-8) or gives up on
         # (nested too deep): bad input like any malformed JSON, so 422 with the field named.
         error = InvalidInput.at("body", f"not parsable as JSON ({type(exc.__cause__).__name__})")
-        return error_response(error.status, error.body())
+        return error_response(status_of(error), error.body())
     kind = _HTTP_TYPES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "error")
     response = error_response(exc.status_code, ErrorBody(error=str(exc.detail), type=kind))
     response.headers.update(exc.headers or {})

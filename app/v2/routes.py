@@ -27,7 +27,7 @@ from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
-from app.http.exception_handlers import validation_error
+from app.http.exception_handlers import status_of, validation_error
 from app.http.offload import run_sized
 from app.http.responses import error_responses
 from app.http.routes import health
@@ -90,7 +90,7 @@ def v2_error(exc: ServiceError | RequestValidationError | HTTPException) -> JSON
         body = V2Error(error=str(exc.detail)).model_dump()
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
     error = validation_error(exc.errors()) if isinstance(exc, RequestValidationError) else exc
-    status = 400 if isinstance(error, InvalidInput) else error.status
+    status = 400 if isinstance(error, InvalidInput) else status_of(error)
     body = V2Error(error=error.message).model_dump()
     return JSONResponse(body, status_code=status, headers=error.headers)
 

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.errors import PayloadTooLarge, RequestTimeout, ServiceError
-from app.http.exception_handlers import error_response
+from app.http.exception_handlers import error_response, status_of
 
 log = logging.getLogger(__name__)
 PATH_LIMIT = 256  # characters of the path kept in the log line, as in the access log
@@ -115,20 +115,21 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 async def _refuse(error: ServiceError, scope: Scope, send: Send, started: float) -> None:
     """Answer `error` and close the connection; count and log it, as the access log would."""
-    response = error_response(error.status, error.body())
+    status = status_of(error)
+    response = error_response(status, error.body())
     response.headers["connection"] = "close"
     await response(scope, _nothing, send)
     metrics.record_request(
-        metrics.UNMATCHED, scope["method"], error.status, time.perf_counter() - started
+        metrics.UNMATCHED, scope["method"], status, time.perf_counter() - started
     )
     path = scope["path"][:PATH_LIMIT]
     log.warning(
         "refused %s %s with %d: %s",
         scope["method"],
         path,
-        error.status,
+        status,
         error.message,
-        extra={"method": scope["method"], "path": path, "status": error.status},
+        extra={"method": scope["method"], "path": path, "status": status},
     )
 
 

@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.errors import Overloaded
+from app.http.exception_handlers import status_of
 
 log = logging.getLogger(__name__)
 WARN_EVERY_S = 10.0
@@ -139,6 +140,6 @@ def _refusal(limit: int) -> tuple[Message, Message]:
         (b"retry-after", str(RETRY_AFTER_S).encode()),
     ]
     return (
-        {"type": "http.response.start", "status": error.status, "headers": headers},
+        {"type": "http.response.start", "status": status_of(error), "headers": headers},
         {"type": "http.response.body", "body": payload},
     )
