@@ -122,7 +122,7 @@ class DataPlane:
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
         series = self._history(forecaster, values, "values", extra=1)
-        chosen, notes = self._levels(forecaster, levels, 1)
+        chosen, notes = self._interval_levels(forecaster, levels, 1)
         origins = len(series) - forecaster.history_length
         members = forecaster.network.members
         work = Work.evaluate(len(series), origins, horizon, members, len(chosen))
@@ -152,7 +152,7 @@ class DataPlane:
         levels: Levels | None,
     ) -> Forecasts:
         """Forecast the tail of every series in one vectorised pass; warn about odd inputs."""
-        chosen, notes = self._levels(forecaster, levels, horizon)
+        chosen, notes = self._interval_levels(forecaster, levels, horizon)
         for values, name in zip(series, fields, strict=True):
             self._check_length(forecaster, len(values), name)
         members, total = forecaster.network.members, sum(len(values) for values in series)
@@ -175,7 +175,7 @@ class DataPlane:
             intervals=bands,
         )
 
-    def _levels(
+    def _interval_levels(
         self, forecaster: Forecaster, levels: Levels | None, horizon: int
     ) -> tuple[list[float], list[str | None]]:
         """The levels to compute and any note about them; InvalidInput if they cannot be had.

@@ -15,18 +15,14 @@ from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.budget import MAX_LEVELS, MAX_WORK
+from app.contract.intervals import Level, split_levels
 
 LogLevel = Literal["debug", "info", "warning", "error"]
-Level = Annotated[float, Field(gt=0, lt=100)]
-"""An interval level in percent: 80 means the interval should hold the truth 80 % of the time."""
 
 
-def _levels(value: Any) -> Any:
+def _split_levels(value: Any) -> Any:
     """`FORECAST_DEFAULT_LEVELS=80,95` (or `[80, 95]`, or empty for none) as a list of numbers."""
-    if isinstance(value, str):
-        text = value.strip().strip("[]")
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
+    return split_levels(value) if isinstance(value, str) else value
 
 
 def _lower(value: Any) -> Any:
@@ -55,7 +51,7 @@ class Settings(BaseSettings):
         default=1_000, ge=1, description="Most series accepted in one batch request."
     )
     max_horizon: int = Field(default=120, ge=1, description="Largest forecast horizon, in steps.")
-    default_levels: Annotated[list[Level], NoDecode, BeforeValidator(_levels)] = Field(
+    default_levels: Annotated[list[Level], NoDecode, BeforeValidator(_split_levels)] = Field(
         default=[80.0, 95.0],
         description=(
             "Prediction-interval levels (percent) a forecast gets when the request names none;"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,3 +104,17 @@ def winkler(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: flo
     below = np.maximum(lower - actual, 0.0)
     above = np.maximum(actual - upper, 0.0)
     return float(np.mean(upper - lower + (2.0 / alpha) * (below + above)))
+
+
+Level = Annotated[float, Field(gt=0, lt=100)]
+"""An interval level in percent, the one rule for every caller: 80 means the interval should
+hold the truth 80 % of the time, so a level is strictly between 0 and 100."""
+
+
+def split_levels(text: str) -> list[str]:
+    """`"80,95"`, `"80 95"` or `"[80, 95]"` as its parts (`["80", "95"]`); `""` as none.
+
+    How levels are written where only a string fits: `FORECAST_DEFAULT_LEVELS` and
+    V2's scalar `parameters.levels`. The parts are validated as `Level` by the caller.
+    """
+    return text.strip().strip("[]").replace(",", " ").split()

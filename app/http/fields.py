@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from app.contract.intervals import Level as IntervalLevel
+
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
@@ -30,7 +32,7 @@ Horizon = Annotated[
 
 
 Level = Annotated[
-    float,
-    Field(strict=True, gt=0, lt=100, description="Percent: 80 holds the truth 80 % of the time."),
+    IntervalLevel,  # the range, from the contract: strictly between 0 and 100
+    Field(strict=True, description="Percent: 80 holds the truth 80 % of the time."),
     BeforeValidator(lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v),
 ]

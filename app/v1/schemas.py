@@ -21,7 +21,7 @@ from app.http.fields import Horizon, Level, Value
 from app.v1.examples import EVALUATED, MILK, examples
 
 
-def _levels() -> Any:
+def _levels_field() -> Any:
     """How many levels a request may name is a setting (FORECAST_MAX_LEVELS, 10 by default),
     so the data plane checks it (`app.budget`), alike for v1 and V2, not this schema."""
     return Field(
@@ -41,7 +41,7 @@ class PredictRequest(BaseModel):
         min_length=1, description="Recent values, oldest first; the model uses the last ones."
     )
     horizon: Horizon = 1
-    levels: list[Level] | None = _levels()
+    levels: list[Level] | None = _levels_field()
 
 
 class BatchPredictRequest(BaseModel):
@@ -51,7 +51,7 @@ class BatchPredictRequest(BaseModel):
         min_length=1, description="Several histories, each oldest first; forecast in one pass."
     )
     horizon: Horizon = 1
-    levels: list[Level] | None = _levels()
+    levels: list[Level] | None = _levels_field()
 
 
 class EvaluateRequest(BaseModel):
@@ -63,7 +63,7 @@ class EvaluateRequest(BaseModel):
     horizon: Horizon = Field(
         1, description="Beyond 1: also a rolling-origin backtest scoring each step 1..horizon."
     )
-    levels: list[Level] | None = _levels()
+    levels: list[Level] | None = _levels_field()
 
 
 class Interval(BaseModel):

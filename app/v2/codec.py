@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from app.budget import MAX_LEVELS, check_levels
+from app.contract.intervals import split_levels
 from app.dataplane import Forecasts
 from app.errors import InvalidInput
 from app.http.fields import Horizon, Level
@@ -73,7 +74,7 @@ def to_batch(
     `max_levels` is `Settings.max_levels`: more levels are refused before any is read.
     """
     tensor = _the_input(request.inputs)
-    levels = _levels(request.parameters, max_levels)
+    levels = _parameter_levels(request.parameters, max_levels)
     names = [output.name for output in request.outputs] if request.outputs else None
     named = sorted({band[1] for band in _bands(names or [])})
     check_levels(len(named), max_levels, "outputs")
@@ -180,18 +181,19 @@ def _band(name: str) -> tuple[str, float] | None:
         raise InvalidInput.at(
             "outputs", f"unknown output {name!r}; outputs are {OUTPUT!r}, lower_<L> and upper_<L>"
         )
-    level = float(match[2])
-    if not 0 < level < 100:
-        raise InvalidInput.at("outputs", f"{name!r}: a level must be between 0 and 100")
+    try:
+        level: float = _LEVEL.validate_python(float(match[2]))
+    except ValidationError:
+        raise InvalidInput.at("outputs", f"{name!r}: a level must be between 0 and 100") from None
     return match[1], level
 
 
 def _level_parts(given: Any) -> list[Any]:
     """`levels` as a number or a comma/space separated string (V2 parameters are scalars)."""
-    return str(given).replace(",", " ").split() if isinstance(given, str) else [given]
+    return split_levels(given) if isinstance(given, str) else [given]
 
 
-def _levels(parameters: Mapping[str, Any] | None, limit: int) -> list[float] | None:
+def _parameter_levels(parameters: Mapping[str, Any] | None, limit: int) -> list[float] | None:
     """The levels of `parameters.levels`, counted against `limit` before any is read."""
     if not parameters or "levels" not in parameters:
         return None
