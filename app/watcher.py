@@ -1,10 +1,11 @@
 """Hot reload: keep the registry in step with the model directory, on request and by polling.
 
-Each model directory has a cheap fingerprint (its version numbers and the
-modification times of each version directory and manifest). Polling compares
+Each model directory has a cheap fingerprint (`app.fingerprints`: `lstat` of
+every version directory and every file in it, nothing opened). Polling compares
 fingerprints and reloads only the models whose directory changed, so an
-unchanged directory costs one `listdir` and a few `stat`s per poll, and a
-refused version is not retried (nor counted again) until something in it changes.
+unchanged directory costs a `listdir` and a few `lstat`s per poll, a refused
+version is not retried (nor counted again) until something in it changes, and a
+version fixed in place (a bad file replaced by the good one) is tried again.
 
 A reload builds the new state off to the side (`Registry.load`: verify, load,
 warm up; the served version is reused, not read again) and publishes it with
@@ -21,16 +22,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from app import metrics
-from app.contract.store import MANIFEST_FILE, list_versions
 from app.errors import ModelNotFound
+from app.fingerprints import ModelPrint
+from app.fingerprints import model_print as fingerprint
 from app.registry import ModelState, Registry, ServedVersion
 
 log = logging.getLogger(__name__)
-
-Fingerprint = tuple[tuple[int, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class ModelWatcher:
     def __init__(self, registry: Registry, poll_seconds: float) -> None:
         self.registry = registry
         self.poll_seconds = poll_seconds
-        self._seen: dict[str, Fingerprint] = {}
+        self._seen: dict[str, ModelPrint] = {}
         self._lock = threading.Lock()  # one reload at a time: swaps happen in load order
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -146,22 +145,3 @@ def _report(outcome: Reloaded, cause: str) -> None:
         message = "model %s version %s is served from memory: no version on disk verifies"
         extra = {**where, "versions_on_disk": list(state.versions)}
         log.warning(message, state.name, version, extra=extra)
-
-
-def fingerprint(model_dir: Path) -> Fingerprint:
-    """Version numbers with the mtimes of each directory and manifest: changes when they do."""
-    try:
-        versions = list_versions(model_dir)
-    except OSError:  # removed while being listed
-        return ()
-    dirs = [model_dir / str(version) for version in versions]
-    return tuple(
-        (v, _mtime(d), _mtime(d / MANIFEST_FILE)) for v, d in zip(versions, dirs, strict=True)
-    )
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0

@@ -164,6 +164,26 @@ def test_a_version_copied_in_slowly_is_retried_once_complete(
     assert reloaded.version == 2 and watcher.poll() == []
 
 
+@pytest.mark.parametrize("file", ["scaler.joblib", "model.keras"])
+def test_a_version_fixed_in_place_is_picked_up_by_the_next_poll(
+    models_dir: Path, file: str
+) -> None:
+    """A bad file replaced by the good one, manifest and directory untouched (same size, too)."""
+    registry = Registry(models_dir, version_loader(0.5))
+    watcher = ModelWatcher(registry, poll_seconds=0)
+    watcher.load_all()
+    version = clone_version(models_dir / "toy", 1, 2)
+    good = (version / file).read_bytes()
+    (version / file).write_bytes(bytes([good[0] ^ 1]) + good[1:])  # one bit flipped in place
+    (refused,) = watcher.poll()
+    assert refused.version == 1 and "sha256" in refused.state.failures[2]
+    assert watcher.poll() == []
+
+    (version / file).write_bytes(good)  # fixed in place
+    (reloaded,) = watcher.poll()
+    assert reloaded.version == 2 and reloaded.state.failures == {}
+
+
 def test_fingerprints_change_with_versions_and_manifests(models_dir: Path) -> None:
     before = fingerprint(models_dir / "toy")
     assert fingerprint(models_dir / "toy") == before and [v[0] for v in before] == [1]
