@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(resolved.log_level)  # first: every startup line is JSON
         app.state.api_keys = load_api_keys(resolved)  # a broken key file stops the start
         registry = Registry(resolved.model_dir, version_loader(resolved.extrapolation_margin))
-        watcher = ModelWatcher(registry, resolved.poll_seconds)
+        watcher = ModelWatcher(registry, resolved.poll_seconds, resolved.load_wait_seconds)
         await run_in_threadpool(watcher.load_all)
         app.state.settings, app.state.registry = resolved, registry
         app.state.plane = DataPlane(registry, resolved)

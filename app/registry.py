@@ -54,6 +54,7 @@ class ModelState:
     served: ServedVersion | None = None
     failures: dict[int, str] = field(default_factory=dict)  # version -> why it was refused
     unlisted: str | None = None  # why the model's directory itself could not be read
+    loading: bool = False  # a placeholder: the model's first load has not finished yet
 
     @property
     def ready(self) -> bool:
@@ -64,6 +65,8 @@ class ModelState:
         """Why the model is not served, or None when it is."""
         if self.served is not None:
             return None
+        if self.loading:
+            return "still loading: its first load has not finished"
         if self.unlisted is not None:
             return self.unlisted
         if not self.failures:
@@ -71,9 +74,12 @@ class ModelState:
         return "; ".join(f"version {v}: {why}" for v, why in sorted(self.failures.items()))
 
     @property
-    def status(self) -> Literal["ready", "failed"]:
-        """How the API names the state: served, or failed with `reason`."""
-        return "ready" if self.served is not None else "failed"
+    def status(self) -> Literal["ready", "loading", "failed"]:
+        """How the API names the state: served, being loaded for the first time, or failed
+        with `reason`."""
+        if self.served is not None:
+            return "ready"
+        return "loading" if self.loading else "failed"
 
     def require_served(self) -> ServedVersion:
         """The version to answer with, or ModelNotReady (503) saying why there is none."""
@@ -106,7 +112,9 @@ class Registry:
         fully loaded and verified before it replaces the one being served.
         `current` (the version being served, on a reload) is reused rather than
         read again when the search reaches its number, and so is a refusal of a
-        version whose fingerprint has not changed since.
+        version whose fingerprint has not changed since. Loads of one name must
+        not run at once (the watcher runs one at a time per name); loads of
+        different names may.
         """
         try:
             versions = tuple(list_versions(self.root / name))
@@ -143,6 +151,12 @@ class Registry:
             log.info("loaded model %s version %s", name, version, extra=where)
             return ModelState(name, versions, served, failures)
         return ModelState(name, versions, None, failures)
+
+    def add_loading(self, name: str) -> None:
+        """Publish `name` as loading when nothing is published for it yet: a model whose first
+        load takes long is listed, and refused with that reason, instead of being unknown."""
+        with self._lock:
+            self._models.setdefault(name, ModelState(name, loading=True))
 
     def swap(self, state: ModelState) -> ModelState | None:
         """Publish `state` for its name atomically; returns the state it replaced."""
