@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level)  # first: every startup line is JSON
         app.state.api_keys = load_api_keys(settings)  # a broken key file stops the start
         registry = Registry(settings.model_dir, version_loader(settings.extrapolation_margin))
-        watcher = ModelWatcher(registry, settings.poll_seconds)
+        watcher = ModelWatcher(registry, settings.poll_seconds, settings.load_wait_seconds)
         await run_in_threadpool(watcher.load_all)
         app.state.registry, app.state.watcher = registry, watcher
         app.state.plane = DataPlane(registry, settings)

@@ -8,6 +8,11 @@ broken directory never takes the service down.
 State is published by replacing one immutable `ModelState` per name under a
 lock (`swap`). Requests hold the `ServedVersion` they started with, so a later
 swap (hot reload) never changes a forecast mid-request.
+
+A refusal is remembered with the version's fingerprint (`app.fingerprints`):
+until something in that directory changes, loading the model again reports the
+same reason without reading, hashing or logging the version again, so fifty
+reloads of a model with a broken newest version log one warning, not fifty.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Literal
 from app import metrics
 from app.contract.store import REPORT_FILE, list_versions
 from app.errors import ArtifactError, ModelNotFound, ModelNotReady
+from app.fingerprints import VersionPrint, version_print
 from app.forecaster import Forecaster, load_forecaster
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ class ModelState:
     served: ServedVersion | None = None
     failures: dict[int, str] = field(default_factory=dict)  # version -> why it was refused
     unlisted: str | None = None  # why the model's directory itself could not be read
+    loading: bool = False  # a placeholder: the model's first load has not finished yet
 
     @property
     def ready(self) -> bool:
@@ -58,6 +65,8 @@ class ModelState:
         """Why the model is not served, or None when it is."""
         if self.served is not None:
             return None
+        if self.loading:
+            return "still loading: its first load has not finished"
         if self.unlisted is not None:
             return self.unlisted
         if not self.failures:
@@ -65,9 +74,12 @@ class ModelState:
         return "; ".join(f"version {v}: {why}" for v, why in sorted(self.failures.items()))
 
     @property
-    def status(self) -> Literal["ready", "failed"]:
-        """How the API names the state: served, or failed with `reason`."""
-        return "ready" if self.served is not None else "failed"
+    def status(self) -> Literal["ready", "loading", "failed"]:
+        """How the API names the state: served, being loaded for the first time, or failed
+        with `reason`."""
+        if self.served is not None:
+            return "ready"
+        return "loading" if self.loading else "failed"
 
     def require_served(self) -> ServedVersion:
         """The version to answer with, or ModelNotReady (503) saying why there is none."""
@@ -77,6 +89,10 @@ class ModelState:
 
 
 Loader = Callable[[Path], ServedVersion]
+Refusals = dict[int, tuple[VersionPrint, str]]  # version -> (its fingerprint, why it was refused)
+
+TRANSIENT = (MemoryError, OSError)
+"""Refusals that say more about the moment than about the files: not remembered, so retried."""
 
 
 class Registry:
@@ -87,6 +103,7 @@ class Registry:
         self._load_version = loader
         self._models: dict[str, ModelState] = {}
         self._lock = threading.Lock()
+        self._refused: dict[str, Refusals] = {}  # per name, replaced whole by each load
 
     def load(self, name: str, current: ServedVersion | None = None) -> ModelState:
         """Newest verifying version of `name`, with reasons for the newer ones refused.
@@ -94,7 +111,10 @@ class Registry:
         Builds a state without publishing it: `swap` does that, so a version is
         fully loaded and verified before it replaces the one being served.
         `current` (the version being served, on a reload) is reused rather than
-        read again when the search reaches its number.
+        read again when the search reaches its number, and so is a refusal of a
+        version whose fingerprint has not changed since. Loads of one name must
+        not run at once (the watcher runs one at a time per name); loads of
+        different names may.
         """
         try:
             versions = tuple(list_versions(self.root / name))
@@ -105,14 +125,24 @@ class Registry:
                 "refused model %s: %s", name, reason, extra={"model": name, "reason": reason}
             )
             return ModelState(name, unlisted=reason)
+        remembered, refused = self._refused.get(name, {}), Refusals()
+        self._refused[name] = refused  # only the versions this search refuses stay remembered
         failures: dict[int, str] = {}
         for version in reversed(versions):
             if current is not None and version == current.number:
                 return ModelState(name, versions, current, failures)
+            path = self.root / name / str(version)
+            seen = version_print(path)  # before reading: a change while loading shows next time
+            known = remembered.get(version)
+            if known is not None and known[0] == seen:  # refused before and unchanged since
+                refused[version], failures[version] = known, known[1]
+                continue
             try:
-                served = self._load_version(self.root / name / str(version))
+                served = self._load_version(path)
             except Exception as exc:  # any failure refuses this version, never the service
                 failures[version] = reason = str(exc) or type(exc).__name__
+                if not isinstance(exc, TRANSIENT):
+                    refused[version] = (seen, reason)
                 metrics.record_load_failure(name, exc)
                 where = {"model": name, "version": version, "reason": reason}
                 log.warning("refused model %s version %s: %s", name, version, reason, extra=where)
@@ -121,6 +151,12 @@ class Registry:
             log.info("loaded model %s version %s", name, version, extra=where)
             return ModelState(name, versions, served, failures)
         return ModelState(name, versions, None, failures)
+
+    def add_loading(self, name: str) -> None:
+        """Publish `name` as loading when nothing is published for it yet: a model whose first
+        load takes long is listed, and refused with that reason, instead of being unknown."""
+        with self._lock:
+            self._models.setdefault(name, ModelState(name, loading=True))
 
     def swap(self, state: ModelState) -> ModelState | None:
         """Publish `state` for its name atomically; returns the state it replaced."""

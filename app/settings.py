@@ -158,6 +158,17 @@ class Settings(BaseSettings):
             "(hot reload); 0 turns polling off (`POST /v1/models/{name}/reload` still works)."
         ),
     )
+    load_wait_seconds: float = Field(
+        default=10,
+        gt=0,
+        description=(
+            "Longest wait for one model's load (verify, read, warm up: milliseconds to a few"
+            " seconds normally) at startup and in `POST /v1/models/{name}/reload`; the load then"
+            " goes on in the background and is logged as slow: a model still loading at startup"
+            " starts not ready (state `loading`), the reload answers 202, and polls (which never"
+            " wait) skip the model until its load ends."
+        ),
+    )
     keep_alive_seconds: int = Field(
         default=75,
         ge=1,

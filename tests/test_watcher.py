@@ -164,6 +164,46 @@ def test_a_version_copied_in_slowly_is_retried_once_complete(
     assert reloaded.version == 2 and watcher.poll() == []
 
 
+@pytest.mark.parametrize("file", ["scaler.joblib", "model.keras"])
+def test_a_version_fixed_in_place_is_picked_up_by_the_next_poll(
+    models_dir: Path, file: str
+) -> None:
+    """A bad file replaced by the good one, manifest and directory untouched (same size, too)."""
+    registry = Registry(models_dir, version_loader(0.5))
+    watcher = ModelWatcher(registry, poll_seconds=0)
+    watcher.load_all()
+    version = clone_version(models_dir / "toy", 1, 2)
+    good = (version / file).read_bytes()
+    (version / file).write_bytes(bytes([good[0] ^ 1]) + good[1:])  # one bit flipped in place
+    (refused,) = watcher.poll()
+    assert refused.version == 1 and "sha256" in refused.state.failures[2]
+    assert watcher.poll() == []
+
+    (version / file).write_bytes(good)  # fixed in place
+    (reloaded,) = watcher.poll()
+    assert reloaded.version == 2 and reloaded.state.failures == {}
+
+
+def test_reloading_a_refused_version_that_has_not_changed_logs_it_once(
+    client: TestClient, models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = publish_corrupt(models_dir / "toy", 2)
+
+    def warnings() -> int:
+        prefix = "refused model toy version 2:"
+        return sum(r.getMessage().startswith(prefix) for r in caplog.records)
+
+    for _ in range(50):
+        answer = client.post("/v1/models/toy/reload").json()
+        assert answer["version"] == 1 and "sha256" in answer["refused"]["2"]
+    assert warnings() == 1
+
+    (version / "scaler.joblib").write_bytes(b"tampered again")  # changed: verified again
+    answer = client.post("/v1/models/toy/reload").json()
+    assert answer["version"] == 1 and "sha256" in answer["refused"]["2"]
+    assert warnings() == 2
+
+
 def test_fingerprints_change_with_versions_and_manifests(models_dir: Path) -> None:
     before = fingerprint(models_dir / "toy")
     assert fingerprint(models_dir / "toy") == before and [v[0] for v in before] == [1]

@@ -18,6 +18,7 @@ from app.dataplane import DataPlane
 from app.errors import ShuttingDown
 from app.registry import Registry
 from app.settings import Settings
+from app.watcher import ModelWatcher
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -41,6 +42,15 @@ async def get_dataplane(request: Request) -> DataPlane:
 
 
 DataPlaneDep = Annotated[DataPlane, Depends(get_dataplane)]
+
+
+async def get_watcher(request: Request) -> ModelWatcher:
+    """The watcher that reloads models: the reload route asks it, never the registry directly."""
+    watcher: ModelWatcher = request.app.state.watcher
+    return watcher
+
+
+WatcherDep = Annotated[ModelWatcher, Depends(get_watcher)]
 
 
 async def refuse_while_draining(request: Request) -> None:

@@ -214,7 +214,9 @@ class EvaluateResponse(_Answer):
 
 class ModelStatus(BaseModel):
     name: str
-    state: Literal["ready", "failed"]
+    state: Literal["ready", "loading", "failed"] = Field(
+        description="`loading`: the model's first load has not finished yet."
+    )
     version: int | None = Field(description="The served version; null when none verifies.")
     versions_on_disk: list[int]
     reason: str | None = Field(None, description="Why no version is served.")

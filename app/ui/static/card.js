@@ -19,6 +19,7 @@ function stateCell(model) {
       ? h("span", {}, "ready", h("br"), h("small", {}, refused.map(([v, why]) => `version ${v} refused: ${why}`).join("; ")))
       : "ready";
   }
+  if (model.state === "loading") return `loading: ${model.reason}`;
   return h("span", { class: "failed" }, `failed: ${model.reason ?? "no version could be served"}`);
 }
 
