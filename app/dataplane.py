@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from app import metrics
 from app.budget import Work, check_levels, check_work
-from app.contract.differencing import DifferencingPipeline
 from app.contract.pipeline import as_rows
 from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
@@ -138,7 +137,7 @@ class DataPlane:
         ]
         return Scored(
             model=forecaster.name,
-            version=forecaster.number,
+            version=forecaster.version,
             evaluation=result,
             warnings=[note for note in notes if note],
         )
@@ -161,14 +160,14 @@ class DataPlane:
         tails = as_rows(series, forecaster.pipeline.history_width)
         forecasts = forecaster.forecast(tails, horizon)
         _require_finite(forecasts, fields)
-        metrics.record_forecasts(forecaster.name, forecaster.number, len(tails), horizon)
+        metrics.record_forecasts(forecaster.name, forecaster.version, len(tails), horizon)
         bands = forecaster.intervals(forecasts, chosen)
         for band in bands:
             _require_finite(np.concatenate([band.lower, band.upper], axis=1), fields)
         warnings = _range_warnings(forecaster, tails, fields)
         return Forecasts(
             model=forecaster.name,
-            version=forecaster.number,
+            version=forecaster.version,
             horizon=horizon,
             values=forecasts,
             warnings=[w for w in [*notes, *warnings] if w],
@@ -190,20 +189,14 @@ class DataPlane:
         chosen = sorted(set(self._settings.default_levels if levels is None else levels))
         if not chosen:
             return [], []
-        limit = forecaster.interval_horizon
-        if limit == 0:
-            why = (
-                f"model {forecaster.name!r} version {forecaster.number} has no calibrated intervals"
-            )
-            if explicit:
-                raise InvalidInput.at("levels", f"{why}; retrain it, or send levels: []")
+        why = forecaster.intervals_refusal(horizon)
+        if why is None:
+            return chosen, []
+        if not explicit:
             return [], [f"intervals: none, since {why}"]
-        if horizon > limit:
-            why = f"intervals are calibrated up to {limit} steps ahead, and horizon is {horizon}"
-            if explicit:
-                raise InvalidInput.at("horizon", f"{why}; ask for at most {limit}, or levels: []")
-            return [], [f"intervals: none, since {why}"]
-        return chosen, []
+        if limit := forecaster.interval_horizon:
+            raise InvalidInput.at("horizon", f"{why}; ask for at most {limit}, or levels: []")
+        raise InvalidInput.at("levels", f"{why}; retrain it, or send levels: []")
 
     def _level_count(self, levels: int | None) -> int:
         return len(self._settings.default_levels) if levels is None else levels
@@ -218,27 +211,12 @@ class DataPlane:
     def _check_length(self, forecaster: Forecaster, n: int, field: str, extra: int = 0) -> None:
         if n > self._settings.max_values:
             raise InvalidInput.at(field, f"at most {self._settings.max_values} values, got {n}")
-        if n < forecaster.history_length + extra:
-            raise InvalidInput.at(field, f"{_need(forecaster, extra)}, got {n}")
+        if why := forecaster.shortfall(n, extra):
+            raise InvalidInput.at(field, why)
 
     def _check_horizon(self, horizon: int) -> None:
         if horizon > self._settings.max_horizon:
             raise InvalidInput.at("horizon", f"at most {self._settings.max_horizon}, got {horizon}")
-
-
-def _need(forecaster: Forecaster, extra: int) -> str:
-    """Say how many values the model needs, and why."""
-    pipeline, name = forecaster.pipeline, f"model {forecaster.name!r}"
-    why = f"look_back {pipeline.look_back}"
-    before = pipeline.history_length - pipeline.look_back
-    if isinstance(pipeline, DifferencingPipeline) and pipeline.context:
-        why += f" + {pipeline.context} consumed by {pipeline.transform.value.replace('_', ' ')}"
-    elif before:
-        why += f" + {before} so that each window value has a season before it"
-    if extra:
-        why += f" + {extra} to forecast"
-        return f"{name} needs at least {pipeline.history_length + extra} values to evaluate ({why})"
-    return f"{name} needs at least {pipeline.history_length} values ({why})"
 
 
 def _require_finite(forecasts: np.ndarray, fields: Sequence[str]) -> None:
@@ -261,20 +239,8 @@ def _require_finite_scores(result: Evaluation) -> None:
 
 
 def _range_warnings(forecaster: Forecaster, rows: np.ndarray, fields: Sequence[str]) -> list[str]:
-    """A warning per row (one per field) whose inputs lie far outside the training range.
-
-    The scaler extrapolates there. One array pass for the whole batch: a loop
-    over 1,000 rows cost more than their forecast's LSTM steps.
-    """
-    outside = forecaster.far_outside(rows).sum(axis=1)  # a short history's NaN padding: False
-    used = (~np.isnan(rows)).sum(axis=1)
-    data, (low, high) = forecaster.manifest.data, forecaster.safe_range
-    return [
-        f"{fields[i]}: {outside[i]} of the {used[i]} values used lie outside {low:g} to"
-        f" {high:g}, far beyond the training range {data.train_min:g} to {data.train_max:g};"
-        " the model extrapolates there, so treat the forecast with caution"
-        for i in np.flatnonzero(outside).tolist()
-    ]
+    """The forecaster's note on each row far outside the training range, under its field."""
+    return [f"{fields[i]}: {note}" for i, note in forecaster.range_notes(rows).items()]
 
 
 def _baseline_note(

@@ -66,7 +66,7 @@ class Forecaster:
     """
 
     def __init__(self, version: VerifiedVersion, network: Network, margin: float = 0.5) -> None:
-        self.version = version
+        self.verified = version
         self.network = network
         self.pipeline: Pipeline = version.manifest.pipeline.spec()
         low, high = version.manifest.data.train_min, version.manifest.data.train_max
@@ -77,14 +77,14 @@ class Forecaster:
 
     @property
     def manifest(self) -> Manifest:
-        return self.version.manifest
+        return self.verified.manifest
 
     @property
     def name(self) -> str:
         return self.manifest.name
 
     @property
-    def number(self) -> int:
+    def version(self) -> int:
         """The version number."""
         return self.manifest.version
 
@@ -100,26 +100,43 @@ class Forecaster:
         member runs in the same pass and their outputs are averaged.
         """
         return recursive_forecast(
-            histories, horizon, self.pipeline, self.version.scaler, self._predict
+            histories, horizon, self.pipeline, self.verified.scaler, self._predict
         )
 
     @property
     def interval_horizon(self) -> int:
         """Steps ahead this version's intervals are calibrated for; 0 when it has none."""
-        calibration = self.version.calibration
+        calibration = self.verified.calibration
         return 0 if calibration is None else calibration.horizon
+
+    def intervals_refusal(self, horizon: int) -> str | None:
+        """Why this version has no intervals `horizon` steps ahead, or None when it has."""
+        limit = self.interval_horizon
+        if limit == 0:
+            return f"model {self.name!r} version {self.version} has no calibrated intervals"
+        if horizon > limit:
+            return f"intervals are calibrated up to {limit} steps ahead, and horizon is {horizon}"
+        return None
+
+    def shortfall(self, n: int, extra: int = 0) -> str | None:
+        """Why `n` values are too few for one forecast (`extra` more to evaluate), or None."""
+        need = self.history_length + extra
+        if n >= need:
+            return None
+        why = self.pipeline.history_reason + (f" + {extra} to forecast" if extra else "")
+        what = "values to evaluate" if extra else "values"
+        return f"model {self.name!r} needs at least {need} {what} ({why}), got {n}"
 
     def intervals(self, point: np.ndarray, levels: Sequence[float]) -> list[Band]:
         """Conformal bands of each level around (batch, horizon) point forecasts.
 
-        Callers check `interval_horizon` first: asking a version without
-        calibration, or beyond its horizon, is a ValueError here.
+        Callers ask `intervals_refusal` first; asking anyway is a ValueError here.
         """
-        calibration = self.version.calibration
+        calibration = self.verified.calibration
         if not levels:
             return []
-        if calibration is None:
-            raise ValueError(f"model {self.name!r} version {self.number} has no intervals")
+        if calibration is None or (why := self.intervals_refusal(point.shape[1])):
+            raise ValueError(why or "no calibration")
         half = calibration.half_widths(levels, point.shape[1])
         return [
             Band(level, *bounds(point, half[j], calibration.space))
@@ -138,9 +155,9 @@ class Forecaster:
         backtest forecasts `horizon` steps from every origin and scores each step.
         """
         series = np.asarray(series, dtype=np.float64)
+        if why := self.shortfall(len(series), extra=1):
+            raise ValueError(why)
         histories, targets = one_step_histories(series, self.pipeline)
-        if not len(targets):
-            raise ValueError(f"the series needs more than {self.history_length} values")
         predictions = self.forecast(histories, 1)[:, 0]
         actuals = series[targets]
         season = self.pipeline.season_length
@@ -178,6 +195,22 @@ class Forecaster:
         width = self.pipeline.history_width
         result = scoring.backtest(series, targets, horizon, width, self.forecast)
         return [StepScores(step=h, n=n, rmse=r, mae=m) for h, n, r, m in result.step_scores()]
+
+    def range_notes(self, rows: np.ndarray) -> dict[int, str]:
+        """A note per row (by index) whose values lie far outside the training range.
+
+        The scaler extrapolates there. One array pass for the whole batch: a loop
+        over 1,000 rows cost more than their forecast's LSTM steps.
+        """
+        outside = self.far_outside(rows).sum(axis=1)  # a short history's NaN padding: False
+        used = (~np.isnan(rows)).sum(axis=1)
+        data, (low, high) = self.manifest.data, self.safe_range
+        return {
+            i: f"{outside[i]} of the {used[i]} values used lie outside {low:g} to {high:g}, far"
+            f" beyond the training range {data.train_min:g} to {data.train_max:g}; the model"
+            " extrapolates there, so treat the forecast with caution"
+            for i in np.flatnonzero(outside).tolist()
+        }
 
     def far_outside(self, values: np.ndarray) -> np.ndarray:
         """Mask of the values beyond `safe_range`, where the scaler extrapolates."""

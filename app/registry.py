@@ -41,8 +41,8 @@ class ServedVersion:
     report: bytes | None = None
 
     @property
-    def number(self) -> int:
-        return self.forecaster.number
+    def version(self) -> int:
+        return self.forecaster.version
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Registry:
         self._refused[name] = refused  # only the versions this search refuses stay remembered
         failures: dict[int, str] = {}
         for version in reversed(versions):
-            if current is not None and version == current.number:
+            if current is not None and version == current.version:
                 return ModelState(name, versions, current, failures)
             path = self.root / name / str(version)
             seen = version_print(path)  # before reading: a change while loading shows next time
@@ -206,9 +206,9 @@ def version_loader(margin: float) -> Loader:
     def load(version_dir: Path) -> ServedVersion:
         forecaster = load_forecaster(version_dir, margin)
         where = (version_dir.parent.name, int(version_dir.name))
-        if (forecaster.name, forecaster.number) != where:
+        if (forecaster.name, forecaster.version) != where:
             raise ArtifactError(
-                f"manifest says {forecaster.name!r} version {forecaster.number},"
+                f"manifest says {forecaster.name!r} version {forecaster.version},"
                 f" but the directory is {where[0]!r} version {where[1]}"
             )
         files = forecaster.manifest.files

@@ -52,7 +52,7 @@ class Reloaded:
 
     @property
     def version(self) -> int | None:
-        return self.state.served.number if self.state.served else None
+        return self.state.served.version if self.state.served else None
 
     @property
     def swapped(self) -> bool:
@@ -160,7 +160,7 @@ class ModelWatcher:
             state = replace(state, served=previous)  # keep serving from memory
         self.registry.swap(state)
         self._seen[name] = seen
-        outcome = Reloaded(state, previous.number if previous else None)
+        outcome = Reloaded(state, previous.version if previous else None)
         metrics.record_served(name, outcome.version)
         _report(outcome, cause)
         return outcome

@@ -62,7 +62,7 @@ class KerasPath:
 
 def check(version_dir: Path, histories: np.ndarray, horizon: int = 1) -> None:
     theirs, ours = KerasPath(version_dir), load_forecaster(version_dir)
-    inputs = ours.pipeline.model_inputs(histories, ours.version.scaler)
+    inputs = ours.pipeline.model_inputs(histories, ours.verified.scaler)
     members = ours.network.predict(inputs)[..., 0]
     assert members.shape[0] == len(theirs.members)
     assert np.max(np.abs(members - theirs.outputs(inputs))) < PARITY

@@ -32,7 +32,7 @@ def load(models_dir: Path) -> Registry:
 def test_every_model_is_served_at_its_newest_version(models_dir: Path) -> None:
     clone_version(models_dir / "toy", 1, 2)
     registry = load(models_dir)
-    assert [(s.name, s.served and s.served.number) for s in registry.states()] == [
+    assert [(s.name, s.served and s.served.version) for s in registry.states()] == [
         ("toy", 2),
         ("toy-diff", 1),
     ]
@@ -50,7 +50,7 @@ def test_a_tampered_scaler_is_refused_before_it_is_unpickled(
     tamper_scaler(clone_version(models_dir / "toy", 1, 2), marker)
     state = load(models_dir).state("toy")
     assert not marker.exists(), "the unverified pickle was loaded"
-    assert state.served is not None and state.served.number == 1
+    assert state.served is not None and state.served.version == 1
     assert "scaler.joblib: sha256" in state.failures[2]
     joblib.load(models_dir / "toy" / "2" / "scaler.joblib")  # the payload is live:
     assert marker.exists()  # loading it without the hash check would have run it
@@ -61,7 +61,7 @@ def test_a_tampered_model_file_is_refused(models_dir: Path) -> None:
     with (version / "model.keras").open("ab") as handle:
         handle.write(b"\0")
     state = load(models_dir).state("toy")
-    assert state.served and state.served.number == 1
+    assert state.served and state.served.version == 1
     assert "model.keras: sha256" in state.failures[2]
 
 
@@ -82,7 +82,7 @@ def test_a_broken_manifest_falls_back_to_the_older_version(
 ) -> None:
     breakage(clone_version(models_dir / "toy", 1, 2))  # type: ignore[operator]
     state = load(models_dir).state("toy")
-    assert state.served and state.served.number == 1
+    assert state.served and state.served.version == 1
     assert reason in state.failures[2]
 
 
@@ -91,7 +91,7 @@ def test_a_verified_but_unreadable_network_is_refused(models_dir: Path, tmp_path
     garbage.write_bytes(b"not a zip")
     write_toy(models_dir, TOYS[0], garbage, synthetic_series())
     state = load(models_dir).state("toy")
-    assert state.served and state.served.number == 1
+    assert state.served and state.served.version == 1
     assert "model" in state.failures[2].lower()
 
 
@@ -104,7 +104,7 @@ def test_a_model_without_any_valid_version_is_failed_not_fatal(
     assert not state.ready and "version 1: " in (state.reason or "")
     with pytest.raises(ModelNotReady, match="sha256"):
         registry.served("toy")
-    assert registry.served("toy-diff").number == 1
+    assert registry.served("toy-diff").version == 1
 
 
 def test_names_without_versions_and_stray_directories(models_dir: Path) -> None:

@@ -168,8 +168,8 @@ def test_startup_waits_a_bounded_time_for_each_model_then_loads_on_in_the_backgr
         toy = registry.state("toy")
         assert (toy.status, toy.served) == ("loading", None)
         assert "still loading" in (toy.reason or "")
-        assert registry.served("toy-diff").number == 1
+        assert registry.served("toy-diff").version == 1
     finally:
         gate.open()
     wait_for(lambda: registry.state("toy").ready, BOUND)
-    assert registry.served("toy").number == 2
+    assert registry.served("toy").version == 2

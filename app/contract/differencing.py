@@ -64,6 +64,11 @@ class DifferencingPipeline:
         return "identity"
 
     @property
+    def history_reason(self) -> str:
+        consumed = f" + {self.context} consumed by {self.transform.value.replace('_', ' ')}"
+        return f"look_back {self.look_back}" + consumed * (self.context > 0)
+
+    @property
     def history_width(self) -> int:
         return self.history_length
 

@@ -64,6 +64,11 @@ class Pipeline(Protocol):
         ...
 
     @property
+    def history_reason(self) -> str:
+        """Why `history_length` is what it is, in words a client can act on."""
+        ...
+
+    @property
     def error_space(self) -> Space:
         """Where forecast errors are additive: interval calibration measures them there."""
         ...

@@ -61,6 +61,14 @@ class SeasonalPipeline:
         s = self.season_length
         return self.look_back + (2 * s - 1 if s > 1 else 0)
 
+    @property
+    def history_reason(self) -> str:
+        before = self.history_length - self.look_back
+        why = f"look_back {self.look_back}"
+        return why + (
+            f" + {before} so that each window value has a season before it" * (before > 0)
+        )
+
     @cached_property
     def history_width(self) -> int:
         """Most values a forecast reads; older ones cannot change it."""

@@ -22,7 +22,7 @@ def _status(state: ModelState) -> ModelStatus:
     return ModelStatus(
         name=state.name,
         state=state.status,
-        version=state.served.number if state.served else None,
+        version=state.served.version if state.served else None,
         versions_on_disk=list(state.versions),
         reason=state.reason,
         refused=state.failures,
@@ -54,7 +54,7 @@ def describe_model(name: str, registry: RegistryDep) -> ModelDetail:
 )
 def report(name: str, registry: RegistryDep) -> Response:
     served = registry.served(name)
-    note_served(name, served.number)
+    note_served(name, served.version)
     if served.report is None:
-        raise NotFound(f"model {name!r} version {served.number} has no report.png")
+        raise NotFound(f"model {name!r} version {served.version} has no report.png")
     return Response(served.report, media_type="image/png")

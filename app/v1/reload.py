@@ -89,7 +89,7 @@ async def reload(name: str, watcher: WatcherDep) -> ReloadResult | JSONResponse:
 
 def _pending(name: str, watcher: ModelWatcher) -> JSONResponse:
     served = watcher.served(name)
-    version = served.number if served else None
+    version = served.version if served else None
     meanwhile = "no version" if version is None else f"version {version}"
     detail = (
         f"model {name!r} is still loading after {watcher.load_wait_seconds:g} s; the load goes"

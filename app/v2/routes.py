@@ -242,7 +242,7 @@ def _metadata(
     names = [OUTPUT, *(band_name(b, level) for level in levels for b in ("lower", "upper"))]
     return ModelMetadata(
         name=name,
-        versions=[str(served.number)],
+        versions=[str(served.version)],
         platform=PLATFORM,
         inputs=[TensorMetadata(name=INPUT, datatype="FP64", shape=[-1, -1])],
         outputs=[TensorMetadata(name=n, datatype="FP64", shape=[-1, -1]) for n in names],
@@ -251,7 +251,7 @@ def _metadata(
 
 def _served(registry: Registry, name: str, version: str | None) -> ServedVersion:
     served = registry.served(name)
-    _require_version(name, version, served.number)
+    _require_version(name, version, served.version)
     return served
 
 

@@ -56,7 +56,7 @@ async def ready(
     if guarded:
         return Ready()
     served = [
-        ServedModel(name=s.name, version=s.served.number)
+        ServedModel(name=s.name, version=s.served.version)
         for s in registry.states()
         if s.served is not None
     ]
