@@ -30,6 +30,7 @@ def slow_env(toy_models: Path, shutdown_seconds: int) -> dict[str, str]:
         "FORECAST_MODEL_DIR": str(toy_models),
         "FORECAST_DEFAULT_MODEL": "toy",
         "FORECAST_MAX_HORIZON": "1000000",
+        "FORECAST_MAX_WORK": "1000000000",  # slow on purpose: past the default work budget
         "FORECAST_SHUTDOWN_SECONDS": str(shutdown_seconds),
     }
 
