@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 ROUTERS = (predict.router, health.router, metrics.router, models.router, reload.router, v2.router)
 """Every router the app always serves; the benchmark's is added only when its setting is on."""
 
+PROBES = frozenset({health.LIVE, health.READY, metrics.SCRAPE, *v2.PROBES})
+"""Probe paths, each declared by its router: counted but never timed, shed or logged at INFO."""
+
 DESCRIPTION = """Forecasts of a monthly series from an LSTM trained offline, served without
 TensorFlow: the network's forward pass runs in NumPy from the weights in `model.keras`.
 Every number is in the series' own units. Errors are JSON:
@@ -73,17 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings  # what `SettingsDep` hands route handlers
-    # Each middleware added wraps the ones added before it: the last one added runs first.
-    app.add_middleware(AccessLogMiddleware, log_payloads=settings.log_payloads)
-    # Outside the access log: refusing excess load must cost nothing, not even a log line.
-    app.add_middleware(LoadSheddingMiddleware, limit=settings.max_in_flight)
-    # Outermost: a body too large or too slow is refused before anything reads it, auth included.
-    app.add_middleware(
-        BodyLimitsMiddleware,
-        max_bytes=settings.max_body_bytes,
-        timeout=settings.body_timeout_seconds,
-    )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -92,6 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.ui:
         install_ui(app)  # the page at /; absent (404) when FORECAST_UI=false
     docs.install_docs(app)
+    app.state.settings = settings  # what `SettingsDep` hands route handlers
+    # Each middleware added wraps the ones added before it: the last one added runs first.
+    app.add_middleware(AccessLogMiddleware, log_payloads=settings.log_payloads, probes=PROBES)
+    # Outside the access log: refusing excess load must cost nothing, not even a log line.
+    app.add_middleware(LoadSheddingMiddleware, limit=settings.max_in_flight, probes=PROBES)
+    # Outermost: a body too large or too slow is refused before anything reads it, auth included.
+    app.add_middleware(
+        BodyLimitsMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+    )
     document_open_access(app)
     return app
 

@@ -35,8 +35,6 @@ from app.errors import ArtifactError
 from app.forecaster import ForecasterError
 
 UNMATCHED = "<unmatched>"
-# Probes and scrapes: counted, but kept out of the latency histogram and the INFO log.
-PROBES = frozenset({"/health", "/ready", "/metrics", "/v2/health/live", "/v2/health/ready"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A forecast takes from ~0.2 ms (one series) to seconds (large batches, long horizons).
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -83,18 +81,20 @@ SERVED_VERSION = Gauge(
 )
 
 
-def record_request(route: str, method: str, status: int, seconds: float) -> None:
+def record_request(
+    route: str, method: str, status: int, seconds: float, probe: bool = False
+) -> None:
     """Count one answered request; time it unless it is a probe or a scrape."""
     method = method if method in METHODS else "other"
     REQUESTS.labels(route, method, str(status)).inc()
-    if route not in PROBES:
+    if not probe:
         LATENCY.labels(route, method).observe(seconds)
 
 
 @contextmanager
-def in_flight(path: str) -> Iterator[None]:
+def in_flight(probe: bool) -> Iterator[None]:
     """Count a request in `IN_PROGRESS` while it runs, unless it is a probe or a scrape."""
-    if path in PROBES:  # their paths are their templates
+    if probe:
         yield
         return
     IN_PROGRESS.inc()

@@ -26,7 +26,7 @@ def slow_app(release: asyncio.Event, limit: int) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(LoadSheddingMiddleware, limit=limit)
+    app.add_middleware(LoadSheddingMiddleware, limit=limit, probes=frozenset({"/health"}))
     return app
 
 
@@ -73,7 +73,7 @@ async def test_a_client_still_sending_its_body_holds_no_slot() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
-    shedding = LoadSheddingMiddleware(echo, limit=1)
+    shedding = LoadSheddingMiddleware(echo, limit=1, probes=frozenset())
     stalled = asyncio.Event()  # never set: the client sent half its body and went quiet
 
     async def half_sent() -> Message:
@@ -105,7 +105,7 @@ async def test_the_slot_is_freed_once_the_last_byte_is_handed_over() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"large answer"})
 
-    shedding = LoadSheddingMiddleware(answer, limit=1)
+    shedding = LoadSheddingMiddleware(answer, limit=1, probes=frozenset())
     never_read = asyncio.Event()
 
     async def whole() -> Message:
@@ -141,7 +141,7 @@ async def test_a_request_arriving_while_the_limit_is_full_is_refused_unread() ->
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    shedding = LoadSheddingMiddleware(hold, limit=1)
+    shedding = LoadSheddingMiddleware(hold, limit=1, probes=frozenset())
 
     async def whole() -> Message:
         return {"type": "http.request", "body": b"{}", "more_body": False}

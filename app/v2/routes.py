@@ -95,6 +95,10 @@ def v2_error(exc: ServiceError | RequestValidationError | HTTPException) -> JSON
     return JSONResponse(body, status_code=status, headers=error.headers)
 
 
+LIVE, READY = "/health/live", "/health/ready"
+PROBES = frozenset({f"/v2{LIVE}", f"/v2{READY}"})
+"""V2's probe paths, which `app.main` hands the middlewares with the service's own."""
+
 server = APIRouter(prefix="/v2", route_class=V2Route, tags=["open inference protocol"])
 models = APIRouter(
     prefix="/v2/models",
@@ -113,14 +117,12 @@ async def server_metadata(request: Request) -> ServerMetadata:
     )
 
 
-@server.get("/health/live", summary="Liveness: 200 while the process runs")
+@server.get(LIVE, summary="Liveness: 200 while the process runs")
 async def server_live() -> ServerLive:
     return ServerLive()
 
 
-@server.get(
-    "/health/ready", summary="Readiness: the same rule as /ready", responses={503: ERRORS[503]}
-)
+@server.get(READY, summary="Readiness: the same rule as /ready", responses={503: ERRORS[503]})
 async def server_ready(_: Annotated[Ready, Depends(health.ready)]) -> ServerReady:
     return ServerReady()
 

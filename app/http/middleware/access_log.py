@@ -8,7 +8,7 @@ on each request. This one only wraps `send` (to read the status and add
 The route label is the template the router matched (`scope["route"].path`,
 e.g. `/v1/models/{name}/predict`), so model names never multiply the metric
 series; a mounted app (the Swagger UI assets) is `<mount>/{path}` and anything
-else `<unmatched>`. Probes and scrapes (`metrics.PROBES`) are logged at DEBUG
+else `<unmatched>`. Probes and scrapes (the `probes` paths) are logged at DEBUG
 and left out of the latency histogram, so a busy orchestrator neither floods
 the log nor drags the latency quantiles down.
 
@@ -41,9 +41,10 @@ PATH_LIMIT = 256
 class AccessLogMiddleware:
     """Count, time and log every HTTP request; give each one an `X-Request-ID`."""
 
-    def __init__(self, app: ASGIApp, log_payloads: bool) -> None:
+    def __init__(self, app: ASGIApp, log_payloads: bool, probes: frozenset[str]) -> None:
         self.app = app
         self.log_payloads = log_payloads
+        self.probes = probes  # their paths are their route templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,13 +64,14 @@ class AccessLogMiddleware:
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
+        probe = scope["path"] in self.probes
         token = bind(context)
         try:
-            with metrics.in_flight(scope["path"]):
+            with metrics.in_flight(probe):
                 await self.app(scope, payload.receive if payload else receive, send_with_id)
         finally:
             unbind(token)
-            _finish(scope, status, time.perf_counter() - started, context, payload)
+            _finish(scope, status, time.perf_counter() - started, context, payload, probe)
 
 
 class _Payload:
@@ -111,17 +113,18 @@ def _finish(
     seconds: float,
     context: RequestContext,
     payload: _Payload | None,
+    probe: bool,
 ) -> None:
     route = route_template(scope)
-    metrics.record_request(route, scope["method"], status, seconds)
-    level = _level(route, status)
+    metrics.record_request(route, scope["method"], status, seconds, probe)
+    level = _level(probe, status)
     if log.isEnabledFor(level):
         fields = _fields(scope, route, status, seconds, context, payload)
         log.log(level, "%s %s %d", scope["method"], route, status, extra=fields)
 
 
-def _level(route: str, status: int) -> int:
-    if route in metrics.PROBES:
+def _level(probe: bool, status: int) -> int:
+    if probe:
         return logging.DEBUG
     return logging.ERROR if status >= 500 else logging.INFO
 

@@ -47,15 +47,16 @@ RETRY_AFTER_S = 1
 class LoadSheddingMiddleware:
     """Admit at most `limit` non-probe requests at once; refuse the rest with 503."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, probes: frozenset[str]) -> None:
         self.app = app
         self.limit = limit
+        self.probes = probes  # never counted, never refused
         self.in_flight = 0
         self._shed_since_warning = 0
         self._warned_at = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in metrics.PROBES:
+        if scope["type"] != "http" or scope["path"] in self.probes:
             await self.app(scope, receive, send)
             return
         if await self._refused_if_full(send):  # full already: refused before its body is read

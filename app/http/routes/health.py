@@ -24,16 +24,20 @@ from app.http.responses import error_responses
 from app.http.status import Health, Ready, ServedModel
 from app.registry import ModelState, Registry
 
+LIVE, READY = "/health", "/ready"
+"""Probe paths: `app.main` hands every protocol's probe paths to the middlewares, which count
+probes without timing them, log them at DEBUG and never shed them."""
+
 router = APIRouter(tags=["probes"])
 
 
-@router.get("/health", summary="Liveness: 200 while the process runs")
+@router.get(LIVE, summary="Liveness: 200 while the process runs")
 async def health() -> Health:
     return Health()
 
 
 @router.get(
-    "/ready",
+    READY,
     summary="Readiness: 200 once the default model is served",
     response_model_exclude_none=True,
     responses=error_responses(

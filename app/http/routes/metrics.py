@@ -11,11 +11,14 @@ from fastapi import APIRouter, Request, Response
 
 from app.metrics import exposition
 
+SCRAPE = "/metrics"
+"""A probe path (see `app.http.routes.health.LIVE`)."""
+
 router = APIRouter(tags=["probes"])
 
 
 @router.get(
-    "/metrics",
+    SCRAPE,
     summary="Prometheus metrics: requests, latency, forecasts, model versions, process",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
