@@ -4,7 +4,7 @@ import os
 
 # One BLAS thread per worker: the service's matrices are tiny, so extra OpenBLAS
 # threads only contend with the server's own threads, and they ignore container
-# CPU limits (measured: a 10,000-window batch 4x slower unpinned on 2 busy cores).
+# CPU limits (a large batch ran several times slower unpinned on 2 busy cores: BENCHMARKS.md).
 # It must be set before NumPy loads OpenBLAS; an explicit setting still wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

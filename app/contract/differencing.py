@@ -38,8 +38,8 @@ SEASONAL = frozenset({Transform.SEASONAL_DIFFERENCE, Transform.SEASONAL_AND_FIRS
 class DifferencingPipeline:
     """Everything that turns a raw history into the model's input, as the manifest records it.
 
-    The derived properties are cached: they sit on the per-request path, and
-    rebuilding the lag polynomial there cost ~15 % of a forecast's CPU time.
+    The derived properties are cached: they sit on the per-request path, where
+    rebuilding the lag polynomial was a measurable share of a forecast (BENCHMARKS.md).
     """
 
     look_back: int

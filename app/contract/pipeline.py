@@ -124,7 +124,7 @@ def as_rows(
     left-padded with NaN. Callers check each has at least the pipeline's `history_length`."""
     if len(histories) and len({len(h) for h in histories}) == 1:
         # Equal lengths, as a batch usually comes: one conversion instead of a loop over rows
-        # (1,000 series of 36 values: 2.6x faster).
+        # (BENCHMARKS.md, "Measurements behind design choices").
         tails = np.array(histories, dtype=np.float64, ndmin=2)[:, -width:]
         missing = width - tails.shape[1]
         return np.pad(tails, ((0, 0), (missing, 0)), constant_values=np.nan) if missing else tails

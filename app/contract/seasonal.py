@@ -86,7 +86,7 @@ class SeasonalPipeline:
         if s == 1:
             return z[:, width - L :], np.zeros(len(z))
         # Time-major, (width, batch): the running sums go down columns, vectorised over the
-        # batch (2.4x faster than along rows, measured on 1,000 histories).
+        # batch (faster than along rows: BENCHMARKS.md, "Measurements behind design choices").
         zt = np.ascontiguousarray(z.T)
         missing = np.isnan(zt)
         padded = bool(missing.any())

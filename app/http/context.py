@@ -59,6 +59,6 @@ def answered(answer: A) -> A:
 
 
 def new_request_id() -> str:
-    """32 random hex digits. Not `uuid4()`: its `os.urandom` system call was ~9 % of a
-    predict's CPU, and a request id needs uniqueness, not unpredictability."""
+    """32 random hex digits. Not `uuid4()`: its `os.urandom` system call was a visible share of
+    a predict's CPU (BENCHMARKS.md), and a request id needs uniqueness, not unpredictability."""
     return f"{random.getrandbits(128):032x}"

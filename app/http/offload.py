@@ -1,7 +1,7 @@
 """Where an endpoint's work runs: inline on the event loop when it is tiny, else in a thread.
 
-A plain `def` endpoint always pays FastAPI's thread-pool hop: measured here at
-~185 us of CPU per request, more than a one-step forecast itself (~100 us).
+A plain `def` endpoint always pays FastAPI's thread-pool hop, which costs more CPU
+than a one-step forecast itself (BENCHMARKS.md, "Measurements behind design choices").
 Forecasting a handful of steps is cheaper to do right on the event loop; anything
 bigger would stall the loop (and the probes it answers), so it goes to the pool
 (`Settings.worker_threads` threads). Size is the request's `app.budget.Work`, the

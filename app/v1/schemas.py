@@ -134,8 +134,8 @@ class BatchPredictResponse(_Answer):
 
     @classmethod
     def of(cls, answer: Forecasts) -> BatchPredictResponse:
-        # Built unvalidated: the lists come from float64 arrays, so they already have
-        # the declared types, and validating 1,000 series of them took ~4 ms a request.
+        # Built unvalidated: the lists come from float64 arrays, so they already have the
+        # declared types, and validating them costs a large batch milliseconds (BENCHMARKS.md).
         bands = [
             BatchInterval.model_construct(
                 level=b.level, lower=b.lower.tolist(), upper=b.upper.tolist()
