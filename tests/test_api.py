@@ -8,13 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from apikit import NotReadyRegistry, never_called, serve_registry
 from fastapi.testclient import TestClient
 from modelkit import FAKE_PNG, synthetic_series
 
-from app.dataplane import DataPlane
-from app.http.deps import get_dataplane, get_registry
 from app.main import create_app
-from app.registry import ModelState, Registry, ServedVersion
+from app.registry import Registry
 from app.settings import Settings
 
 SERIES = [round(float(v), 3) for v in synthetic_series()]
@@ -319,24 +318,6 @@ def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
     assert_error(client.get("/v1/predict"), 405, "method_not_allowed")
 
 
-class NotReadyRegistry(Registry):
-    """Knows model `toy` but has no version of it that verifies."""
-
-    def __init__(self) -> None:
-        super().__init__(Path("unused"), loader=_never_called)
-        self.swap(ModelState("toy", (1,), None, {1: "sha256 mismatch"}))
-
-
-def _never_called(path: Path) -> ServedVersion:
-    raise AssertionError(path)
-
-
-def serve_registry(app: Any, registry: Registry, settings: Settings) -> None:
-    """Make every route, data plane included, answer from `registry`."""
-    app.dependency_overrides[get_registry] = lambda: registry
-    app.dependency_overrides[get_dataplane] = lambda: DataPlane(registry, settings)
-
-
 @pytest.fixture
 def not_ready(client: TestClient, settings: Settings) -> TestClient:
     serve_registry(client.app, NotReadyRegistry(), settings)
@@ -371,7 +352,7 @@ def test_not_ready_model_is_listed_as_failed(not_ready: TestClient) -> None:
 def test_an_unexpected_error_is_a_json_500_without_traceback(settings: Settings) -> None:
     class Broken(Registry):
         def __init__(self) -> None:
-            super().__init__(Path("unused"), loader=_never_called)
+            super().__init__(Path("unused"), loader=never_called)
 
         def served(self, name: str) -> Any:
             raise RuntimeError("secret internals")

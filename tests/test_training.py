@@ -6,8 +6,6 @@ scores, atomic versions, determinism, one-line refusals), not about accuracy.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import shutil
 import subprocess
@@ -18,6 +16,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from liveserver import ROOT
+from trainkit import N_POINTS, train_cli, write_series
 
 import training.cli as cli
 from app.contract.intervals import CALIBRATION_FILE
@@ -35,28 +35,6 @@ from app.contract.store import (
 
 # Keras' TensorFlow backend calls np.array on tensors in a way NumPy 2 deprecates; not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-ROOT = Path(__file__).resolve().parents[1]
-N_POINTS = 96
-# Small enough to train in about a second, big enough to exercise the real pipeline.
-TINY = ["--units", "3", "--epochs", "3", "--batch-size", "16", "--members", "1", "--quiet"]
-
-
-def write_series(path: Path, n: int = N_POINTS, seed: int = 7) -> Path:
-    """Trend + yearly season + noise, monthly from 2000-01, with a clean header."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    values = 500 + 1.5 * t + 40 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 5, n)
-    periods = pd.period_range("2000-01", periods=n, freq="M").astype(str)
-    pd.DataFrame({"Month": periods, "Sales": values.round(2)}).to_csv(path, index=False)
-    return path
-
-
-def train_cli(csv: Path, models: Path, *extra: str) -> tuple[int, str]:
-    """Run the CLI in-process; return its exit code and what it printed on stdout."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = cli.main(["--data", str(csv), "--models-dir", str(models), *TINY, *extra])
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")

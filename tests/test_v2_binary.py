@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from test_v2_routes import INFER, ROWS, SERIES, forecasts, tensors, v1_batch, v2_error
+from v2kit import INFER, ROWS, SERIES, forecasts, tensors, v1_batch, v2_error
 
 from app.errors import InvalidInput
 from app.main import create_app
