@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 import numpy as np
+from apikit import SERIES
 from fastapi.testclient import TestClient
-from modelkit import synthetic_series
 
-SERIES = [round(float(v), 3) for v in synthetic_series()]
 ROWS = [SERIES[:40], SERIES[1:41]]
 INFER = "/v2/models/toy-diff/infer"
 
