@@ -45,6 +45,12 @@ def models_dir(toy_models: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def keras_file(toy_models: Path, tmp_path: Path) -> Path:
+    """A copy of toy version 1's network, to publish further versions of `toy` with."""
+    return Path(shutil.copy(toy_models / "toy" / "1" / "model.keras", tmp_path / "toy.keras"))
+
+
+@pytest.fixture
 def settings(models_dir: Path) -> Settings:
     return Settings(model_dir=models_dir, default_model="toy")
 
