@@ -209,6 +209,25 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     assert_error(post_raw(client, "/v1/predict", text), 413, "payload_too_large")
 
 
+# Found by fuzzing: Schemathesis (tests/reliability/test_fuzz_openapi.py), live.
+def test_a_body_that_is_not_utf8_is_invalid_input_not_an_undocumented_400(
+    client: TestClient,
+) -> None:
+    refused = client.post(
+        "/v1/predict", content=b'{"values": [\xff]}', headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body"
+    v2 = client.post("/v2/models/toy/infer", content=b"\xff\xfe\xfd")
+    assert v2.status_code == 400  # the protocol's status for bad input, as documented
+
+
+# Found by fuzzing: Schemathesis (tests/reliability/test_fuzz_openapi.py), live.
+def test_json_nested_too_deep_is_invalid_input(client: TestClient) -> None:
+    deep = b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    refused = client.post("/v1/predict", content=deep, headers={"content-type": "application/json"})
+    assert refused.status_code == 422 and "RecursionError" in refused.json()["error"]
+
+
 # --- unknown things and failures --------------------------------------------------------
 
 
