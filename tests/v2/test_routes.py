@@ -1,7 +1,7 @@
 """The Open Inference Protocol (KServe V2): in-process tests of every answer and error, and a
 real V2 client (tritonclient) against a live server, with JSON and with binary tensor data.
 
-Hand-built binary bodies and each of their refusals are in test_v2_binary.py."""
+Hand-built binary bodies and each of their refusals are in test_binary.py."""
 
 from __future__ import annotations
 
