@@ -1,7 +1,7 @@
 """The README's settings table, rendered from `app.settings.Settings` so the two cannot drift.
 
 `make docs` rewrites the table between the README's `settings` markers;
-`tests/test_settings_doc.py` fails when the committed table differs from it.
+`tests/test_settings.py` fails when the committed table differs from it.
 """
 
 from __future__ import annotations

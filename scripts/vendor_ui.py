@@ -7,7 +7,7 @@ npm tarball's integrity and the sha256 of every file copied out of it
 into a temporary directory, a tarball whose integrity differs is refused, and
 the files are copied into `app/ui/`, each checked against its sha256 first.
 After a version bump, `--update` records the new integrity and hashes instead
-(review that diff). `tests/test_ui.py` checks the committed files against the
+(review that diff). `tests/ui/test_ui.py` checks the committed files against the
 same hashes, so a hand edit or an upgrade that skips this script fails the tests.
 """
 

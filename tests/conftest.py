@@ -1,4 +1,16 @@
-"""Fixtures for the service's tests: toy model directories, settings, an in-process client."""
+"""Fixtures for the service's tests: toy model directories, settings, an in-process client.
+
+The folders mirror the packages: `contract/`, `engine/`, `http/`, `v1/`, `v2/`, `ui/`
+and `training/` hold one test module per module of `app/<package>` or `training/`
+(`test_<module>.py`). This root holds the tests of the top-level `app` modules
+(`test_registry.py` for `app/registry.py`, ...) and of whole-repository rules
+(`test_boundaries.py`, `test_kubernetes.py`), beside the helpers every folder imports
+by name: `modelkit` (toy model directories), `liveserver` (a real uvicorn process, and
+the repository's `ROOT`), `chromium`, `apikit`, `v2kit` and `trainkit`. `live/` runs
+the service as a real process (probes, a clean stop, SIGTERM with work in flight), and
+`reliability/` is the slow live suite of `make reliability`, left out by
+`-m "not reliability"`.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +42,12 @@ def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def models_dir(toy_models: Path, tmp_path: Path) -> Path:
     """A private copy of the toy models, free to tamper with."""
     return Path(shutil.copytree(toy_models, tmp_path / "models"))
+
+
+@pytest.fixture
+def keras_file(toy_models: Path, tmp_path: Path) -> Path:
+    """A copy of toy version 1's network, to publish further versions of `toy` with."""
+    return Path(shutil.copy(toy_models / "toy" / "1" / "model.keras", tmp_path / "toy.keras"))
 
 
 @pytest.fixture

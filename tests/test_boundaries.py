@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from liveserver import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 WEB = {"fastapi", "starlette", "uvicorn"}
 TRAINING = {"tensorflow", "keras", "sklearn", "training", "matplotlib", "pandas"}
 

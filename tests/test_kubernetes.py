@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from liveserver import ROOT
 
 yaml = pytest.importorskip("yaml")
 
 KUBERNETES_VERSION = "1.30"
-ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 IMAGE_UID = 10001
 

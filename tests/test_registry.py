@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from modelkit import (
     TOYS,
     OpensAFile,
@@ -18,8 +21,11 @@ from modelkit import (
     write_toy,
 )
 
+from app import registry as registry_module
 from app.errors import ModelNotFound, ModelNotReady
+from app.main import create_app
 from app.registry import ModelState, Registry, ServedVersion, version_loader
+from app.settings import Settings
 from app.watcher import ModelWatcher
 
 
@@ -173,3 +179,45 @@ def test_deleting_a_served_directory_does_not_affect_serving(models_dir: Path) -
     assert served.report and served.forecaster.forecast(
         np.array([[600.0, 610.0, 620.0]]), 2
     ).shape == (1, 2)
+
+
+# Found by fuzzing: the permission faults (tests/reliability/test_fault_permissions.py).
+def test_an_unreadable_model_directory_refuses_that_model_with_the_reason(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root reads anything, so the OS's refusal is simulated; the live test runs as nobody."""
+    real = registry_module.list_versions
+
+    def list_versions(model_dir: Path) -> list[int]:
+        if model_dir.name == "toy-diff":
+            raise PermissionError(errno.EACCES, "Permission denied", str(model_dir))
+        return real(model_dir)
+
+    monkeypatch.setattr(registry_module, "list_versions", list_versions)
+    registry = Registry(models_dir, version_loader(0.5))
+    ModelWatcher(registry, 0).load_all()
+    state = registry.state("toy-diff")
+    assert (
+        not state.ready
+        and state.reason == f"cannot list {models_dir / 'toy-diff'}: Permission denied"
+    )
+    assert registry.state("toy").ready
+
+
+# Found by fuzzing: the permission faults (tests/reliability/test_fault_permissions.py).
+def test_an_unreadable_model_root_starts_alive_and_not_ready(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.iterdir
+
+    def iterdir(path: Path) -> Iterator[Path]:
+        if path == models_dir:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    settings = Settings(model_dir=models_dir, default_model="toy")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 503
+        assert client.get("/v1/models").json() == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from modelkit import TOYS, clone_version, rewrite_manifest, synthetic_series, write_toy
+from modelkit import clone_version, publish_good, rewrite_manifest, synthetic_series
 
 from app.main import create_app
 from app.registry import Registry, version_loader
@@ -28,16 +28,6 @@ def publish_corrupt(model_dir: Path, version: int) -> Path:
     rewrite_manifest(staging, version=version)
     (staging / "scaler.joblib").write_bytes(b"tampered")
     return staging.rename(model_dir / str(version))
-
-
-def publish_good(models_dir: Path, keras_file: Path) -> int:
-    """The next version of `toy`, written atomically by the training code's writer."""
-    return int(write_toy(models_dir, TOYS[0], keras_file, synthetic_series()).name)
-
-
-@pytest.fixture
-def keras_file(toy_models: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copy(toy_models / "toy" / "1" / "model.keras", tmp_path / "toy.keras"))
 
 
 @pytest.fixture
@@ -64,22 +54,6 @@ def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
         time.sleep(0.02)
 
 
-def test_reload_serves_a_new_good_version(client: TestClient, keras_file: Path) -> None:
-    version = publish_good(client.app.state.settings.model_dir, keras_file)  # type: ignore[attr-defined]
-    answer = client.post("/v1/models/toy/reload").json()
-    assert answer == {
-        "name": "toy",
-        "state": "ready",
-        "version": version,
-        "previous_version": 1,
-        "swapped": True,
-        "versions_on_disk": [1, version],
-        "refused": {},
-        "reason": None,
-    }
-    assert client.post("/v1/predict", json={"values": SERIES}).json()["version"] == version
-
-
 def test_a_corrupt_newest_version_is_reported_and_the_served_one_stays(
     client: TestClient, models_dir: Path
 ) -> None:
@@ -90,13 +64,6 @@ def test_a_corrupt_newest_version_is_reported_and_the_served_one_stays(
     status = {m["name"]: m for m in client.get("/v1/models").json()}["toy"]
     assert status["version"] == 1 and "sha256" in status["refused"]["2"]
     assert client.post("/v1/predict", json={"values": SERIES}).status_code == 200
-
-
-def test_reloading_an_unknown_model_is_404(client: TestClient) -> None:
-    for name in ("absent", "..", ".hidden"):
-        response = client.post(f"/v1/models/{name}/reload")
-        assert response.status_code == 404, name
-    assert [m["name"] for m in client.get("/v1/models").json()] == ["toy", "toy-diff"]
 
 
 def test_a_new_model_name_is_picked_up_by_reload_and_by_polling(

@@ -6,7 +6,7 @@ format must bump `format_version` rather than slip past an older reader.
 
 Training writes format 2. Format 1 (single network, monthly series, no
 intervals) is still read, upgraded on the way in by `_upgrade_format_1`, so the
-versions it wrote keep serving; `tests/test_manifest.py` loads them.
+versions it wrote keep serving; `tests/contract/test_manifest.py` loads them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Item 7: SIGTERM under sustained load, not just with a few requests in flight.
 
-`tests/test_shutdown.py` stops the server with three slow forecasts in flight and
+`tests/live/test_shutdown.py` stops the server with three slow forecasts in flight and
 no other traffic. Here sixteen clients keep forecasting back to back when the
 signal arrives, so requests are in every state at once: being computed, queued
 for a pool thread, half read, or just sent on a kept-alive connection. Expected:

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from liveserver import ROOT
 
 from training.data import DataError, Series, load_series
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = ROOT.parent / "shared" / "data"
 MILK = SHARED_DATA / "monthly-milk-production-pounds-p.csv"
 
 MONTHS = [f"{1962 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]

@@ -207,6 +207,18 @@ def test_openapi_declares_the_bearer_scheme_on_model_routes_only(keyed: TestClie
     assert not secured & {"/health", "/ready", "/v2", "/v2/health/live", "/v2/health/ready"}
 
 
+# Found by fuzzing: Schemathesis (tests/reliability/test_fuzz_openapi.py), live.
+def test_an_open_server_documents_the_key_as_optional_and_every_401(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    secured = [
+        op for methods in spec["paths"].values() for op in methods.values() if "security" in op
+    ]
+    assert len(secured) == 14  # every /v1 and /v2/models operation
+    for operation in secured:
+        assert operation["security"] == [{"HTTPBearer": []}, {}], operation["summary"]
+        assert "401" in operation["responses"], operation["summary"]
+
+
 def test_a_v2_client_authenticates_against_a_live_server(toy_models: Path, tmp_path: Path) -> None:
     secret = tmp_path / "keys"
     secret.write_text("live-key\n")

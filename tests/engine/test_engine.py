@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from liveserver import ROOT
 
 from app.engine.archive import load_network
 from app.engine.errors import ModelFormatError, UnsupportedModelError
@@ -26,7 +27,6 @@ from app.engine.network import stack
 # Keras 3.15 + NumPy 2.4 noise from inside Keras' tensor conversion, not from this project.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy")
 
-ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-5  # max abs difference allowed, in model output units
 N_WINDOWS = 2500  # >= 1000 windows and more than two of the engine's 1024-row chunks
 CONFIG, WEIGHTS = "config.json", "model.weights.h5"

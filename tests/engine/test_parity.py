@@ -14,7 +14,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from test_training import train_cli, write_series
+from liveserver import ROOT
+from trainkit import train_cli, write_series
 
 from app.contract.pipeline import AffineScaler, as_rows, one_step_histories, recursive_forecast
 from app.contract.scalers import affine_from_sklearn
@@ -25,7 +26,6 @@ from app.forecaster import load_forecaster
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
-ROOT = Path(__file__).resolve().parents[1]
 MILK = ROOT.parent / "shared" / "data" / "monthly-milk-production-pounds-p.csv"
 N_RANDOM = 1_000
 COMMITTED = sorted(p.parent for p in ROOT.glob("models/*/*/manifest.json"))

@@ -1,7 +1,7 @@
 """The V2 binary tensor data extension: the framing on its own, then hand-built binary bodies
 in process, each way in and out, and every refusal a 400 `{"error": ...}` that says why.
 
-tritonclient's own binary requests against a live server are in test_v2_routes.py."""
+tritonclient's own binary requests against a live server are in test_routes.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from test_v2_routes import INFER, ROWS, SERIES, forecasts, tensors, v1_batch, v2_error
+from v2kit import INFER, ROWS, SERIES, forecasts, tensors, v1_batch, v2_error
 
 from app.errors import InvalidInput
 from app.main import create_app

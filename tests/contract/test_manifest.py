@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from liveserver import ROOT
 from pydantic import TypeAdapter, ValidationError
 
 from app.contract.manifest import (
@@ -21,7 +22,6 @@ from app.contract.seasonal import SeasonalPipeline
 
 PIPELINE: TypeAdapter[Any] = TypeAdapter(PipelineInfo)
 
-ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(ROOT.glob("models/*/*/manifest.json"))
 
 

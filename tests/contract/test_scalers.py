@@ -12,13 +12,12 @@ import pytest
 import sklearn.preprocessing
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from liveserver import ROOT
 from modelkit import OpensAFile
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from app.contract.scalers import SCALER_KINDS
 from app.contract.store import ArtifactError, load_scaler
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @settings(max_examples=40, deadline=None)

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from liveserver import ROOT
 
 from app.contract.calendar import Frequency
 from training.data import DataError, load_series
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def csv(tmp_path: Path, labels: list[str], header: str = "period,value") -> Path:

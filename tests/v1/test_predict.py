@@ -1,4 +1,6 @@
-"""In-process tests of every endpoint and every error path, against toy model directories."""
+"""The v1 forecasts (`/v1/predict`, `/v1/models/{name}/predict`, `.../predict/batch`,
+`.../evaluate`) in process, against toy model directories: answers, intervals, and every
+refusal of a bad body."""
 
 from __future__ import annotations
 
@@ -8,103 +10,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from apikit import SERIES, assert_error, never_called, post_raw, serve_registry
 from fastapi.testclient import TestClient
-from modelkit import FAKE_PNG, synthetic_series
 
-from app.dataplane import DataPlane
-from app.http.deps import get_dataplane, get_registry
 from app.main import create_app
-from app.registry import ModelState, Registry, ServedVersion
+from app.registry import Registry
 from app.settings import Settings
 
-SERIES = [round(float(v), 3) for v in synthetic_series()]
 NO_INTERVALS = "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
-JSON = {"content-type": "application/json"}
-
-
-def post_raw(client: TestClient, path: str, text: str) -> Any:
-    return client.post(path, content=text.encode(), headers=JSON)
-
-
-def assert_error(response: Any, status: int, kind: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["type"] == kind and isinstance(body["error"], str) and body["error"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
-
-
-# --- probes and metadata ---------------------------------------------------------------
-
-
-def test_health_is_ok(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
-
-
-def test_ready_lists_served_models(client: TestClient) -> None:
-    body = client.get("/ready").json()
-    assert body["default_model"] == "toy"
-    assert {"name": "toy-diff", "version": 1} in body["models"]
-
-
-def test_ready_is_503_when_the_default_model_is_missing(settings: Settings) -> None:
-    with TestClient(create_app(settings.model_copy(update={"default_model": "nope"}))) as c:
-        assert "'nope' not found" in assert_error(c.get("/ready"), 503, "model_not_ready")["error"]
-        assert c.get("/health").status_code == 200
-
-
-def test_models_lists_state_and_versions(client: TestClient) -> None:
-    models = {m["name"]: m for m in client.get("/v1/models").json()}
-    assert models["toy"] == {
-        "name": "toy",
-        "state": "ready",
-        "version": 1,
-        "versions_on_disk": [1],
-        "reason": None,
-        "refused": {},
-    }
-
-
-def test_model_detail_is_the_public_manifest(client: TestClient) -> None:
-    body = client.get("/v1/models/toy-diff").json()
-    assert body["version"] == 1 and body["versions_on_disk"] == [1]
-    assert body["pipeline"]["transform"] == "seasonal_and_first_difference"
-    assert body["pipeline"]["look_back"] == 4 and body["pipeline"]["season_length"] == 12
-    assert body["metrics"]["test"]["rmse"] == 10.0
-    assert set(body["metrics"]["baselines"]) == {"persistence", "seasonal_naive"}
-    assert {"architecture", "training", "data", "created_at"} <= set(body)
-    assert "files" not in body
-
-
-def test_report_is_the_stored_png(client: TestClient) -> None:
-    response = client.get("/v1/models/toy/report.png")
-    assert response.headers["content-type"] == "image/png"
-    assert response.content == FAKE_PNG
-
-
-def test_openapi_has_an_example_for_every_request_body(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
-    bodies = [
-        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-        for methods in spec["paths"].values()
-        for op in methods.values()
-        if "requestBody" in op
-    ]
-    assert len(bodies) == 6  # v1: predict (twice), batch, evaluate; V2: infer (twice)
-    for name in set(bodies):
-        assert spec["components"]["schemas"][name]["examples"], name
-
-
-def test_the_documented_examples_are_answered(client: TestClient) -> None:
-    schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    for schema, path in (
-        ("PredictRequest", "/v1/predict"),
-        ("BatchPredictRequest", "/v1/models/toy-diff/predict/batch"),
-        ("EvaluateRequest", "/v1/models/toy/evaluate"),
-    ):
-        response = client.post(path, json=schemas[schema]["examples"][0])
-        assert response.status_code == 200, (schema, response.text)
 
 
 # --- forecasts --------------------------------------------------------------------------
@@ -296,22 +209,26 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     assert_error(post_raw(client, "/v1/predict", text), 413, "payload_too_large")
 
 
+# Found by fuzzing: Schemathesis (tests/reliability/test_fuzz_openapi.py), live.
+def test_a_body_that_is_not_utf8_is_invalid_input_not_an_undocumented_400(
+    client: TestClient,
+) -> None:
+    refused = client.post(
+        "/v1/predict", content=b'{"values": [\xff]}', headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body"
+    v2 = client.post("/v2/models/toy/infer", content=b"\xff\xfe\xfd")
+    assert v2.status_code == 400  # the protocol's status for bad input, as documented
+
+
+# Found by fuzzing: Schemathesis (tests/reliability/test_fuzz_openapi.py), live.
+def test_json_nested_too_deep_is_invalid_input(client: TestClient) -> None:
+    deep = b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    refused = client.post("/v1/predict", content=deep, headers={"content-type": "application/json"})
+    assert refused.status_code == 422 and "RecursionError" in refused.json()["error"]
+
+
 # --- unknown things and failures --------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("post", "/v1/models/nope/predict", {"values": SERIES}),
-        ("post", "/v1/models/nope/predict/batch", {"series": [SERIES]}),
-        ("post", "/v1/models/nope/evaluate", {"values": SERIES}),
-        ("get", "/v1/models/nope", None),
-        ("get", "/v1/models/nope/report.png", None),
-    ],
-)
-def test_unknown_model_is_404(client: TestClient, method: str, path: str, body: Any) -> None:
-    response = client.request(method, path, json=body)
-    assert "'nope'" in assert_error(response, 404, "model_not_found")["error"]
 
 
 def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
@@ -319,58 +236,10 @@ def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
     assert_error(client.get("/v1/predict"), 405, "method_not_allowed")
 
 
-class NotReadyRegistry(Registry):
-    """Knows model `toy` but has no version of it that verifies."""
-
-    def __init__(self) -> None:
-        super().__init__(Path("unused"), loader=_never_called)
-        self.swap(ModelState("toy", (1,), None, {1: "sha256 mismatch"}))
-
-
-def _never_called(path: Path) -> ServedVersion:
-    raise AssertionError(path)
-
-
-def serve_registry(app: Any, registry: Registry, settings: Settings) -> None:
-    """Make every route, data plane included, answer from `registry`."""
-    app.dependency_overrides[get_registry] = lambda: registry
-    app.dependency_overrides[get_dataplane] = lambda: DataPlane(registry, settings)
-
-
-@pytest.fixture
-def not_ready(client: TestClient, settings: Settings) -> TestClient:
-    serve_registry(client.app, NotReadyRegistry(), settings)
-    return client
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [  # not /ready: an open probe gives no reason's text (tests/test_ready_secrets.py)
-        ("get", "/v1/models/toy"),
-        ("get", "/v1/models/toy/report.png"),
-        ("post", "/v1/predict"),
-        ("post", "/v1/models/toy/predict"),
-        ("post", "/v1/models/toy/evaluate"),
-    ],
-)
-def test_not_ready_model_is_503_with_the_reason(
-    not_ready: TestClient, method: str, path: str
-) -> None:
-    kwargs = {"json": {"values": SERIES}} if method == "post" else {}
-    body = assert_error(getattr(not_ready, method)(path, **kwargs), 503, "model_not_ready")
-    assert "sha256 mismatch" in body["error"]
-
-
-def test_not_ready_model_is_listed_as_failed(not_ready: TestClient) -> None:
-    [model] = not_ready.get("/v1/models").json()
-    assert model["state"] == "failed" and model["version"] is None
-    assert model["reason"] == "version 1: sha256 mismatch"
-
-
 def test_an_unexpected_error_is_a_json_500_without_traceback(settings: Settings) -> None:
     class Broken(Registry):
         def __init__(self) -> None:
-            super().__init__(Path("unused"), loader=_never_called)
+            super().__init__(Path("unused"), loader=never_called)
 
         def served(self, name: str) -> Any:
             raise RuntimeError("secret internals")
@@ -486,10 +355,3 @@ def test_a_csv_or_text_body_is_415_with_the_expected_shape(
 def test_an_empty_body_shows_the_shape_the_endpoint_expects(client: TestClient) -> None:
     body = assert_error(post_raw(client, "/v1/models/toy/predict/batch", ""), 422, "invalid_input")
     assert body["errors"][0]["field"] == "body" and '{"series": [[' in body["error"]
-
-
-def test_an_unknown_model_lists_the_models_there_are(client: TestClient) -> None:
-    body = assert_error(
-        client.post("/v1/models/mlik/predict", json={"values": SERIES}), 404, "model_not_found"
-    )
-    assert body["error"] == "no model named 'mlik'; models: 'toy', 'toy-diff'"

@@ -1,29 +1,24 @@
 """The Open Inference Protocol (KServe V2): in-process tests of every answer and error, and a
 real V2 client (tritonclient) against a live server, with JSON and with binary tensor data.
 
-Hand-built binary bodies and each of their refusals are in test_v2_binary.py."""
+Hand-built binary bodies and each of their refusals are in test_binary.py."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton
+from apikit import NotReadyRegistry, serve_registry
 from fastapi.testclient import TestClient
 from liveserver import LiveServer
-from modelkit import synthetic_series
-from test_api import NotReadyRegistry, serve_registry
 from tritonclient.utils import InferenceServerException
+from v2kit import INFER, ROWS, SERIES, forecasts, tensors, v1_batch, v2_error
 
 from app.main import create_app
 from app.settings import Settings
-
-SERIES = [round(float(v), 3) for v in synthetic_series()]
-ROWS = [SERIES[:40], SERIES[1:41]]
-INFER = "/v2/models/toy-diff/infer"
 
 
 def tensor(data: Any, shape: list[int], datatype: str = "FP64", **fields: Any) -> dict[str, Any]:
@@ -39,51 +34,7 @@ def body(rows: list[list[Any]] = ROWS, horizon: Any = None, **fields: Any) -> di
     return request
 
 
-def v2_error(response: Any, status: int) -> str:
-    """The message of a protocol error: status as given, body exactly `{"error": "..."}`."""
-    assert response.status_code == status, response.text
-    error = response.json()
-    assert list(error) == ["error"] and isinstance(error["error"], str) and error["error"]
-    message: str = error["error"]
-    return message
-
-
 NO_INTERVALS = "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
-
-
-def forecasts(response: Any) -> np.ndarray:
-    assert response.status_code == 200, response.text
-    return tensors(response)["forecast"]
-
-
-def tensors(response: Any) -> dict[str, np.ndarray]:
-    """Every output tensor of a V2 answer, by name, in its shape: JSON or binary-framed."""
-    length = response.headers.get("inference-header-content-length")
-    if length is None:
-        header, tail = response.json(), b""
-    else:
-        assert response.headers["content-type"] == "application/octet-stream"
-        header, tail = json.loads(response.content[: int(length)]), response.content[int(length) :]
-    found, offset = {}, 0
-    for output in header["outputs"]:
-        assert output["datatype"] == "FP64"
-        size = (output.get("parameters") or {}).get("binary_data_size")
-        if size is None:
-            found[output["name"]] = np.asarray(output["data"]).reshape(output["shape"])
-        else:
-            assert "data" not in output
-            raw = tail[offset : offset + size]
-            found[output["name"]] = np.frombuffer(raw, "<f8").reshape(output["shape"])
-            offset += size
-    assert offset == len(tail), "every byte after the JSON belongs to an output"
-    return found
-
-
-def v1_batch(client: TestClient, rows: list[list[float]], horizon: int = 1) -> np.ndarray:
-    answer = client.post(
-        "/v1/models/toy-diff/predict/batch", json={"series": rows, "horizon": horizon}
-    )
-    return np.asarray(answer.json()["forecasts"])
 
 
 # --- server and model metadata ------------------------------------------------------------

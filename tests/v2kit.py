@@ -1,0 +1,57 @@
+"""What the V2 route tests share: the toy series, a request's rows, and readers of answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from apikit import SERIES
+from fastapi.testclient import TestClient
+
+ROWS = [SERIES[:40], SERIES[1:41]]
+INFER = "/v2/models/toy-diff/infer"
+
+
+def v2_error(response: Any, status: int) -> str:
+    """The message of a protocol error: status as given, body exactly `{"error": "..."}`."""
+    assert response.status_code == status, response.text
+    error = response.json()
+    assert list(error) == ["error"] and isinstance(error["error"], str) and error["error"]
+    message: str = error["error"]
+    return message
+
+
+def forecasts(response: Any) -> np.ndarray:
+    assert response.status_code == 200, response.text
+    return tensors(response)["forecast"]
+
+
+def tensors(response: Any) -> dict[str, np.ndarray]:
+    """Every output tensor of a V2 answer, by name, in its shape: JSON or binary-framed."""
+    length = response.headers.get("inference-header-content-length")
+    if length is None:
+        header, tail = response.json(), b""
+    else:
+        assert response.headers["content-type"] == "application/octet-stream"
+        header, tail = json.loads(response.content[: int(length)]), response.content[int(length) :]
+    found, offset = {}, 0
+    for output in header["outputs"]:
+        assert output["datatype"] == "FP64"
+        size = (output.get("parameters") or {}).get("binary_data_size")
+        if size is None:
+            found[output["name"]] = np.asarray(output["data"]).reshape(output["shape"])
+        else:
+            assert "data" not in output
+            raw = tail[offset : offset + size]
+            found[output["name"]] = np.frombuffer(raw, "<f8").reshape(output["shape"])
+            offset += size
+    assert offset == len(tail), "every byte after the JSON belongs to an output"
+    return found
+
+
+def v1_batch(client: TestClient, rows: list[list[float]], horizon: int = 1) -> np.ndarray:
+    answer = client.post(
+        "/v1/models/toy-diff/predict/batch", json={"series": rows, "horizon": horizon}
+    )
+    return np.asarray(answer.json()["forecasts"])
