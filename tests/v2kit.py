@@ -1,4 +1,5 @@
-"""What the V2 route tests share: the toy series, a request's rows, and readers of answers."""
+"""What the V2 route tests share: the toy series, a request's rows, JSON infer bodies, and
+readers of answers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from fastapi.testclient import TestClient
 
 ROWS = [SERIES[:40], SERIES[1:41]]
 INFER = "/v2/models/toy-diff/infer"
+
+
+def tensor(data: Any, shape: list[int], datatype: str = "FP64", **fields: Any) -> dict[str, Any]:
+    return {"name": "values", "shape": shape, "datatype": datatype, "data": data, **fields}
+
+
+def body(rows: list[list[Any]] = ROWS, horizon: Any = None, **fields: Any) -> dict[str, Any]:
+    """An infer body for `rows`, flat, with `horizon` in the request's parameters if given."""
+    flat = [value for row in rows for value in row]
+    request: dict[str, Any] = {"inputs": [tensor(flat, [len(rows), len(rows[0])])], **fields}
+    if horizon is not None:
+        request["parameters"] = {"horizon": horizon}
+    return request
 
 
 def v2_error(response: Any, status: int) -> str:

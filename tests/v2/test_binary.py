@@ -1,7 +1,7 @@
 """The V2 binary tensor data extension: the framing on its own, then hand-built binary bodies
 in process, each way in and out, and every refusal a 400 `{"error": ...}` that says why.
 
-tritonclient's own binary requests against a live server are in test_routes.py."""
+tritonclient's own binary requests against a live server are in test_routes_tritonclient.py."""
 
 from __future__ import annotations
 
