@@ -1,5 +1,5 @@
-"""What the V2 route tests share: the toy series, a request's rows, JSON infer bodies, and
-readers of answers."""
+"""What the V2 route tests share: the toy series, a request's rows, JSON infer bodies and
+hand-built binary ones, and readers of answers."""
 
 from __future__ import annotations
 
@@ -25,6 +25,45 @@ def body(rows: list[list[Any]] = ROWS, horizon: Any = None, **fields: Any) -> di
     if horizon is not None:
         request["parameters"] = {"horizon": horizon}
     return request
+
+
+HEADER = "Inference-Header-Content-Length"
+RAW = np.asarray(ROWS)
+
+
+def frame(header: dict[str, Any], *tails: bytes) -> tuple[bytes, dict[str, str]]:
+    """A binary-framed body: the JSON header, then `tails`; and the header saying its length."""
+    text = json.dumps(header).encode()
+    return text + b"".join(tails), {HEADER: str(len(text))}
+
+
+def binary_tensor(
+    rows: np.ndarray, datatype: str = "FP64", size: Any = None, **parameters: Any
+) -> dict[str, Any]:
+    """The JSON half of a binary input: no `data`, its size in `binary_data_size`."""
+    nbytes = rows.nbytes if size is None else size
+    return {
+        "name": "values",
+        "shape": list(rows.shape),
+        "datatype": datatype,
+        "parameters": {"binary_data_size": nbytes, **parameters},
+    }
+
+
+def post_binary(
+    client: TestClient,
+    rows: np.ndarray = RAW,
+    datatype: str = "FP64",
+    dtype: str = "<f8",
+    path: str = INFER,
+    **fields: Any,
+) -> Any:
+    """POST `rows` as one binary input of `datatype` (bytes as `dtype`), with `fields` beside."""
+    typed = rows.astype(dtype)
+    content, headers = frame(
+        {"inputs": [binary_tensor(typed, datatype)], **fields}, typed.tobytes()
+    )
+    return client.post(path, content=content, headers=headers)
 
 
 def v2_error(response: Any, status: int) -> str:

@@ -2,7 +2,8 @@
 batch forecast for every way of sending the tensor, the band outputs, and every refusal a
 400 `{"error": ...}` that says what is wrong.
 
-Hand-built binary bodies and each of their refusals are in test_binary.py."""
+Hand-built binary bodies are in test_binary_bodies.py, their refusals in
+test_binary_refusals.py."""
 
 from __future__ import annotations
 
