@@ -1,4 +1,5 @@
-"""What the V2 route tests share: the toy series, a request's rows, and readers of answers."""
+"""What the V2 route tests share: the toy series, a request's rows, JSON infer bodies and
+hand-built binary ones, and readers of answers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,58 @@ from fastapi.testclient import TestClient
 
 ROWS = [SERIES[:40], SERIES[1:41]]
 INFER = "/v2/models/toy-diff/infer"
+
+
+def tensor(data: Any, shape: list[int], datatype: str = "FP64", **fields: Any) -> dict[str, Any]:
+    return {"name": "values", "shape": shape, "datatype": datatype, "data": data, **fields}
+
+
+def body(rows: list[list[Any]] = ROWS, horizon: Any = None, **fields: Any) -> dict[str, Any]:
+    """An infer body for `rows`, flat, with `horizon` in the request's parameters if given."""
+    flat = [value for row in rows for value in row]
+    request: dict[str, Any] = {"inputs": [tensor(flat, [len(rows), len(rows[0])])], **fields}
+    if horizon is not None:
+        request["parameters"] = {"horizon": horizon}
+    return request
+
+
+HEADER = "Inference-Header-Content-Length"
+RAW = np.asarray(ROWS)
+
+
+def frame(header: dict[str, Any], *tails: bytes) -> tuple[bytes, dict[str, str]]:
+    """A binary-framed body: the JSON header, then `tails`; and the header saying its length."""
+    text = json.dumps(header).encode()
+    return text + b"".join(tails), {HEADER: str(len(text))}
+
+
+def binary_tensor(
+    rows: np.ndarray, datatype: str = "FP64", size: Any = None, **parameters: Any
+) -> dict[str, Any]:
+    """The JSON half of a binary input: no `data`, its size in `binary_data_size`."""
+    nbytes = rows.nbytes if size is None else size
+    return {
+        "name": "values",
+        "shape": list(rows.shape),
+        "datatype": datatype,
+        "parameters": {"binary_data_size": nbytes, **parameters},
+    }
+
+
+def post_binary(
+    client: TestClient,
+    rows: np.ndarray = RAW,
+    datatype: str = "FP64",
+    dtype: str = "<f8",
+    path: str = INFER,
+    **fields: Any,
+) -> Any:
+    """POST `rows` as one binary input of `datatype` (bytes as `dtype`), with `fields` beside."""
+    typed = rows.astype(dtype)
+    content, headers = frame(
+        {"inputs": [binary_tensor(typed, datatype)], **fields}, typed.tobytes()
+    )
+    return client.post(path, content=content, headers=headers)
 
 
 def v2_error(response: Any, status: int) -> str:

@@ -1,7 +1,7 @@
 """The page at `/` (app/ui): served with its own assets, small, off with FORECAST_UI=false,
 open when keys are set, and its vendored chart library exactly the pinned one.
 
-The page's behaviour in a real browser is in `test_ui_browser.py`.
+The page's behaviour in a real browser is in `test_ui_browser_*.py`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,84 @@
+"""Fixtures of the page's browser tests (test_ui_browser_*.py): one headless Chromium per
+module, the live servers they visit (the committed models; the toy models behind an API
+key; the toy models without one are tests/conftest.py's `server`), and `visit`, a fresh tab
+on the page.
+
+Playwright drives Debian's chromium (`/usr/bin/chromium`); it never downloads a browser.
+Every request that leaves the server under test is aborted and recorded, so "offline"
+is asserted, not assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chromium import CHROMIUM, FLAGS
+from liveserver import ROOT, LiveServer, live_server
+from pagekit import KEY, Visit
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per module; Playwright starts it with a fresh temporary --user-data-dir."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The committed models/ directory, served as `make serve` serves it."""
+    env = {"FORECAST_MODEL_DIR": str(ROOT / "models"), "FORECAST_DEFAULT_MODEL": "milk"}
+    with live_server(env, tmp_path_factory.mktemp("committed") / "uvicorn.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def keyed(toy_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    env = {
+        "FORECAST_MODEL_DIR": str(toy_models),
+        "FORECAST_DEFAULT_MODEL": "toy",
+        "FORECAST_API_KEYS": KEY,
+    }
+    with live_server(env, tmp_path_factory.mktemp("keyed") / "uvicorn.log") as running:
+        yield running
+
+
+@pytest.fixture
+def visit(browser: Any) -> Iterator[Any]:
+    """`visit(server, width=1280, dark=False)`: a fresh tab (own storage) opened on the page."""
+    contexts = []
+
+    def open_page(server: LiveServer, width: int = 1280, dark: bool = False) -> Visit:
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            color_scheme="dark" if dark else "light",
+            accept_downloads=True,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        seen = Visit(page, server)
+
+        def route(request_route: Any) -> None:
+            url = request_route.request.url
+            if url.startswith(server.url) or url.startswith("blob:"):
+                request_route.continue_()
+            else:
+                seen.outside.append(url)
+                request_route.abort()
+
+        page.route("**/*", route)
+        page.on("request", lambda request: seen.requests.append(request))
+        page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
+        page.goto(f"{server.url}/")
+        return seen
+
+    yield open_page
+    for context in contexts:
+        context.close()
