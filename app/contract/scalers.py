@@ -18,6 +18,7 @@ checked against the manifest before this runs at all.
 
 from __future__ import annotations
 
+import io
 import math
 import pickle
 from collections.abc import Callable
@@ -108,10 +109,13 @@ class _AllowlistUnpickler(NumpyUnpickler):
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}") from None
 
 
-def load_scaler_record(path: Path) -> ScalerRecord:
-    """Unpickle a scaler file written by `joblib.dump(scaler, path)` (uncompressed)."""
-    with path.open("rb") as handle:
-        record = _AllowlistUnpickler(str(path), handle, ensure_native_byte_order=True).load()
+def load_scaler_record(data: bytes) -> ScalerRecord:
+    """Unpickle the bytes of a scaler file written by `joblib.dump(scaler, path)` (uncompressed).
+
+    Takes bytes, not a path: the caller hashed exactly these bytes.
+    """
+    # joblib's file name serves memory maps only, which stay off.
+    record = _AllowlistUnpickler("", io.BytesIO(data), ensure_native_byte_order=True).load()
     if not isinstance(record, ScalerRecord):
         raise pickle.UnpicklingError(f"holds a {type(record).__name__}, not a scaler")
     return record

@@ -19,7 +19,6 @@ import re
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import h5py
@@ -33,9 +32,12 @@ from app.engine.network import Network
 Config = Mapping[str, Any]
 
 
-def load_network(path: Path) -> Network:
-    """Build a one-member :class:`Network` from a Keras 3 ``.keras`` zip, without Keras."""
-    config, weights = _read_archive(Path(path))
+def load_network(data: bytes, where: str) -> Network:
+    """Build a one-member :class:`Network` from a Keras 3 ``.keras`` zip's bytes, without Keras.
+
+    Bytes, not a path: the caller has hashed exactly these. `where` names them in errors.
+    """
+    config, weights = _read_archive(data, where)
     try:
         # keras.Sequential(...).save() writes a "Sequential" config (checked with Keras 3.15).
         if (kind := config.get("class_name")) != "Sequential":
@@ -57,9 +59,9 @@ def load_network(path: Path) -> Network:
                 for cfg, group in todo
             ]
     except (OSError, KeyError) as exc:
-        raise ModelFormatError(f"{path}: unreadable model.weights.h5 ({exc})") from exc
+        raise ModelFormatError(f"{where}: unreadable model.weights.h5 ({exc})") from exc
     except (TypeError, AttributeError, IndexError) as exc:
-        raise ModelFormatError(f"{path}: malformed config.json ({exc!r})") from exc
+        raise ModelFormatError(f"{where}: malformed config.json ({exc!r})") from exc
     return _network(layers, inputs)
 
 
@@ -73,23 +75,23 @@ def _require_known(cfg: Config) -> None:
         )
 
 
-def _read_archive(path: Path) -> tuple[Config, bytes]:
+def _read_archive(data: bytes, where: str) -> tuple[Config, bytes]:
     """Return (config.json, model.weights.h5 bytes); every failure becomes ModelFormatError."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             if missing := sorted({"config.json", "model.weights.h5"} - names):
-                raise ModelFormatError(f"{path}: not a Keras model archive (no {missing[0]})")
+                raise ModelFormatError(f"{where}: not a Keras model archive (no {missing[0]})")
             config = json.loads(zf.read("config.json"))
             meta = json.loads(zf.read("metadata.json")) if "metadata.json" in names else {}
             weights = zf.read("model.weights.h5")
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
-        raise ModelFormatError(f"{path}: cannot read model archive ({exc})") from exc
+        raise ModelFormatError(f"{where}: cannot read model archive ({exc})") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path}: invalid JSON in model archive ({exc})") from exc
+        raise ModelFormatError(f"{where}: invalid JSON in model archive ({exc})") from exc
     version = str(meta.get("keras_version", "3")) if isinstance(meta, dict) else "?"
     if version.split(".")[0] != "3" or not isinstance(config, dict):
-        raise UnsupportedModelError(f"{path}: not a Keras 3 model (keras_version {version})")
+        raise UnsupportedModelError(f"{where}: not a Keras 3 model (keras_version {version})")
     return config, weights
 
 
