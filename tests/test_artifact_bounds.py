@@ -12,7 +12,9 @@ cost a reader that trusts them (hundreds of MB to GB).
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,8 @@ import pytest
 from sklearn.preprocessing import MinMaxScaler
 
 from app.contract.store import ArtifactError, read_version
+from app.engine.errors import ModelFormatError
+from app.forecaster import load_forecaster
 
 BOUND_MB = 64
 
@@ -72,3 +76,66 @@ def test_a_scaler_array_is_checked_small_before_it_is_read(models_dir: Path) -> 
     hostile.rehash(version, "scaler.joblib")
     with pytest.raises(ArtifactError, match=r"one axis of at most 16 numbers"):
         read_version(version)
+
+
+# --- model.keras: entry sizes and weight shapes checked before reading -----------------------
+
+
+def test_a_weights_dataset_larger_than_the_config_says_is_never_read(models_dir: Path) -> None:
+    """6000 x 6000 floats stored in a few KB (chunks never written): 288 MB if read."""
+    hostile.hdf5_bomb(models_dir / "toy" / "1", side=6000)
+    raised, peak = hostile.peak_mb(lambda: load_forecaster(models_dir / "toy" / "1"))
+    assert isinstance(raised, ModelFormatError)
+    assert "is (6000, 6000), the config says (1, 16)" in str(raised)
+    assert peak < BOUND_MB, f"{peak:.0f} MB held before the weights were refused"
+
+
+def test_a_config_declaring_huge_layers_costs_nothing(models_dir: Path) -> None:
+    hostile.huge_units_without_bias(models_dir / "toy" / "1", units=100_000_000)
+    raised, peak = hostile.peak_mb(lambda: load_forecaster(models_dir / "toy" / "1"))
+    assert isinstance(raised, ModelFormatError)
+    assert "a network may have at most 1,000,000" in str(raised)
+    assert peak < BOUND_MB, f"{peak:.0f} MB held before the config was refused"
+
+
+def test_a_zip_bomb_is_refused_before_it_inflates(models_dir: Path) -> None:
+    hostile.zip_bomb(models_dir / "toy" / "1", mib=200)  # about 200 KB on disk
+    assert (models_dir / "toy" / "1" / "model.keras").stat().st_size < 1 << 20
+    raised, peak = hostile.peak_mb(lambda: load_forecaster(models_dir / "toy" / "1"))
+    assert isinstance(raised, ModelFormatError)
+    assert "model.weights.h5 inflates to more than 8,388,608 bytes" in str(raised)
+    assert peak < BOUND_MB, f"{peak:.0f} MB held before the archive was refused"
+
+
+@pytest.mark.parametrize("link", [True, False], ids=["external-link", "external-storage"])
+def test_weights_stored_outside_the_archive_are_refused_unread(
+    models_dir: Path, tmp_path: Path, link: bool
+) -> None:
+    """HDF5 can fetch an array from another file by name: here a FIFO, which blocks a read."""
+    fifo = tmp_path / "weights.fifo"
+    os.mkfifo(fifo)
+    hostile.external_weights(models_dir / "toy" / "1", fifo, link)
+    try:
+        raised = hostile.within(10, lambda: load_forecaster(models_dir / "toy" / "1"))
+    finally:
+        hostile.release(fifo)
+    assert isinstance(raised, ModelFormatError)
+    assert re.search(
+        r"vars/2: (is an HDF5 ExternalLink|weights must be .* stored inline)", str(raised)
+    )
+
+
+def test_a_zip_directory_of_thousands_of_entries_is_refused_before_it_is_parsed(
+    models_dir: Path,
+) -> None:
+    """`zipfile` builds an object per entry on opening: the directory's size is bounded first."""
+    version = models_dir / "toy" / "1"
+
+    def pad(archive: Any) -> None:
+        for i in range(5000):
+            archive.writestr(f"padding/{i}", b"")
+
+    hostile.rewrite_keras(version / "model.keras", "none", pad)
+    hostile.rehash(version, "model.keras")
+    with pytest.raises(ModelFormatError, match=r"zip directory of [\d,]+ bytes; at most 65,536"):
+        load_forecaster(version)
