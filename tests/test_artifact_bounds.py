@@ -12,9 +12,11 @@ cost a reader that trusts them (hundreds of MB to GB).
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +24,26 @@ import hostile
 import joblib
 import numpy as np
 import pytest
+from modelkit import clone_version
 from sklearn.preprocessing import MinMaxScaler
 
 from app.contract.store import ArtifactError, read_version
 from app.engine.errors import ModelFormatError
 from app.forecaster import load_forecaster
+from app.registry import Registry, version_loader
 
 BOUND_MB = 64
+
+
+def refused(models_dir: Path, make_hostile: Callable[[Path], None]) -> str:
+    """Plant version 2 of `toy`, made hostile; load the model; return why 2 was refused.
+
+    Version 1 must still be served: a hostile version is refused, never fatal.
+    """
+    make_hostile(clone_version(models_dir / "toy", 1, 2))
+    state = Registry(models_dir, version_loader(0.5)).load("toy")
+    assert state.served is not None and state.served.version == 1
+    return state.failures[2]
 
 
 # --- scaler.joblib: nothing in the pickle decides what is allocated ---------------------------
@@ -139,3 +154,44 @@ def test_a_zip_directory_of_thousands_of_entries_is_refused_before_it_is_parsed(
     hostile.rehash(version, "model.keras")
     with pytest.raises(ModelFormatError, match=r"zip directory of [\d,]+ bytes; at most 65,536"):
         load_forecaster(version)
+
+
+# --- calibration.json: values the intervals can rely on ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (hostile.nan_residual, "residuals.0.58: Input should be a finite number"),
+        (hostile.infinite_residual, "residuals.1.58: Input should be a finite number"),
+        (hostile.negative_residual, "residuals.0.0: Input should be greater than or equal to 0"),
+        (hostile.unsorted_residuals, "the residuals of step 3 are not sorted ascending"),
+    ],
+    ids=["nan", "infinity", "negative", "unsorted"],
+)
+def test_a_calibration_with_unusable_residuals_refuses_the_version(
+    models_dir: Path, edit: Callable[[list[list[float]]], None], reason: str
+) -> None:
+    """Served, these made predict blame the client and evaluate answer null widths."""
+    why = refused(models_dir, lambda d: hostile.calibration_residuals(d, edit))
+    assert "calibration.json: invalid interval calibration" in why and reason in why
+
+
+def test_a_calibration_must_match_the_manifests_counts(models_dir: Path) -> None:
+    why = refused(models_dir, lambda d: hostile.calibration_residuals(d, lambda r: r[0].pop()))
+    assert "calibration.json: does not match the manifest's `intervals`" in why
+
+
+def test_a_calibration_with_too_many_values_is_refused_before_it_is_parsed(
+    models_dir: Path,
+) -> None:
+    """Two million zeros are 6 MB of JSON and over 100 MB once parsed: counted first."""
+    version = models_dir / "toy" / "1"
+    calibration = json.loads((version / "calibration.json").read_text())
+    calibration["residuals"][0] = [0] * 2_000_000
+    (version / "calibration.json").write_text(json.dumps(calibration))
+    hostile.rehash(version, "calibration.json")
+    raised, peak = hostile.peak_mb(lambda: read_version(version))
+    assert isinstance(raised, ArtifactError)
+    assert re.search(r"2,000,\d{3} values; a calibration holds at most 250,000", str(raised))
+    assert peak < BOUND_MB, f"{peak:.0f} MB held before the calibration was refused"

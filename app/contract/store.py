@@ -173,16 +173,22 @@ def read_version(version_dir: Path) -> VerifiedVersion:
 
 
 def read_calibration(data: bytes, manifest: Manifest, where: Path) -> Calibration:
-    """Verified calibration bytes, parsed; its summary must match the manifest's."""
+    """Verified calibration bytes, parsed and checked; its summary must match the manifest's.
+
+    `Calibration` refuses residuals that are not finite, negative or unsorted
+    (a file is refused, never repaired: training writes them sorted), and more
+    of them than its cap, counted before they are parsed.
+    """
     try:
-        calibration = Calibration.model_validate_json(data)
+        calibration = Calibration.from_json(data)
     except ValidationError as exc:
-        raise ArtifactError(f"{where}: unreadable interval calibration ({exc})") from None
+        raise ArtifactError(f"{where}: invalid interval calibration ({_problems(exc)})") from None
+    except ValueError as exc:
+        raise ArtifactError(f"{where}: invalid interval calibration ({exc})") from None
     info = manifest.intervals
-    if info is None or (info.horizon, info.space) != (calibration.horizon, calibration.space):
+    summary = (calibration.horizon, calibration.space, [len(r) for r in calibration.residuals])
+    if info is None or (info.horizon, info.space, info.residuals_per_step) != summary:
         raise ArtifactError(f"{where}: does not match the manifest's `intervals`")
-    if any(not r for r in calibration.residuals):
-        raise ArtifactError(f"{where}: a horizon step has no calibration residuals")
     return calibration
 
 
