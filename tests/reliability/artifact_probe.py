@@ -1,4 +1,4 @@
-"""Plant each hostile artifact (`tests/hostile.py`) in a live server's model directory; measure.
+"""Plant each hostile artifact (`tests/hostilekit.py`) in a live server's model directory; measure.
 
 Not a test: a probe for before/after figures. For every kind it starts `python -m app` from
 the checkout given (`--tree`, e.g. an old one), polling the model directory every second,
@@ -28,16 +28,16 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hostile
+import hostilekit
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS: dict[str, Callable[[Path], None]] = {
-    "object_array": lambda d: hostile.plant_scaler(d, hostile.ndarray_pickle(200_000_000, "O")),
-    "hdf5_bomb": hostile.hdf5_bomb,
-    "zip_bomb": hostile.zip_bomb,
-    "fifo": hostile.fifo,
-    "dev_zero": hostile.dev_zero,
-    "calibration_nan": lambda d: hostile.calibration_residuals(d, hostile.nan_residual),
+    "object_array": lambda d: hostilekit.plant_scaler(d, hostilekit.ndarray_pickle(2 * 10**8, "O")),
+    "hdf5_bomb": hostilekit.hdf5_bomb,
+    "zip_bomb": hostilekit.zip_bomb,
+    "fifo": hostilekit.fifo,
+    "dev_zero": hostilekit.dev_zero,
+    "calibration_nan": lambda d: hostilekit.calibration_residuals(d, hostilekit.nan_residual),
 }
 VERDICT_SECONDS = 30
 
@@ -73,7 +73,7 @@ def probe(tree: Path, kind: str) -> dict[str, object]:
                 _wait(lambda: _ok(f"{url}/ready"), 60)
             except TimeoutError:
                 raise TimeoutError(log.read_text(errors="replace")[-2000:]) from None
-            before = hostile.rss_peak_kib(server.pid)
+            before = hostilekit.rss_peak_kib(server.pid)
             health = _HealthWatch(f"{url}/health")
             health.start()
             _plant(models / "milk", KINDS[kind])
@@ -83,7 +83,7 @@ def probe(tree: Path, kind: str) -> dict[str, object]:
             health.stop()
             return {
                 "peak_rss_mb_before": round(before / 1024, 1),
-                "peak_rss_mb_after": round(hostile.rss_peak_kib(server.pid) / 1024, 1),
+                "peak_rss_mb_after": round(hostilekit.rss_peak_kib(server.pid) / 1024, 1),
                 "verdict": verdict,
                 "reload_other_model": reload,
                 "health_worst_seconds": round(health.worst, 3),

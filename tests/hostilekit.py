@@ -212,6 +212,12 @@ def unsorted_residuals(residuals: list[list[float]]) -> None:
     residuals[2].reverse()
 
 
+MEMORY_BOUND_MB = 64
+"""What a refused hostile file may cost, as tracemalloc sees it (NumPy's and Python's
+allocations): generous next to what refusing one costs (kilobytes), far below what these
+files cost a reader that trusts them (hundreds of MB to GB)."""
+
+
 def peak_mb(action: Callable[[], object]) -> tuple[BaseException | None, float]:
     """What `action` raised (None if nothing), and the most memory it held at once, in MB.
 
