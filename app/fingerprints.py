@@ -31,7 +31,7 @@ ModelPrint = tuple[tuple[int, VersionPrint], ...]
 
 def version_print(version_dir: Path) -> VersionPrint:
     """The version directory's own mark, then each entry's, by name (files are flat: see
-    `verify_files`). A directory that cannot be listed (or read) has its own mark only."""
+    `app.contract.files`). A directory that cannot be listed (or read) has its own mark only."""
     try:
         own = _mark(version_dir.name, version_dir.lstat())
     except OSError:  # removed meanwhile

@@ -1,7 +1,7 @@
 """One model version, ready to forecast: the train/serve pipeline wrapped around the NumPy network.
 
 A `Forecaster` is built only from a `VerifiedVersion` (hashes checked, scaler
-unpickled) and the engine's `Network` read from the same directory. Building it
+unpickled) and the engine's `Network` parsed from the same verified bytes. Building it
 checks that the network fits the manifest and runs a warm-up forecast, so a
 version that would fail at request time fails here, at load, instead.
 
@@ -13,7 +13,7 @@ training metrics mean.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -244,7 +244,15 @@ class Forecaster:
 
 
 def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:
-    """Verify a version directory (hashes before unpickling), read its network, warm it up."""
+    """Verify a version directory (hashes before unpickling), read its network, warm it up.
+
+    The networks are parsed from the bytes that were hashed; the forecaster then
+    keeps the network built from them, not the bytes.
+    """
     version = read_version(version_dir)
-    members = [load_network(path) for path in version.network_paths]
-    return Forecaster(version, stack(members), margin)
+    names = version.manifest.networks
+    members = [
+        load_network(data, str(version_dir / name))
+        for name, data in zip(names, version.networks, strict=True)
+    ]
+    return Forecaster(replace(version, networks=()), stack(members), margin)

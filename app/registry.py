@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from app import metrics
-from app.contract.store import REPORT_FILE, list_versions
+from app.contract.store import list_versions
 from app.errors import ArtifactError, ModelNotFound, ModelNotReady
 from app.fingerprints import VersionPrint, version_print
 from app.forecaster import Forecaster, load_forecaster
@@ -211,8 +211,6 @@ def version_loader(margin: float) -> Loader:
                 f"manifest says {forecaster.name!r} version {forecaster.version},"
                 f" but the directory is {where[0]!r} version {where[1]}"
             )
-        files = forecaster.manifest.files
-        report = (version_dir / REPORT_FILE).read_bytes() if REPORT_FILE in files else None
-        return ServedVersion(forecaster, report)
+        return ServedVersion(forecaster, forecaster.verified.report)  # verified with the rest
 
     return load

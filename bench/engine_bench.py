@@ -51,7 +51,7 @@ def measure(version_dir: Path) -> dict[str, Any]:
     # The first ensemble member: Keras and the engine then run the same one network.
     manifest = json.loads((version_dir / "manifest.json").read_text())
     path = version_dir / manifest["networks"][0]
-    network = load_network(path)
+    network = load_network(path.read_bytes(), str(path))
     model = keras.saving.load_model(path)
     look_back = network.look_back or 1
     rng = np.random.default_rng(0)

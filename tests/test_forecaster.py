@@ -32,7 +32,8 @@ def forecaster(request: pytest.FixtureRequest, toy_models: Path) -> Forecaster:
 def by_hand(forecaster: Forecaster, histories: np.ndarray) -> np.ndarray:
     """One step the long way: pipeline in, engine forward pass, pipeline out."""
     version, spec = forecaster.verified, forecaster.pipeline
-    network = load_network(version.network_paths[0])
+    path = version.path / version.manifest.networks[0]
+    network = load_network(path.read_bytes(), str(path))
     outputs = network.predict(spec.model_inputs(histories, version.scaler))[0, :, 0]
     return spec.to_series_units(outputs, histories, version.scaler)
 

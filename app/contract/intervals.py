@@ -20,13 +20,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Space = Literal["identity", "log"]
 CALIBRATION_FILE = "calibration.json"
+MAX_RESIDUALS = 250_000
+"""Most residuals a calibration holds over all its steps (milk/2 has about 1,100): a bound on
+the memory one calibration file may cost, as a file of 250,000 residuals is about 5 MB."""
+MAX_ORIGINS = 64  # training refits at 3
+
+Residual = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Calibration(BaseModel):
@@ -36,10 +43,43 @@ class Calibration(BaseModel):
 
     method: Literal["split_conformal_abs_residual"] = "split_conformal_abs_residual"
     space: Space = Field(description="Where residuals are additive: `log` for log pipelines.")
-    origins: list[int] = Field(description="Series indices where the model was refitted.")
-    residuals: list[list[float]] = Field(
+    origins: list[int] = Field(
+        max_length=MAX_ORIGINS, description="Series indices where the model was refitted."
+    )
+    residuals: list[list[Residual]] = Field(
         description="Absolute out-of-sample residuals for steps 1..H, each sorted ascending."
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Calibration:
+        """What `half_widths` relies on: every step has residuals, sorted; not too many.
+
+        (Finite and non-negative is `Residual`'s rule.) An unsorted step is refused,
+        not sorted here: training writes them sorted, so a file that is not was not
+        written by training.
+        """
+        if (total := sum(map(len, self.residuals))) > MAX_RESIDUALS:
+            raise ValueError(f"{total:,} residuals; a calibration holds at most {MAX_RESIDUALS:,}")
+        for step, residuals in enumerate(self.residuals, 1):
+            if not residuals:
+                raise ValueError(f"step {step} has no residuals")
+            if any(a > b for a, b in pairwise(residuals)):
+                raise ValueError(f"the residuals of step {step} are not sorted ascending")
+        return self
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Calibration:
+        """Parse a calibration file, refusing one with too many values before parsing it.
+
+        Commas bound the values: each value but the first of its array follows
+        one, and so does each step's array but the first. Counting them is one pass
+        over the bytes, before the parser builds a float for each value: 4 MB of
+        "0," would otherwise cost over 130 MB of memory before the count is known.
+        A calibration within `MAX_RESIDUALS` never has more commas than this allows.
+        """
+        if (values := data.count(b",") + 1) > MAX_RESIDUALS + MAX_ORIGINS + 4:
+            raise ValueError(f"{values:,} values; a calibration holds at most {MAX_RESIDUALS:,}")
+        return cls.model_validate_json(data)
 
     @property
     def horizon(self) -> int:

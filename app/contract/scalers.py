@@ -12,12 +12,18 @@ it. Importing scikit-learn to unpickle it would cost the serving process about
 follows the Python documentation's "restricting globals" recipe instead: the
 unpickler resolves only the handful of names a fitted MinMaxScaler or
 StandardScaler pickle contains, maps the two scaler classes to plain records,
-and refuses everything else. It is defence in depth: the file's sha256 is
-checked against the manifest before this runs at all.
+and refuses everything else. Nothing allowed may allocate at the pickle's
+say either: `numpy.ndarray` resolves as a class name that cannot be called,
+arrays come only through joblib's placeholder once their dtype and shape are
+checked small and numeric, and scalars only of plain number dtypes. It is
+defence in depth: the file's sha256 is checked against the manifest before this
+runs at all, and a matching hash proves only that the file is the one the
+manifest names, not who wrote either.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import pickle
 from collections.abc import Callable
@@ -81,22 +87,89 @@ def _record_class(kind: str) -> type[ScalerRecord]:
     return type(kind, (ScalerRecord,), {"kind": kind})
 
 
-class _NumericArrayWrapper(NumpyArrayWrapper):
-    """joblib's array placeholder, refusing object arrays: joblib reads those with plain pickle."""
+MAX_ARRAY_ELEMENTS = 16
+"""Most numbers one fitted array of a scaler file may hold. A fitted scaler keeps one number per
+feature in each array (`scale_`, `min_`, `mean_`...); the service serves one-feature scalers, so
+16 is generous, and small enough that no array is ever a reason to allocate. A wider scaler is
+still read (and then refused by name, "exactly one feature") up to this size."""
+_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floating point
+
+
+class _ArrayClass:
+    """Stands for `numpy.ndarray` in a scaler file, where it may only name an array's class.
+
+    joblib's placeholder records the class of the array it stands for, so the
+    name must resolve; calling it, as a pickle of `ndarray((200000000,), 'O')`
+    does, would allocate whatever the pickle asks for before anything could
+    check it. Arrays come only through `_CheckedArrayWrapper`.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _ArrayClass:
+        raise pickle.UnpicklingError("numpy.ndarray may not be called in a scaler file")
+
+
+class _CheckedArrayWrapper(NumpyArrayWrapper):
+    """joblib's array placeholder, read only once its dtype and shape are known to be small.
+
+    joblib reads object arrays with plain pickle (which would bypass the
+    allowlist) and allocates `shape` before reading the data that follows, so
+    both are checked first: a plain numeric dtype, and one axis of at most
+    `MAX_ARRAY_ELEMENTS`.
+    """
 
     def read(self, unpickler: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-        if np.dtype(self.dtype).hasobject:
+        dtype, shape = getattr(self, "dtype", None), getattr(self, "shape", None)
+        if not isinstance(dtype, np.dtype) or getattr(self, "subclass", None) is not _ArrayClass:
+            raise pickle.UnpicklingError("malformed array in a scaler file")
+        if dtype.hasobject:
             raise pickle.UnpicklingError("object arrays are not allowed in a scaler file")
+        _require_number(dtype)
+        if not (isinstance(shape, tuple) and _small(shape)):
+            raise pickle.UnpicklingError(
+                f"array of shape {_short(shape)} in a scaler file: a scaler's arrays have one"
+                f" axis of at most {MAX_ARRAY_ELEMENTS} numbers"
+            )
+        self.subclass = np.ndarray
         return super().read(unpickler, *args, **kwargs)
+
+
+def _small(shape: tuple[Any, ...]) -> bool:
+    """One axis of at most `MAX_ARRAY_ELEMENTS`, as a fitted scaler's arrays are."""
+    return len(shape) == 1 and type(shape[0]) is int and 0 <= shape[0] <= MAX_ARRAY_ELEMENTS
+
+
+def _require_number(dtype: np.dtype) -> None:
+    """Plain numbers of at most 8 bytes: no objects, strings, records or sub-arrays."""
+    if dtype.kind not in _NUMERIC_KINDS or dtype.itemsize > 8:
+        raise pickle.UnpicklingError(f"dtype {_short(dtype)} is not allowed in a scaler file")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _scalar(dtype: Any, *data: Any) -> Any:
+    """`numpy._core.multiarray.scalar` for a plain number (e.g. `n_samples_seen_`), nothing more.
+
+    Left unchecked it would make a scalar of any dtype, `S100000000` included,
+    allocating its itemsize from a pickle of a few dozen bytes.
+    """
+    if not isinstance(dtype, np.dtype):
+        raise pickle.UnpicklingError("malformed scalar in a scaler file")
+    _require_number(dtype)
+    if len(data) != 1 or not isinstance(data[0], bytes) or len(data[0]) != dtype.itemsize:
+        raise pickle.UnpicklingError("malformed scalar in a scaler file")
+    return np._core.multiarray.scalar(dtype, data[0])  # type: ignore[attr-defined]
 
 
 _ALLOWED: dict[tuple[str, str], Any] = {
     **{(_SKLEARN_MODULE, name): _record_class(name) for name in _BY_CLASS},
-    ("joblib.numpy_pickle", "NumpyArrayWrapper"): _NumericArrayWrapper,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("numpy._core.multiarray", "scalar"): np._core.multiarray.scalar,  # type: ignore[attr-defined]
-    ("numpy.core.multiarray", "scalar"): np._core.multiarray.scalar,  # type: ignore[attr-defined]
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"): _CheckedArrayWrapper,
+    ("numpy", "ndarray"): _ArrayClass,
+    ("numpy", "dtype"): np.dtype,  # describes; allocates nothing (its uses are checked above)
+    ("numpy._core.multiarray", "scalar"): _scalar,
+    ("numpy.core.multiarray", "scalar"): _scalar,
 }
 
 
@@ -108,10 +181,13 @@ class _AllowlistUnpickler(NumpyUnpickler):
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}") from None
 
 
-def load_scaler_record(path: Path) -> ScalerRecord:
-    """Unpickle a scaler file written by `joblib.dump(scaler, path)` (uncompressed)."""
-    with path.open("rb") as handle:
-        record = _AllowlistUnpickler(str(path), handle, ensure_native_byte_order=True).load()
+def load_scaler_record(data: bytes) -> ScalerRecord:
+    """Unpickle the bytes of a scaler file written by `joblib.dump(scaler, path)` (uncompressed).
+
+    Takes bytes, not a path: the caller hashed exactly these bytes.
+    """
+    # joblib's file name serves memory maps only, which stay off.
+    record = _AllowlistUnpickler("", io.BytesIO(data), ensure_native_byte_order=True).load()
     if not isinstance(record, ScalerRecord):
         raise pickle.UnpicklingError(f"holds a {type(record).__name__}, not a scaler")
     return record

@@ -1,19 +1,28 @@
 """The model directory format, read verified: `<models>/<name>/<version>/`.
 
-Serving reads a version through `read_version`, which checks every file's
-sha256 against the manifest *before* the scaler is unpickled: a pickle is code,
-and only a file the manifest vouches for may run.
+Serving reads a version through `read_version`, which reads each file the
+manifest lists once, into memory, checks those bytes' sha256 against the
+manifest, and parses those same bytes, so a file swapped after its hash was
+checked is never seen, and nothing is unpickled or parsed before every hash
+matched: a pickle is code, and only a file the manifest vouches for may run.
+
+A matching hash proves the file is the one the manifest names, not that it is
+harmless: whoever can write the directory writes the manifest too. So reading
+is bounded whatever the files say: `app.contract.files` reads only regular
+files of bounded size, and each parser bounds what it builds from their bytes
+(`app.contract.scalers`, `app.engine.archive`, `Calibration`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from app.contract.files import MissingFile, VersionDirectory
 from app.contract.intervals import Calibration
 from app.contract.manifest import READABLE_FORMATS, Manifest
 from app.contract.pipeline import AffineScaler
@@ -27,6 +36,7 @@ REPORT_FILE = "report.png"
 
 
 def sha256_file(path: Path) -> str:
+    """The sha256 of a file training has just written (serving hashes the bytes it reads)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -47,13 +57,18 @@ def list_versions(model_dir: Path) -> list[int]:
 
 
 def read_manifest(version_dir: Path) -> Manifest:
-    """Parse and validate a version's manifest, refusing formats this code does not know."""
-    path = version_dir / MANIFEST_FILE
+    """Parse and validate a version's manifest (its own size bounded), refusing unknown formats."""
+    with VersionDirectory(version_dir) as directory:
+        return _parse_manifest(directory)
+
+
+def _parse_manifest(directory: VersionDirectory) -> Manifest:
+    path = directory.path / MANIFEST_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(f"{version_dir}: no {MANIFEST_FILE}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(directory.read(MANIFEST_FILE, "manifest"))
+    except MissingFile:
+        raise ArtifactError(f"{directory.path}: no {MANIFEST_FILE}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ArtifactError(f"{path}: unreadable manifest ({exc})") from None
     found = raw.get("format_version") if isinstance(raw, dict) else None
     if found not in READABLE_FORMATS:
@@ -64,14 +79,17 @@ def read_manifest(version_dir: Path) -> Manifest:
     try:
         return Manifest.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise ArtifactError(f"{path}: invalid manifest ({problems})") from None
+        raise ArtifactError(f"{path}: invalid manifest ({_problems(exc)})") from None
 
 
-def verify_files(version_dir: Path, manifest: Manifest) -> None:
-    """Check that every file the version uses is listed and every listed file matches its sha256."""
+def _problems(exc: ValidationError) -> str:
+    """The first few of pydantic's complaints, each with where in the file it is."""
+    found = [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()[:5]]
+    return "; ".join(f"{where}: {msg}" if where else msg for where, msg in found)
+
+
+def _read_files(directory: VersionDirectory, manifest: Manifest) -> dict[str, bytes]:
+    """Every file the manifest lists, read once, each matching its sha256; name -> bytes."""
     needed = [
         *manifest.networks,
         SCALER_FILE,
@@ -79,76 +97,98 @@ def verify_files(version_dir: Path, manifest: Manifest) -> None:
     ]
     missing = [name for name in needed if name not in manifest.files]
     if missing:
-        raise ArtifactError(f"{version_dir}: manifest lists no hash for {', '.join(missing)}")
+        raise ArtifactError(f"{directory.path}: manifest lists no hash for {', '.join(missing)}")
+    files = {}
     for name, expected in manifest.files.items():
-        path = version_dir / name
-        if Path(name).name != name:
-            raise ArtifactError(f"{version_dir}: manifest names a file outside it: {name!r}")
-        try:
-            actual = sha256_file(path)
-        except OSError as exc:
-            raise ArtifactError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        data = directory.read(name, _kind(name, manifest))
+        actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
+            path = directory.path / name
             raise ArtifactError(f"{path}: sha256 {actual[:12]}… does not match the manifest")
+        files[name] = data
+    return files
 
 
-def load_scaler(path: Path, kind: str) -> AffineScaler:
-    """Unpickle a verified scaler file (allowlisted, without scikit-learn) into its arithmetic.
+def _kind(name: str, manifest: Manifest) -> str:
+    if name in manifest.networks:
+        return "network"
+    if name == manifest.calibration:
+        return "calibration"
+    return "scaler" if name == SCALER_FILE else "other"
 
-    Call only after `verify_files`: even a restricted unpickler should read only
-    bytes the manifest vouches for. `kind` is the manifest's `pipeline.scaler`;
-    a pickle of another kind is refused, since the manifest would then lie.
+
+def load_scaler(data: bytes, kind: str, where: Path | str) -> AffineScaler:
+    """Unpickle verified scaler bytes (allowlisted, without scikit-learn) into their arithmetic.
+
+    Call only with bytes whose hash matched: even a restricted unpickler should
+    read only what the manifest vouches for. `kind` is the manifest's
+    `pipeline.scaler`; a pickle of another kind is refused, since the manifest
+    would then lie. `where` names the file in errors.
     """
     try:
-        record = load_scaler_record(path)
+        record = load_scaler_record(data)
     except Exception as exc:  # a corrupt pickle can raise almost anything
-        raise ArtifactError(f"{path}: cannot unpickle the scaler ({exc})") from None
+        raise ArtifactError(f"{where}: cannot unpickle the scaler ({exc})") from None
     try:
-        affine = affine_from_sklearn(record, path)
+        affine = affine_from_sklearn(record, where)
     except ScalerError as exc:
         raise ArtifactError(str(exc)) from None
     if (found := type(record).__name__) != SCALER_KINDS[kind].sklearn_class:
-        raise ArtifactError(f"{path}: holds a {found}, but the manifest says {kind!r}")
+        raise ArtifactError(f"{where}: holds a {found}, but the manifest says {kind!r}")
     return affine
 
 
 @dataclass(frozen=True)
 class VerifiedVersion:
-    """A version directory whose manifest parsed and whose files all match their hashes."""
+    """A version directory whose manifest parsed and whose files all matched their hashes.
+
+    It holds what was parsed from the verified bytes, and the verified bytes still
+    to be used (the networks, which the engine parses; the report, served as is):
+    nothing is read again by path.
+    """
 
     path: Path
     manifest: Manifest
     scaler: AffineScaler
     calibration: Calibration | None  # None: the version serves no intervals
-
-    @property
-    def network_paths(self) -> list[Path]:
-        """The ensemble members' `.keras` files, in the manifest's order."""
-        return [self.path / name for name in self.manifest.networks]
+    networks: tuple[bytes, ...] = field(repr=False)  # the members' `.keras` bytes, in order
+    report: bytes | None = field(default=None, repr=False)  # report.png, if the version has one
 
 
 def read_version(version_dir: Path) -> VerifiedVersion:
-    """Manifest, then hashes, then (and only then) the pickled scaler and the calibration."""
-    manifest = read_manifest(version_dir)
-    verify_files(version_dir, manifest)
-    scaler = load_scaler(version_dir / SCALER_FILE, manifest.pipeline.scaler)
+    """Manifest, then every file read once and hashed, then (and only then) parse those bytes."""
+    with VersionDirectory(version_dir) as directory:
+        manifest = _parse_manifest(directory)
+        files = _read_files(directory, manifest)
+    scaler_path = version_dir / SCALER_FILE
+    scaler = load_scaler(files[SCALER_FILE], manifest.pipeline.scaler, scaler_path)
     calibration = None
     if manifest.calibration is not None:
-        calibration = read_calibration(version_dir / manifest.calibration, manifest)
-    return VerifiedVersion(version_dir, manifest, scaler, calibration)
+        where = version_dir / manifest.calibration
+        calibration = read_calibration(files[manifest.calibration], manifest, where)
+    networks = tuple(files[name] for name in manifest.networks)
+    return VerifiedVersion(
+        version_dir, manifest, scaler, calibration, networks, files.get(REPORT_FILE)
+    )
 
 
-def read_calibration(path: Path, manifest: Manifest) -> Calibration:
-    """The verified calibration file, parsed; its summary must match the manifest's."""
+def read_calibration(data: bytes, manifest: Manifest, where: Path) -> Calibration:
+    """Verified calibration bytes, parsed and checked; its summary must match the manifest's.
+
+    `Calibration` refuses residuals that are not finite, negative or unsorted
+    (a file is refused, never repaired: training writes them sorted), and more
+    of them than its cap, counted before they are parsed.
+    """
     try:
-        calibration = Calibration.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError) as exc:
-        raise ArtifactError(f"{path}: unreadable interval calibration ({exc})") from None
+        calibration = Calibration.from_json(data)
+    except ValidationError as exc:
+        raise ArtifactError(f"{where}: invalid interval calibration ({_problems(exc)})") from None
+    except ValueError as exc:
+        raise ArtifactError(f"{where}: invalid interval calibration ({exc})") from None
     info = manifest.intervals
-    if info is None or (info.horizon, info.space) != (calibration.horizon, calibration.space):
-        raise ArtifactError(f"{path}: does not match the manifest's `intervals`")
-    if any(not r for r in calibration.residuals):
-        raise ArtifactError(f"{path}: a horizon step has no calibration residuals")
+    summary = (calibration.horizon, calibration.space, [len(r) for r in calibration.residuals])
+    if info is None or (info.horizon, info.space, info.residuals_per_step) != summary:
+        raise ArtifactError(f"{where}: does not match the manifest's `intervals`")
     return calibration
 
 

@@ -9,33 +9,42 @@ truth: the architecture comes from its ``config.json``, the weights from its
 
 The layer kinds it computes are `app.engine.layers.LAYERS`; this module reads the archive,
 finds each layer's weights by Keras' naming rule and checks that the stack fits together.
+The archive never decides how much is read: its entries are bounded before they are
+inflated (`app.engine.keras_zip`), and each weight array's shape is checked against what
+the config implies, within `MAX_PARAMETERS`, before its data is read.
 """
 
 from __future__ import annotations
 
 import io
-import json
+import math
 import re
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 import numpy.typing as npt
+from h5py import h5d
 
 from app.engine.errors import ModelFormatError, UnsupportedModelError
-from app.engine.layers import LAYERS, PASSTHROUGH, Layer, WeightReader
+from app.engine.keras_zip import read_archive
+from app.engine.layers import LAYERS, PASSTHROUGH, Layer, Shape, WeightReader
 from app.engine.network import Network
 
 Config = Mapping[str, Any]
 
+MAX_PARAMETERS = 1_000_000
+"""Most weights one network may declare (the committed default has 4,385): checked on the
+config's shapes before any weight is read, so a config saying `units: 10**9` costs nothing."""
 
-def load_network(path: Path) -> Network:
-    """Build a one-member :class:`Network` from a Keras 3 ``.keras`` zip, without Keras."""
-    config, weights = _read_archive(Path(path))
+
+def load_network(data: bytes, where: str) -> Network:
+    """Build a one-member :class:`Network` from a Keras 3 ``.keras`` zip's bytes, without Keras.
+
+    Bytes, not a path: the caller has hashed exactly these. `where` names them in errors.
+    """
+    config, weights = read_archive(data, where)
     try:
         # keras.Sequential(...).save() writes a "Sequential" config (checked with Keras 3.15).
         if (kind := config.get("class_name")) != "Sequential":
@@ -43,24 +52,23 @@ def load_network(path: Path) -> Network:
         layer_cfgs = list(config["config"]["layers"])
         for cfg in layer_cfgs:
             _require_known(cfg)
-        groups = _h5_groups(layer_cfgs)
+        look_back, features = _input_shape(layer_cfgs)
         todo = [
-            (c, g) for c, g in zip(layer_cfgs, groups, strict=True) if c["class_name"] in LAYERS
+            (c, g)
+            for c, g in zip(layer_cfgs, _h5_groups(layer_cfgs), strict=True)
+            if c["class_name"] in LAYERS
         ]
-        # (batch, time, features): Keras 3 writes an InputLayer for every built Sequential.
-        inputs = [
-            list(c["config"]["batch_shape"]) for c in layer_cfgs if c["class_name"] == "InputLayer"
-        ]
+        widths = _widths(todo, features, where)
         with h5py.File(io.BytesIO(weights), "r") as h5:
             layers = [
-                LAYERS[cfg["class_name"]].from_keras(cfg["config"], _reader(h5, group, cfg))
-                for cfg, group in todo
+                LAYERS[cfg["class_name"]].from_keras(cfg["config"], width, _reader(h5, group, cfg))
+                for (cfg, group), width in zip(todo, widths, strict=True)
             ]
     except (OSError, KeyError) as exc:
-        raise ModelFormatError(f"{path}: unreadable model.weights.h5 ({exc})") from exc
+        raise ModelFormatError(f"{where}: unreadable model.weights.h5 ({exc})") from exc
     except (TypeError, AttributeError, IndexError) as exc:
-        raise ModelFormatError(f"{path}: malformed config.json ({exc!r})") from exc
-    return _network(layers, inputs)
+        raise ModelFormatError(f"{where}: malformed config.json ({exc!r})") from exc
+    return _network(layers, look_back)
 
 
 def _require_known(cfg: Config) -> None:
@@ -73,24 +81,39 @@ def _require_known(cfg: Config) -> None:
         )
 
 
-def _read_archive(path: Path) -> tuple[Config, bytes]:
-    """Return (config.json, model.weights.h5 bytes); every failure becomes ModelFormatError."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if missing := sorted({"config.json", "model.weights.h5"} - names):
-                raise ModelFormatError(f"{path}: not a Keras model archive (no {missing[0]})")
-            config = json.loads(zf.read("config.json"))
-            meta = json.loads(zf.read("metadata.json")) if "metadata.json" in names else {}
-            weights = zf.read("model.weights.h5")
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
-        raise ModelFormatError(f"{path}: cannot read model archive ({exc})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path}: invalid JSON in model archive ({exc})") from exc
-    version = str(meta.get("keras_version", "3")) if isinstance(meta, dict) else "?"
-    if version.split(".")[0] != "3" or not isinstance(config, dict):
-        raise UnsupportedModelError(f"{path}: not a Keras 3 model (keras_version {version})")
-    return config, weights
+def _input_shape(layer_cfgs: list[Config]) -> tuple[int | None, int]:
+    """(time steps or None, features) of the one input: Keras 3 writes an InputLayer for every
+    built Sequential, with its `batch_shape` (batch, time, features)."""
+    inputs = [c["config"]["batch_shape"] for c in layer_cfgs if c["class_name"] == "InputLayer"]
+    shape = list(inputs[0]) if len(inputs) == 1 else []
+    time_ok = len(shape) == 3 and (shape[1] is None or _count(shape[1]))
+    if not (time_ok and _count(shape[2])):
+        raise ModelFormatError(f"want one input of shape (batch, time, features), got {inputs}")
+    return shape[1], shape[2]
+
+
+def _count(value: object) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _widths(todo: list[tuple[Config, str]], features: int, where: str) -> list[int]:
+    """Each layer's input width (the one before's units), with the network's size bounded.
+
+    Every layer's weight shapes follow from the config; their total is checked
+    against `MAX_PARAMETERS` here, before the weights file is even opened.
+    """
+    widths, width, total = [], features, 0
+    for cfg, _ in todo:
+        widths.append(width)
+        shapes = LAYERS[cfg["class_name"]].weight_shapes(cfg["config"], width)
+        total += sum(math.prod(shape) for shape in shapes)
+        width = cfg["config"]["units"]
+    if total > MAX_PARAMETERS:
+        raise ModelFormatError(
+            f"{where}: the config declares {total:,} weights; a network may have at most"
+            f" {MAX_PARAMETERS:,}"
+        )
+    return widths
 
 
 def _h5_groups(layer_cfgs: list[Config]) -> list[str]:
@@ -113,18 +136,20 @@ def _snake_case(name: str) -> str:
 
 
 def _reader(h5: h5py.File, group: str, cfg: Config) -> WeightReader:
-    """Read ``<group>/<var_path>/0..count-1`` as float64, checking owner, count and finiteness."""
+    """Read ``<group>/<var_path>/0..n-1`` as float64, checking owner, count, shapes, finiteness."""
     name = cfg["config"]["name"]
 
-    def read(var_path: str, count: int) -> list[npt.NDArray[np.float64]]:
-        saved_name = h5[f"{group}/vars"].attrs.get("name", name)
+    def read(var_path: str, shapes: list[Shape]) -> list[npt.NDArray[np.float64]]:
+        saved_name = _node(h5, f"{group}/vars").attrs.get("name", name)
         if saved_name != name:
             raise ModelFormatError(f"weights in {group} belong to {saved_name!r}, not {name!r}")
         path = f"{group}/{var_path}"
-        found = set(h5[path].keys())
-        if found != {str(i) for i in range(count)}:
-            raise ModelFormatError(f"{path}: expected {count} weight arrays, found {sorted(found)}")
-        arrays = [np.array(h5[f"{path}/{i}"], dtype=np.float64) for i in range(count)]
+        found = set(_node(h5, path).keys())
+        if found != {str(i) for i in range(len(shapes))}:
+            raise ModelFormatError(
+                f"{path}: expected {len(shapes)} weight arrays, found {sorted(found)}"
+            )
+        arrays = [_weights(h5, f"{path}/{i}", shape) for i, shape in enumerate(shapes)]
         if not all(np.isfinite(a).all() for a in arrays):
             raise ModelFormatError(f"{path}: weights contain NaN or infinity")
         return arrays
@@ -132,8 +157,58 @@ def _reader(h5: h5py.File, group: str, cfg: Config) -> WeightReader:
     return read
 
 
-def _network(layers: Sequence[Layer], inputs: list[list[Any]]) -> Network:
-    """Enforce "recurrent layers (returning sequences but the last), then dense" and widths."""
+def _node(h5: h5py.File, path: str) -> Any:
+    """The object at `path`, reached through hard links only.
+
+    A soft or external link could name any object or file (a FIFO included):
+    HDF5 would open it by its path, outside the bytes that were hashed.
+    """
+    node: Any = h5
+    for part in path.split("/"):
+        link = node.get(part, getlink=True)
+        if link is None:
+            raise KeyError(f"no {path}")
+        if not isinstance(link, h5py.HardLink):
+            kind = type(link).__name__
+            raise ModelFormatError(f"{path}: is an HDF5 {kind}; weights must be stored inline")
+        node = node[part]
+    return node
+
+
+_INLINE = (h5d.CONTIGUOUS, h5d.CHUNKED, h5d.COMPACT)
+
+
+def _weights(h5: h5py.File, path: str, shape: Shape) -> npt.NDArray[np.float64]:
+    """One weight array, read only once its shape, type and storage are what the config says.
+
+    The shape check comes first: a 15000 x 15000 dataset whose chunks were never
+    written is a few bytes in the file and 900 MB once read.
+    """
+    dataset = _node(h5, path)
+    if not isinstance(dataset, h5py.Dataset):
+        raise ModelFormatError(f"{path}: not a weight array")
+    if dataset.shape != shape:
+        raise ModelFormatError(
+            f"weight shapes do not match: {path} is {dataset.shape}, the config says {shape}"
+        )
+    plist = dataset.id.get_create_plist()
+    chunk = math.prod(dataset.chunks or ())
+    if dataset.dtype.kind != "f" or plist.get_layout() not in _INLINE or plist.get_external_count():
+        raise ModelFormatError(f"{path}: weights must be floating point, stored inline")
+    if dataset.chunks is not None and chunk > max(1, math.prod(shape)):
+        raise ModelFormatError(f"{path}: chunks of {chunk:,} values for {shape}")
+    out = np.empty(shape, np.float64)
+    if out.size:
+        dataset.read_direct(out)
+    return out
+
+
+def _network(layers: Sequence[Layer], look_back: int | None) -> Network:
+    """Enforce "recurrent layers (returning sequences but the last), then dense".
+
+    Widths chain by construction: each layer's kernel was read with the shape the
+    layer before it implies (`_widths`).
+    """
     n_rec = sum(layer.recurrent for layer in layers)
     found = [layer.keras_class + ("(seq)" if layer.return_sequences else "") for layer in layers]
     recurrent_first = [layer.recurrent for layer in layers] == sorted(
@@ -147,10 +222,4 @@ def _network(layers: Sequence[Layer], inputs: list[list[Any]]) -> Network:
             f"layer stack {found} is not supported: expected LSTM layers"
             " (return_sequences=True on all but the last), then Dense layers"
         )
-    n_features = layers[0].inputs
-    if [len(shape) == 3 and shape[2] in (None, n_features) for shape in inputs] != [True]:
-        raise ModelFormatError(f"want one input of shape (batch, time, {n_features}), got {inputs}")
-    widths = [n_features] + [layer.units for layer in layers[:-1]]
-    if any(layer.inputs != w for layer, w in zip(layers, widths, strict=True)):
-        raise ModelFormatError("layer weight shapes do not chain together")
-    return Network(inputs[0][1], n_features, tuple(layers))
+    return Network(look_back, layers[0].inputs, tuple(layers))

@@ -24,8 +24,11 @@ from app.engine.errors import ModelFormatError, UnsupportedModelError
 
 Array = npt.NDArray[np.floating[Any]]  # float64 as read from the archive, PRECISION once stacked
 Config = Mapping[str, Any]
-# (variable path inside the layer's h5 group, number of arrays) -> the arrays, in float64.
-WeightReader = Callable[[str, int], list[npt.NDArray[np.float64]]]
+Shape = tuple[int, ...]
+# (variable path inside the layer's h5 group, the arrays' shapes) -> the arrays, in float64.
+# The shapes come from the config (`weight_shapes`): a reader checks each array's shape
+# before it reads the array, so a file cannot make it read more than the config declares.
+WeightReader = Callable[[str, list[Shape]], list[npt.NDArray[np.float64]]]
 
 
 def _sigmoid(z: Array, out: Array) -> None:
@@ -67,6 +70,12 @@ class Layer(Protocol):
 
     @classmethod
     def stack(cls, layers: Sequence[Self]) -> Self: ...
+
+    @classmethod
+    def weight_shapes(cls, body: Config, inputs: int) -> list[Shape]: ...
+
+    @classmethod
+    def from_keras(cls, body: Config, inputs: int, read: WeightReader) -> Self: ...
 
 
 def _options(body: Config, kind: str, fixed: Mapping[str, object], acts: Sequence[str]) -> None:
@@ -134,13 +143,17 @@ class Dense(_Stacked):
         self.units = kernel.shape[2]
 
     @classmethod
-    def from_keras(cls, body: Config, read: WeightReader) -> Self:
+    def weight_shapes(cls, body: Config, inputs: int) -> list[Shape]:
+        """Kernel (inputs, units), then the bias (units,) if the layer has one."""
         _options(body, cls.keras_class, {}, ["activation"])
-        units, use_bias = body["units"], bool(body.get("use_bias", True))
-        arrays = read("vars", 1 + use_bias)
-        kernel, bias = arrays[0], arrays[1] if use_bias else np.zeros(units)
-        if kernel.ndim != 2 or kernel.shape[1] != units or bias.shape != (units,):
-            raise ModelFormatError(f"layer {body['name']!r}: weight shapes do not match {units=}")
+        units = body["units"]
+        bias = [(units,)] if bool(body.get("use_bias", True)) else []
+        return [(inputs, units), *bias]
+
+    @classmethod
+    def from_keras(cls, body: Config, inputs: int, read: WeightReader) -> Self:
+        arrays = read("vars", cls.weight_shapes(body, inputs))
+        kernel, bias = arrays[0], arrays[1] if len(arrays) > 1 else np.zeros(body["units"])
         activation = body.get("activation", "linear")
         return cls(body["name"], activation, _stacked([kernel]), _stacked([bias[None]]))
 
@@ -204,14 +217,18 @@ class LSTM(_Stacked):
         self.step_weights = _frozen(joined.transpose(0, 2, 1))
 
     @classmethod
-    def from_keras(cls, body: Config, read: WeightReader) -> Self:
+    def weight_shapes(cls, body: Config, inputs: int) -> list[Shape]:
+        """Kernel (inputs, 4 units), recurrent kernel (units, 4 units), then the bias (4 units,)."""
         _options(body, cls.keras_class, cls.FIXED, ["activation", "recurrent_activation"])
-        units, use_bias = body["units"], bool(body.get("use_bias", True))
-        arrays = read("cell/vars", 2 + use_bias)
-        bias = arrays.pop() if use_bias else np.zeros(4 * units)
-        shapes = [a.shape for a in (*arrays, bias)]
-        if shapes != [(arrays[0].shape[0], 4 * units), (units, 4 * units), (4 * units,)]:
-            raise ModelFormatError(f"layer {body['name']!r}: weight shapes do not match {units=}")
+        gates = 4 * (units := body["units"])
+        bias = [(gates,)] if bool(body.get("use_bias", True)) else []
+        return [(inputs, gates), (units, gates), *bias]
+
+    @classmethod
+    def from_keras(cls, body: Config, inputs: int, read: WeightReader) -> Self:
+        arrays = read("cell/vars", cls.weight_shapes(body, inputs))
+        units = body["units"]
+        bias = arrays.pop() if len(arrays) > 2 else np.zeros(4 * units)
         acts = (body.get("activation", "tanh"), body.get("recurrent_activation", "sigmoid"))
         order = np.r_[0 : 2 * units, 3 * units : 4 * units, 2 * units : 3 * units]  # ifco -> ifoc
         halve = 0.5 if acts == ("tanh", "sigmoid") else 1.0

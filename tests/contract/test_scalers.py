@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import hostilekit
 import joblib
 import numpy as np
 import pytest
@@ -17,7 +21,13 @@ from modelkit import OpensAFile
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from app.contract.scalers import SCALER_KINDS
-from app.contract.store import ArtifactError, load_scaler
+from app.contract.store import ArtifactError, read_version
+from app.contract.store import load_scaler as load_bytes
+
+
+def load_scaler(path: Path, kind: str) -> Any:
+    """The store unpickles bytes (it hashed exactly those); the tests start from files."""
+    return load_bytes(path.read_bytes(), kind, path)
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,10 +106,57 @@ def test_serving_never_imports_sklearn(tmp_path: Path) -> None:
     joblib.dump(StandardScaler().fit(np.arange(10.0).reshape(-1, 1)), path)
     code = (
         "import sys; from pathlib import Path; from app.contract.store import load_scaler; "
-        f"load_scaler(Path({str(path)!r}), 'standard'); "
+        f"load_scaler(Path({str(path)!r}).read_bytes(), 'standard', 'scaler'); "
         "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+# --- within bounds: nothing in the pickle decides what is allocated, even with its hash right
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        hostilekit.ndarray_pickle(50_000_000, "O"),  # 37 bytes -> 400 MB of object pointers
+        hostilekit.scalar_pickle(200_000_000),  # a 200 MB bytes scalar
+        hostilekit.wrapper_pickle(100_000_000),  # joblib allocates the claimed 800 MB, then reads
+    ],
+    ids=["ndarray-call", "scalar-of-huge-dtype", "wrapper-of-huge-shape"],
+)
+def test_a_scaler_pickle_cannot_make_the_reader_allocate(models_dir: Path, payload: bytes) -> None:
+    version = models_dir / "toy" / "1"
+    hostilekit.plant_scaler(version, payload)
+    raised, peak = hostilekit.peak_mb(lambda: read_version(version))
+    assert isinstance(raised, ArtifactError) and "cannot unpickle the scaler" in str(raised)
+    assert peak < hostilekit.MEMORY_BOUND_MB, f"{peak:.0f} MB held before the scaler was refused"
+
+
+class _ArraysByConstructor(pickle.Pickler):
+    """Pickles each array as a direct `numpy.ndarray(shape, dtype, buffer)` call."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is np.ndarray:
+            return np.ndarray, (obj.shape, obj.dtype.str, obj.tobytes())
+        return NotImplemented
+
+
+def test_arrays_come_only_through_joblibs_wrapper(models_dir: Path) -> None:
+    """A scaler whose arrays call `numpy.ndarray` directly is refused, even a well-formed one."""
+    buffer = io.BytesIO()
+    _ArraysByConstructor(buffer, protocol=4).dump(MinMaxScaler().fit([[0.0], [10.0]]))
+    version = models_dir / "toy" / "1"
+    hostilekit.plant_scaler(version, buffer.getvalue())
+    with pytest.raises(ArtifactError, match=r"numpy\.ndarray may not be called"):
+        read_version(version)
+
+
+def test_a_scaler_array_is_checked_small_before_it_is_read(models_dir: Path) -> None:
+    version = models_dir / "toy" / "1"
+    joblib.dump(MinMaxScaler().fit(np.arange(40.0).reshape(2, 20)), version / "scaler.joblib")
+    hostilekit.rehash(version, "scaler.joblib")
+    with pytest.raises(ArtifactError, match=r"one axis of at most 16 numbers"):
+        read_version(version)
