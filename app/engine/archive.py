@@ -1,11 +1,12 @@
 """Reading a ``model.keras`` archive into the NumPy engine's `Network`: config, weights, checks.
 
 Why the engine exists: the service must answer without TensorFlow. The usual path (Keras
-loaded in the request handler) costs ~700 MB of resident memory and ~230 ms per request,
-while the network itself is a few thousand multiply-adds: a tiny LSTM forward pass in NumPy
-takes microseconds. The ``model.keras`` zip written by training stays the single source of
-truth: the architecture comes from its ``config.json``, the weights from its
-``model.weights.h5``; nothing is exported.
+loaded in the request handler) costs hundreds of megabytes of resident memory and
+hundreds of milliseconds per request (BENCHMARKS.md), while the network itself is a few
+thousand multiply-adds: a tiny LSTM forward pass in NumPy takes microseconds. The
+``model.keras`` zip written by training stays the single source of truth: the
+architecture comes from its ``config.json``, the weights from its ``model.weights.h5``;
+nothing is exported.
 
 The layer kinds it computes are `app.engine.layers.LAYERS`; this module reads the archive,
 finds each layer's weights by Keras' naming rule and checks that the stack fits together.

@@ -94,9 +94,9 @@ def _options(body: Config, kind: str, fixed: Mapping[str, object], acts: Sequenc
 
 
 PRECISION = np.float32
-"""What the engine computes in: Keras' own precision. Measured on the committed default
-(1,000 series): about 2x faster than float64, with network outputs within 3e-7 of float64's
-(the parity rule allows 1e-4). Weights are read in float64, then rounded once to this."""
+"""What the engine computes in: Keras' own precision, faster than float64 and well within
+the parity rule (BENCHMARKS.md, "Measurements behind design choices"). Weights are read in
+float64, then rounded once to this."""
 
 
 def _stacked(arrays: Sequence[Array]) -> Array:
@@ -185,9 +185,8 @@ class LSTM(_Stacked):
     each step is one matmul of `step_weights`, [recurrent kernel | kernel |
     bias] transposed, with the column [h; x_t; 1]: the input and bias terms ride
     along in the recurrent product, and every gate is a contiguous block of rows,
-    so the elementwise work runs on contiguous memory. Measured on the committed
-    default (1,000 series): 2.5x faster than batch-major steps with a separate
-    input product.
+    so the elementwise work runs on contiguous memory: faster than batch-major
+    steps with a separate input product (BENCHMARKS.md).
     """
 
     keras_class: ClassVar[str] = "LSTM"
