@@ -1,6 +1,8 @@
 """Exception handlers: every error leaves the service as an `ErrorBody` JSON, never a traceback.
 
-Domain errors render themselves; FastAPI's request validation errors become 422
+Domain errors render their own body, with the status `STATUS` gives their class (the one
+table of HTTP statuses, which the middlewares and V2 ask too); FastAPI's request
+validation errors become 422
 `invalid_input` naming each field at fault as a JSON path; Starlette's HTTP
 errors (unknown route, wrong method) keep their status, but a body that is not
 UTF-8 or nests too deep is a 422 like any malformed JSON; and
