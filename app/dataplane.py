@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from app import metrics
 from app.budget import Work, check_levels, check_work
-from app.contract.pipeline import as_rows
 from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
 from app.forecaster import Band, Evaluation, Forecaster
@@ -28,6 +27,8 @@ from app.settings import Settings
 Values = Sequence[float] | npt.NDArray[np.float64]
 Levels = Sequence[float]  # interval levels in percent, each in (0, 100)
 Rows = Sequence[Values] | npt.NDArray[np.float64]  # one series per row
+OVERFLOW = "the forecast overflowed: values too far outside the training range"
+"""JSON has no NaN or Infinity to send back, so a row that overflows is refused."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,11 @@ class DataPlane:
         work = Work.evaluate(len(series), origins, horizon, members, len(chosen))
         check_work(work, self._settings.max_work)
         result = forecaster.evaluate(series, chosen, horizon)
-        _require_finite(result.predictions[np.newaxis], ["values"])
+        if not np.isfinite(result.predictions).all():
+            raise InvalidInput.at("values", OVERFLOW)
         _require_finite_scores(result)
         notes += [
-            *_range_warnings(forecaster, series[np.newaxis], ["values"]),
+            *(f"values: {note}" for note in forecaster.range_notes(series[np.newaxis]).values()),
             _baseline_note(
                 result.baselines, len(result.targets), forecaster.pipeline.season_length
             ),
@@ -157,21 +159,18 @@ class DataPlane:
         members, total = forecaster.network.members, sum(len(values) for values in series)
         work = Work.forecast(len(series), total, horizon, members, len(chosen))
         check_work(work, self._settings.max_work)
-        tails = as_rows(series, forecaster.pipeline.history_width)
-        forecasts = forecaster.forecast(tails, horizon)
-        _require_finite(forecasts, fields)
-        metrics.record_forecasts(forecaster.name, forecaster.version, len(tails), horizon)
-        bands = forecaster.intervals(forecasts, chosen)
-        for band in bands:
-            _require_finite(np.concatenate([band.lower, band.upper], axis=1), fields)
-        warnings = _range_warnings(forecaster, tails, fields)
+        prediction = forecaster.predict(series, horizon, chosen)
+        if prediction.overflow is not None:
+            raise InvalidInput.at(fields[prediction.overflow], OVERFLOW)
+        metrics.record_forecasts(forecaster.name, forecaster.version, len(series), horizon)
+        outside = [f"{fields[i]}: {note}" for i, note in prediction.notes.items()]
         return Forecasts(
             model=forecaster.name,
             version=forecaster.version,
             horizon=horizon,
-            values=forecasts,
-            warnings=[w for w in [*notes, *warnings] if w],
-            intervals=bands,
+            values=prediction.values,
+            warnings=[w for w in [*notes, *outside] if w],
+            intervals=prediction.bands,
         )
 
     def _interval_levels(
@@ -219,15 +218,6 @@ class DataPlane:
             raise InvalidInput.at("horizon", f"at most {self._settings.max_horizon}, got {horizon}")
 
 
-def _require_finite(forecasts: np.ndarray, fields: Sequence[str]) -> None:
-    """Refuse rows (one per field) that overflowed: JSON has no NaN or Infinity to send back."""
-    bad = np.flatnonzero(~np.isfinite(forecasts).all(axis=1))
-    if len(bad):
-        raise InvalidInput.at(
-            fields[bad[0]], "the forecast overflowed: values too far outside the training range"
-        )
-
-
 def _require_finite_scores(result: Evaluation) -> None:
     """Squared errors of huge values overflow even when every forecast is finite."""
     pairs = [(b.rmse, b.mae) for b in result.baselines.values() if b is not None]
@@ -236,11 +226,6 @@ def _require_finite_scores(result: Evaluation) -> None:
         raise InvalidInput.at(
             "values", "the scores overflowed: values too far outside the training range"
         )
-
-
-def _range_warnings(forecaster: Forecaster, rows: np.ndarray, fields: Sequence[str]) -> list[str]:
-    """The forecaster's note on each row far outside the training range, under its field."""
-    return [f"{fields[i]}: {note}" for i, note in forecaster.range_notes(rows).items()]
 
 
 def _baseline_note(

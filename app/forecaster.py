@@ -21,7 +21,13 @@ import numpy as np
 from app.contract import scoring
 from app.contract.intervals import bounds, coverage, mean_width, winkler
 from app.contract.manifest import IntervalScores, Manifest, StepScores
-from app.contract.pipeline import Pipeline, one_step_histories, recursive_forecast
+from app.contract.pipeline import (
+    Histories,
+    Pipeline,
+    as_rows,
+    one_step_histories,
+    recursive_forecast,
+)
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
@@ -47,6 +53,16 @@ class Evaluation:
     baselines: dict[Baseline, BaselineScores | None]  # None where a baseline cannot be formed
     intervals: list[IntervalScores]  # one-step interval scores per level asked for
     steps: list[StepScores]  # the multi-step backtest, when a horizon > 1 was asked for
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the forecaster says about a batch of histories: points, bands, notes by row."""
+
+    values: np.ndarray  # (batch, horizon), series units
+    bands: list[Band]  # one per level asked for, each the shape of `values`
+    notes: dict[int, str]  # row index -> why its inputs lie far outside the training range
+    overflow: int | None = None  # the first row whose points or bands are not finite
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,23 @@ class Forecaster:
     def history_length(self) -> int:
         """Fewest raw values one forecast needs (it reads up to `pipeline.history_width`)."""
         return self.pipeline.history_length
+
+    def predict(self, histories: Histories, horizon: int, levels: Sequence[float]) -> Prediction:
+        """Every history's next `horizon` values, with bands of `levels`, in one vectorised pass.
+
+        Histories may have any lengths of at least `history_length` (see `shortfall`), and
+        `levels` must be servable (see `intervals_refusal`). A row that overflows is left as
+        it is, for the caller to refuse (`Prediction.overflow`): JSON cannot carry it.
+        """
+        rows = as_rows(histories, self.pipeline.history_width)
+        values = self.forecast(rows, horizon)
+        notes = self.range_notes(rows)
+        if (row := _first_nonfinite(values)) is not None:
+            return Prediction(values, [], notes, row)  # no bands around what is refused
+        bands = self.intervals(values, levels)
+        bounds_ = (np.concatenate([band.lower, band.upper], axis=1) for band in bands)
+        row = next((r for r in map(_first_nonfinite, bounds_) if r is not None), None)
+        return Prediction(values, bands, notes, row)
 
     def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
         """(batch, history_width) rows, oldest first -> (batch, horizon) forecasts.
@@ -241,6 +274,11 @@ class Forecaster:
         middle = np.full((1, self.pipeline.history_width), (data.train_min + data.train_max) / 2)
         if not np.isfinite(self.forecast(middle, 2)).all():
             raise ForecasterError("warm-up forecast is not finite")
+
+
+def _first_nonfinite(rows: np.ndarray) -> int | None:
+    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+    return int(bad[0]) if len(bad) else None
 
 
 def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:

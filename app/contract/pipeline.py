@@ -117,9 +117,11 @@ def one_step_histories(series: np.ndarray, pipeline: Pipeline) -> tuple[np.ndarr
     return history_rows(series, pipeline.history_length, pipeline.history_width)
 
 
-def as_rows(
-    histories: Sequence[Sequence[float] | np.ndarray] | np.ndarray, width: int
-) -> np.ndarray:
+Histories = Sequence[Sequence[float] | np.ndarray] | np.ndarray
+"""Series of any lengths, oldest value first: what `as_rows` turns into one matrix."""
+
+
+def as_rows(histories: Histories, width: int) -> np.ndarray:
     """Histories of any lengths as one (batch, width) matrix: their last `width` values,
     left-padded with NaN. Callers check each has at least the pipeline's `history_length`."""
     if len(histories) and len({len(h) for h in histories}) == 1:
