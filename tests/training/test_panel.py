@@ -1,16 +1,22 @@
 """Long-format CSVs (`training.panel`): many series in one file, each checked as one series is,
-every refusal one line naming the series and the period."""
+every refusal one line naming the series and the period; and the CLI training on one of them
+(`--series`) while one model over many series is not built yet (issue 19)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from liveserver import ROOT
+from trainkit import TINY, train_cli, write_series
 
+import training.cli as cli
 from app.contract.calendar import Frequency
+from app.contract.store import read_version
 from app.errors import InvalidData
 from training.data import DataError
 from training.panel import is_long_format, load_panel
@@ -150,8 +156,83 @@ def test_an_unknown_series_is_refused_naming_the_nearest(tmp_path: Path) -> None
         panel.pick("zzz")
 
 
+# The CLI: live today, one series at a time.
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert captured.out == "" and len(lines) == 1
+    assert lines[0].startswith("forecast-train: error: ")
+    return lines[0].removeprefix("forecast-train: error: ")
+
+
+def test_a_long_file_of_one_series_trains_exactly_as_the_single_series_csv(
+    trained: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    wide_csv, wide_dir, _ = trained
+    wide = pd.read_csv(wide_csv, dtype=str)
+    lines = [f"sales,{m},{v}" for m, v in zip(wide["Month"], wide["Sales"], strict=True)]
+    long_csv = write_long(tmp_path / "Synthetic Sales.csv", lines)
+    code, out = train_cli(long_csv, tmp_path / "models")
+    assert code == 0, out
+    was, now = read_version(wide_dir).manifest, read_version(Path(out.split()[-1])).manifest
+    same = {"file_name", "sha256", "value_name"}
+    assert now.data.model_dump(exclude=same) == was.data.model_dump(exclude=same)
+    assert now.data.value_name == "y"
+    assert now.metrics.test.rmse == was.metrics.test.rmse  # same values, preset and seed
+
+
+def test_several_series_without_series_are_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = {sid: months("2000-01", 48) for sid in "abcdefg"} | {"short": months("2000-01", 20)}
+    path = write_long(tmp_path / "catalog.csv", long_rows(spec))
+    message = refused(["--data", str(path), "--models-dir", str(tmp_path / "m")], capsys)
+    assert message == (
+        f"{path}: 7 series (a, b, c, d, e, ...): pick one with --series ID;"
+        " one model over many series is not built yet"
+    )
+    assert not (tmp_path / "m").exists()
+    # One series left once the too-short ones are skipped: it is the one trained on.
+    path = write_long(tmp_path / "one-left.csv", long_rows({"a": spec["a"], "b": spec["short"]}))
+    series, _ = cli.load(cli.build_parser().parse_args(["--data", str(path)]))
+    assert (
+        len(series.values) == 48
+        and "series 'a' of column 'unique_id' (1 in the file)" in series.notes
+    )
+    assert any("skipped 1 series" in note and "'b' (20)" in note for note in series.notes)
+
+
+def test_series_picks_one_and_trains_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wide = pd.read_csv(write_series(tmp_path / "wide.csv"), dtype=str)
+    lines = [
+        f"{sid},{m},{float(v) + shift}"
+        for sid, shift in (("north", 0), ("south", 1000))
+        for m, v in zip(wide["Month"], wide["Sales"], strict=True)
+    ]
+    path = write_long(tmp_path / "regions.csv", lines, header="region,month,sales")
+    argv = ["--data", str(path), "--id-column", "region", "--series", "south"]
+    series, _ = cli.load(cli.build_parser().parse_args(argv))
+    assert series.values[0] == float(wide["Sales"][0]) + 1000
+    assert "series 'south' of column 'region' (2 in the file)" in series.notes
+    code, out = train_cli(path, tmp_path / "models", *argv[2:])
+    assert code == 0, out
+    manifest = read_version(Path(out.split()[-1])).manifest
+    assert (manifest.data.n_points, manifest.data.value_name) == (len(wide), "sales")
+    assert manifest.data.train_min > 1000  # south's values, not north's
+    models = ["--models-dir", str(tmp_path / "m")]
+    assert "nearest: south" in refused([*argv[:4], "--series", "sout", *models], capsys)
+    assert "--series needs a long-format CSV" in refused(
+        ["--data", str(tmp_path / "wide.csv"), "--series", "x", *models], capsys
+    )
+
+
 @pytest.mark.skipif(not EMPLOYMENT.is_file(), reason=f"shared data absent: {EMPLOYMENT}")
-def test_the_employment_panel_loads_as_148_series() -> None:
+def test_the_employment_panel_loads_as_148_series_and_trains_on_one(tmp_path: Path) -> None:
     panel = load_panel(EMPLOYMENT, id_column="series_id")
     assert len(panel.series) == 148 and panel.frequency is Frequency.MONTHLY
     series = [panel.pick(sid) for sid in panel.ids]
@@ -161,3 +242,11 @@ def test_the_employment_panel_loads_as_148_series() -> None:
     assert sum(s.periods[-1] == "2019-09" for s in series) == 147
     assert min(float(s.values.min()) for s in series) == 13.5
     assert max(float(s.values.max()) for s in series) == 152_243
+    out = io.StringIO()
+    argv = ["--data", str(EMPLOYMENT), "--id-column", "series_id", "--series", "CEU0500000001"]
+    with contextlib.redirect_stdout(out):
+        code = cli.main([*argv, "--models-dir", str(tmp_path / "models"), *TINY])
+    assert code == 0, out.getvalue()
+    manifest = read_version(Path(out.getvalue().split()[-1])).manifest
+    assert (manifest.data.first_period, manifest.data.n_points) == ("1939-01", 969)
+    assert manifest.name == "us-employment-monthly"
