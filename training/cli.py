@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from app.contract.calendar import Frequency
-from training.data import DataError, load_series
-from training.fit import TrainingError, plan_split
+from training.data import DataError, Series, load_series
+from training.fit import TrainingError, least_points, plan_split
+from training.panel import is_long_format, listing, load_panel
 from training.presets import PRESETS, Preset
 from training.run import run
 
@@ -67,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--date-column", help="period column, when the CSV is ambiguous")
     parser.add_argument("--value-column", help="value column, when the CSV is ambiguous")
+    parser.add_argument(
+        "--id-column",
+        help="series column of a long-format CSV (one row per series and period); a"
+        " unique_id,ds,y header needs none",
+    )
+    parser.add_argument("--series", help="the series of a long-format CSV to train on")
     parser.add_argument("--quiet", action="store_true", help="no progress, only the results")
     return parser
 
@@ -120,6 +127,38 @@ def check_writable(target: Path) -> None:
         raise UsageError(f"cannot write {target}: {existing} is not a writable directory")
 
 
+def load(args: argparse.Namespace) -> tuple[Series, Preset]:
+    """The series to train on, and the preset configured for its frequency.
+
+    A long-format file (`--id-column`, or a `unique_id,ds,y` header) holding one
+    series trains like a single-series CSV; holding several, `--series` picks one,
+    as one model over many series is issue 19's next step, not built yet.
+    """
+    if args.id_column is None and not is_long_format(args.data):
+        if args.series is not None:
+            raise UsageError("--series needs a long-format CSV: name its id column (--id-column)")
+        series = load_series(
+            args.data, date_column=args.date_column, value_column=args.value_column
+        )
+        return series, configure(args, series.frequency)
+    panel = load_panel(
+        args.data,
+        id_column=args.id_column,
+        date_column=args.date_column,
+        value_column=args.value_column,
+    )
+    preset = configure(args, panel.frequency)
+    if args.series is not None:  # too short: plan_split says so, as for a single series
+        return panel.pick(args.series), preset
+    panel = panel.trainable(least_points(preset))
+    if len(panel.series) > 1:
+        raise UsageError(
+            f"{args.data}: {len(panel.series)} series ({listing(panel.ids)}): pick one with"
+            " --series ID; one model over many series is not built yet"
+        )
+    return panel.pick(panel.ids[0]), preset
+
+
 def main(argv: list[str] | None = None) -> int:
     """Validate everything cheap first, then train; the exit code is 0, or 2 for bad input."""
     try:
@@ -127,10 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         name = model_name(args)
         if args.season_length is not None and args.season_length < 1:
             raise UsageError(f"--season-length must be at least 1, got {args.season_length}")
-        series = load_series(
-            args.data, date_column=args.date_column, value_column=args.value_column
-        )
-        preset = configure(args, series.frequency)
+        series, preset = load(args)
         plan_split(len(series.values), preset)  # refuse a too-short series before importing TF
         check_writable(args.models_dir / name)
         version_dir = run(series, preset, name, args.seed, args.models_dir, quiet=args.quiet)

@@ -12,8 +12,10 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ _QUOTE_CHARS = "\"'\u201c\u201d\u2018\u2019 "
 _MISSING_WORDS = frozenset({"", "na", "nan", "n/a", "null", "none"})
 # Cells as written, blank lines kept: rows map to file lines and no value is guessed.
 _AS_TEXT = {"header": None, "dtype": str, "na_filter": False, "skip_blank_lines": False}
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing ndarrays field-wise is ambiguous
@@ -48,7 +51,7 @@ class DataError(InvalidData):
 
 
 class _Problem(Exception):
-    """Raised by the helpers below; load_series prefixes the file name and makes a DataError."""
+    """Raised by the helpers below; `in_one_line` prefixes the file name and makes a DataError."""
 
 
 def load_series(
@@ -65,17 +68,28 @@ def load_series(
     DataError (never a parser traceback) when the file cannot be trusted.
     """
     path = Path(path)
-    try:
+
+    def read() -> Series:
         series = _load(path, date_column, value_column)
         if len(series.values) < min_points:
             raise _Problem(f"needs at least {min_points} points, found {len(series.values)}")
+        return series
+
+    return in_one_line(path, read)
+
+
+def in_one_line(path: Path, read: Callable[[], _T]) -> _T:
+    """Run a reader of `path`; whatever it refuses becomes one DataError line naming the file.
+
+    Shared with `training.panel`, so one series or many, a user reads the same kind of line.
+    """
+    try:
+        return read()
     except _Problem as exc:
         problem = str(exc)
     # A parser corner case not foreseen by the helpers still ends as one clear line.
     except (ValueError, TypeError, OverflowError, csv.Error, pd.errors.ParserError) as exc:
         problem = f"cannot be read as CSV: {exc}"
-    else:
-        return series
     raise DataError(" ".join(f"{path}: {problem}".split()))  # one line, whatever text it quotes
 
 

@@ -95,15 +95,24 @@ def plan_split(n_points: int, preset: Preset) -> Split:
     train_size = int(n_points * (1 - preset.test_fraction))
     history = preset.spec.history_length
     if train_size - history < 1:
-        least = max(1, math.ceil((history + 1) / (1 - preset.test_fraction)))
-        while int(least * (1 - preset.test_fraction)) - history < 1:
-            least += 1
         raise TrainingError(
-            f"too few points: {n_points} given, at least {least} needed for a window of"
-            f" {preset.look_back} ({history} values of history per window) and test fraction"
-            f" {preset.test_fraction:g}"
+            f"too few points: {n_points} given, at least {least_points(preset)} needed for a"
+            f" window of {preset.look_back} ({history} values of history per window) and test"
+            f" fraction {preset.test_fraction:g}"
         )
     return Split(n_points, train_size, train_size - history)
+
+
+def least_points(preset: Preset) -> int:
+    """The fewest points whose training part gives one window: `plan_split` refuses fewer.
+
+    A long-format file skips its series shorter than this rather than refuse them all.
+    """
+    history = preset.spec.history_length
+    least = max(1, math.ceil((history + 1) / (1 - preset.test_fraction)))
+    while int(least * (1 - preset.test_fraction)) - history < 1:
+        least += 1
+    return least
 
 
 def fit_scaler(
