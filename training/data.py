@@ -50,7 +50,7 @@ class DataError(InvalidData):
     """The CSV cannot be used; the message is one line naming the file and the problem."""
 
 
-class _Problem(Exception):
+class Problem(Exception):
     """Raised by the helpers below; `in_one_line` prefixes the file name and makes a DataError."""
 
 
@@ -72,7 +72,7 @@ def load_series(
     def read() -> Series:
         series = _load(path, date_column, value_column)
         if len(series.values) < min_points:
-            raise _Problem(f"needs at least {min_points} points, found {len(series.values)}")
+            raise Problem(f"needs at least {min_points} points, found {len(series.values)}")
         return series
 
     return in_one_line(path, read)
@@ -85,7 +85,7 @@ def in_one_line(path: Path, read: Callable[[], _T]) -> _T:
     """
     try:
         return read()
-    except _Problem as exc:
+    except Problem as exc:
         problem = str(exc)
     # A parser corner case not foreseen by the helpers still ends as one clear line.
     except (ValueError, TypeError, OverflowError, csv.Error, pd.errors.ParserError) as exc:
@@ -95,19 +95,19 @@ def in_one_line(path: Path, read: Callable[[], _T]) -> _T:
 
 def _load(path: Path, date_column: str | None, value_column: str | None) -> Series:
     """Run the reading steps in order; each either repairs (with a note) or refuses."""
-    raw, text = _read_text(path)
+    raw, text = read_text(path)
     notes: list[str] = []
-    names, table = _parse_table(text, notes)
-    d_col, v_col = _choose_columns(table, names, (date_column, value_column), notes)
-    table = _drop_non_data(table, d_col, v_col, notes)
+    names, table = parse_table(text, notes)
+    d_col, v_col = choose_columns(table, names, (date_column, value_column), notes)
+    table = drop_non_data(table, d_col, v_col, notes)
     if table.empty:
-        raise _Problem("no data rows after the header")
+        raise Problem("no data rows after the header")
     labels = tuple(table[d_col].str.strip())
     try:
         frequency = check_periods(labels, tuple(table.index))
     except PeriodError as exc:
-        raise _Problem(str(exc)) from None
-    values = _to_values(table[v_col], labels)
+        raise Problem(str(exc)) from None
+    values = to_values(table[v_col], labels)
     what = f"{len(values)} values of {names[v_col]!r} by {names[d_col]!r}"
     notes.append(f"read {what} ({labels[0]} .. {labels[-1]}, {frequency.value})")
     return Series(
@@ -122,29 +122,29 @@ def _load(path: Path, date_column: str | None, value_column: str | None) -> Seri
     )
 
 
-def _read_text(path: Path) -> tuple[bytes, str]:
+def read_text(path: Path) -> tuple[bytes, str]:
     """Read the bytes once, as they are both parsed and hashed; refuse what is not UTF-8 text."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise _Problem("file not found") from None
+        raise Problem("file not found") from None
     except IsADirectoryError:
-        raise _Problem("is a directory, not a CSV file") from None
+        raise Problem("is a directory, not a CSV file") from None
     except OSError as exc:
-        raise _Problem(f"cannot be read ({exc.strerror or exc})") from None
+        raise Problem(f"cannot be read ({exc.strerror or exc})") from None
     if b"\x00" in raw:
-        raise _Problem("is binary (contains NUL bytes), not a text CSV file")
+        raise Problem("is binary (contains NUL bytes), not a text CSV file")
     try:
         text = raw.decode("utf-8-sig")  # utf-8-sig: a BOM (Excel's "CSV UTF-8") is dropped
     except UnicodeDecodeError as exc:
         at = exc.start
-        raise _Problem(f"is not UTF-8 text (byte 0x{raw[at]:02x} at offset {at})") from None
+        raise Problem(f"is not UTF-8 text (byte 0x{raw[at]:02x} at offset {at})") from None
     if not text.strip():
-        raise _Problem("file is empty")
+        raise Problem("file is empty")
     return raw, text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _parse_table(text: str, notes: list[str]) -> tuple[list[str], pd.DataFrame]:
+def parse_table(text: str, notes: list[str]) -> tuple[list[str], pd.DataFrame]:
     """Split off the header, parse the body as strings, index rows by file line number."""
     lines = text.split("\n")
     head_at = next(i for i, line in enumerate(lines) if line.strip())
@@ -162,7 +162,7 @@ def _parse_table(text: str, notes: list[str]) -> tuple[list[str], pd.DataFrame]:
         row = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if row is None:
             raise
-        raise _Problem(f"line {head_at + 2 + int(row[1])}: quoted field never closed") from None
+        raise Problem(f"line {head_at + 2 + int(row[1])}: quoted field never closed") from None
     table = table.fillna("")
     table.index = pd.RangeIndex(head_at + 2, head_at + 2 + len(table))
     return names, table
@@ -175,27 +175,27 @@ def _header_names(names: list[str], raw: str, width: int, sep: str, notes: list[
         why = f"{len(names)} field(s) for {width} data columns"
         names = [part.strip(_QUOTE_CHARS) for part in raw.split(sep)]
         if len(names) != width:
-            raise _Problem(f"header has {len(names)} field(s) but data rows have {width}")
+            raise Problem(f"header has {len(names)} field(s) but data rows have {width}")
     names = [name or f"column{i + 1}" for i, name in enumerate(names)]
     if why:
         notes.append(f"header malformed ({why}): read as {','.join(names)}")
     twice = [name for name in names if names.count(name) > 1]
     if twice:
-        raise _Problem(f"header names column {twice[0]!r} more than once")
+        raise Problem(f"header names column {twice[0]!r} more than once")
     if is_date(names[0]) and _is_numeric_column(pd.Series(names[1:])):
-        raise _Problem("first line looks like data, not a header (e.g. Month,Production)")
+        raise Problem("first line looks like data, not a header (e.g. Month,Production)")
     return names
 
 
-def _choose_columns(
+def choose_columns(
     table: pd.DataFrame, names: list[str], wanted: tuple[str | None, str | None], notes: list[str]
 ) -> tuple[int, int]:
     """Return (period, value) column positions: the requested names, else the unambiguous pick."""
     for name in wanted:
         if name is not None and name not in names:
-            raise _Problem(f"no column {name!r}; columns are: {', '.join(names)}")
+            raise Problem(f"no column {name!r}; columns are: {', '.join(names)}")
     if len(names) < 2:
-        raise _Problem(f"only one column ({names[0]}); need a period column and a value column")
+        raise Problem(f"only one column ({names[0]}); need a period column and a value column")
     d_col, v_col = (None if name is None else names.index(name) for name in wanted)
     if d_col is None:
         others = [i for i in range(len(names)) if i != v_col]
@@ -203,7 +203,7 @@ def _choose_columns(
     if v_col is None:
         v_col = _pick_value_column(table, names, d_col, notes)
     if v_col == d_col:
-        raise _Problem(f"period and value column are both {names[d_col]!r}")
+        raise Problem(f"period and value column are both {names[d_col]!r}")
     return d_col, v_col
 
 
@@ -212,20 +212,20 @@ def _pick_value_column(table: pd.DataFrame, names: list[str], d_col: int, notes:
     rest = [i for i in range(len(names)) if i != d_col]
     numeric = [i for i in rest if _is_numeric_column(table[i])]
     if not numeric and all(table[i].map(_is_missing).all() for i in rest):
-        raise _Problem("no data rows after the header")
+        raise Problem("no data rows after the header")
     if not numeric:
         listed = ", ".join(names[i] for i in rest)
-        raise _Problem(f"no numeric column besides {names[d_col]!r} (columns: {listed})")
+        raise Problem(f"no numeric column besides {names[d_col]!r} (columns: {listed})")
     if len(numeric) > 1:
         listed = ", ".join(names[i] for i in numeric)
-        raise _Problem(f"several numeric columns ({listed}): choose one with --value-column")
+        raise Problem(f"several numeric columns ({listed}): choose one with --value-column")
     if len(rest) > 1:
         ignored = ", ".join(names[i] for i in rest if i != numeric[0])
         notes.append(f"value column {names[numeric[0]]!r} picked; ignored columns: {ignored}")
     return numeric[0]
 
 
-def _drop_non_data(table: pd.DataFrame, d_col: int, v_col: int, notes: list[str]) -> pd.DataFrame:
+def drop_non_data(table: pd.DataFrame, d_col: int, v_col: int, notes: list[str]) -> pd.DataFrame:
     """Drop empty lines and trailing footers (no valid period and no value), with a note."""
     blank = (table.apply(lambda col: col.str.strip()) == "").all(axis=1)
     if blank.any():
@@ -242,7 +242,7 @@ def _drop_non_data(table: pd.DataFrame, d_col: int, v_col: int, notes: list[str]
     return table.iloc[:end]
 
 
-def _to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
+def to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
     """Convert every value exactly; refuse gaps, text and infinities, naming the first one.
 
     Python's `float` parses each cell: correctly rounded, the same in every pandas
@@ -261,7 +261,7 @@ def _to_values(cells: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
         else:
             problem = f"value {cell!r} is not a number"
         more = f" (and {bad.size - 1} more bad value(s))" if bad.size > 1 else ""
-        raise _Problem(f"line {cells.index[at]} (period {labels[at]}): {problem}{more}")
+        raise Problem(f"line {cells.index[at]} (period {labels[at]}): {problem}{more}")
     numbers.setflags(write=False)
     return numbers
 

@@ -25,14 +25,14 @@ import pandas as pd
 from app.contract.calendar import Frequency
 from training.data import (
     DataError,
+    Problem,
     Series,
-    _choose_columns,
-    _drop_non_data,
-    _parse_table,
-    _Problem,
-    _read_text,
-    _to_values,
+    choose_columns,
+    drop_non_data,
     in_one_line,
+    parse_table,
+    read_text,
+    to_values,
 )
 from training.periods import PeriodError, check_periods, parse_dates
 
@@ -140,23 +140,23 @@ def _load(
     path: Path, id_column: str | None, date_column: str | None, value_column: str | None
 ) -> Panel:
     """Parse as data.py does, then group rows by series, sort by period and check each series."""
-    raw, text = _read_text(path)
+    raw, text = read_text(path)
     notes: list[str] = []
-    names, table = _parse_table(text, notes)
+    names, table = parse_table(text, notes)
     if id_column is None and tuple(names) == LONG_HEADER:
         id_column = LONG_HEADER[0]
     if id_column is None:
-        raise _Problem("no series column: name it with --id-column (or use unique_id, ds, y)")
+        raise Problem("no series column: name it with --id-column (or use unique_id, ds, y)")
     if id_column not in names:
-        raise _Problem(f"no column {id_column!r}; columns are: {', '.join(names)}")
+        raise Problem(f"no column {id_column!r}; columns are: {', '.join(names)}")
     i_col = names.index(id_column)
     d_col, v_col = _columns(table, names, i_col, (date_column, value_column), notes)
-    table = _drop_non_data(table, d_col, v_col, notes)
+    table = drop_non_data(table, d_col, v_col, notes)
     if table.empty:
-        raise _Problem("no data rows after the header")
+        raise Problem("no data rows after the header")
     ids = table[i_col].str.strip()
     if (ids == "").any():
-        raise _Problem(f"line {ids.index[int(np.argmax(ids == ''))]}: series id is missing")
+        raise Problem(f"line {ids.index[int(np.argmax(ids == ''))]}: series id is missing")
     labels = table[d_col].str.strip()
     order = _series_order(ids, labels, table.index, notes)
     info = (names[v_col], names[d_col], path, hashlib.sha256(raw).hexdigest())
@@ -185,7 +185,7 @@ def _columns(
     catalog often has a text label before it (the employment panel's `title`).
     """
     if names[i_col] in wanted:
-        raise _Problem(f"column {names[i_col]!r} is the series id, not a period or value column")
+        raise Problem(f"column {names[i_col]!r} is the series id, not a period or value column")
     rest = [i for i in range(len(names)) if i != i_col]
     view = table[rest].set_axis(range(len(rest)), axis=1)
     rest_names = [names[i] for i in rest]
@@ -193,7 +193,7 @@ def _columns(
     if date_column is None:
         dated = (j for j in range(len(rest)) if rest_names[j] != value_column)
         date_column = next((rest_names[j] for j in dated if _is_period_column(view[j])), None)
-    d, v = _choose_columns(view, rest_names, (date_column, value_column), notes)
+    d, v = choose_columns(view, rest_names, (date_column, value_column), notes)
     return rest[d], rest[v]
 
 
@@ -242,9 +242,9 @@ def _split(
         periods = tuple(labels.iloc[rows])
         try:
             frequency = check_periods(periods, tuple(labels.index[rows]))
-            values = _to_values(cells.iloc[rows], periods)
-        except (PeriodError, _Problem) as exc:
-            raise _Problem(f"series {sid!r}: {exc}") from None
+            values = to_values(cells.iloc[rows], periods)
+        except (PeriodError, Problem) as exc:
+            raise Problem(f"series {sid!r}: {exc}") from None
         note = f"read {len(values)} values ({periods[0]} .. {periods[-1]}, {frequency.value})"
         series[sid] = Series(
             values, periods, value_name, period_name, frequency, path, sha256, (note,)
@@ -263,7 +263,7 @@ def _one_frequency(series: Mapping[str, Series]) -> Frequency:
     first_id, first = voting[0]
     for sid, s in voting[1:]:
         if s.frequency is not first.frequency:
-            raise _Problem(
+            raise Problem(
                 f"series {sid!r} is {s.frequency.value} (from {s.periods[0]}) but series"
                 f" {first_id!r} is {first.frequency.value}: one file, one frequency"
             )
