@@ -24,7 +24,6 @@ from app.engine.network import PARITY
 from app.forecaster import load_forecaster
 
 keras = pytest.importorskip("keras")
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 MILK = ROOT.parent / "shared" / "data" / "monthly-milk-production-pounds-p.csv"
 N_RANDOM = 1_000

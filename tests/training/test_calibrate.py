@@ -18,7 +18,6 @@ from app.contract.store import read_manifest
 from app.forecaster import load_forecaster
 from training.calibrate import MIN_RESIDUALS, origins, wanted_horizon
 
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 # The recipe as it is (fixed 250 steps), only smaller: an under-trained network would make
 # every refit a different model, and the residuals would not stand for the final one.
 FAST = ["--units", "8", "--members", "2", "--quiet"]

@@ -7,13 +7,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from trainkit import train_cli
 
 from app.contract.store import MODEL_FILE
 
 # Keras' TensorFlow backend calls np.array on tensors in a way NumPy 2 deprecates; not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def test_next_run_is_version_2_with_identical_weights(

@@ -15,7 +15,6 @@ from app.contract.scoring import rmse
 from app.contract.store import MODEL_FILE, SCALER_FILE, read_version
 
 # Keras' TensorFlow backend calls np.array on tensors in a way NumPy 2 deprecates; not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def test_saved_model_and_scaler_reproduce_the_test_rmse(trained: tuple[Path, Path, str]) -> None:

@@ -22,7 +22,6 @@ from app.contract.store import (
 )
 
 # Keras' TensorFlow backend calls np.array on tensors in a way NumPy 2 deprecates; not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def test_writes_a_complete_verified_version(trained: tuple[Path, Path, str]) -> None:
