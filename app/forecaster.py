@@ -5,9 +5,8 @@ unpickled) and the engine's `Network` parsed from the same verified bytes. Build
 checks that the network fits the manifest and runs a warm-up forecast, so a
 version that would fail at request time fails here, at load, instead.
 
-Every transform goes through `app.contract.pipeline` and every score through
-`app.contract.scoring`: the numbers `/evaluate` returns mean what the manifest's
-training metrics mean.
+Every transform goes through `app.contract` (`pipeline`, and `series` for the
+normalisation each row's series gets); `app.evaluation` scores posted series with it.
 """
 
 from __future__ import annotations
@@ -15,44 +14,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from app.contract import scoring
-from app.contract.intervals import bounds, coverage, mean_width, winkler
-from app.contract.manifest import IntervalScores, Manifest, StepScores
-from app.contract.pipeline import (
-    Histories,
-    Pipeline,
-    as_rows,
-    one_step_histories,
-    recursive_forecast,
-)
-from app.contract.scoring import Baseline, BaselineScores
+from app.contract.intervals import bounds, bounds_by_row
+from app.contract.manifest import Manifest
+from app.contract.pipeline import Histories, Pipeline, as_rows, recursive_forecast
+from app.contract.series import SeriesTable, forecast_by_row, normalisation
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
 from app.engine.network import Network, stack
 from app.errors import ArtifactError
 
+States: TypeAlias = tuple[np.ndarray, np.ndarray]
+"""Per row: whether its series is modelled in logs, and its spread (`app.contract.series`)."""
+
 
 class ForecasterError(ArtifactError):
     """The network and the manifest of a version do not fit together."""
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One-step-ahead forecasts of a posted series, scored like training scores its test part."""
-
-    targets: np.ndarray  # index in the series of every forecast point
-    predictions: np.ndarray
-    actuals: np.ndarray
-    rmse: float
-    mae: float
-    mape: float | None
-    mase: float | None
-    baselines: dict[Baseline, BaselineScores | None]  # None where a baseline cannot be formed
-    intervals: list[IntervalScores]  # one-step interval scores per level asked for
-    steps: list[StepScores]  # the multi-step backtest, when a horizon > 1 was asked for
 
 
 @dataclass(frozen=True)
@@ -85,11 +65,14 @@ class Forecaster:
         self.verified = version
         self.network = network
         self.pipeline: Pipeline = version.manifest.pipeline.spec()
-        low, high = version.manifest.data.train_min, version.manifest.data.train_max
-        width = high - low
-        self.safe_range = (low - margin * width, high + margin * width)
+        self.margin = margin
         self._check_network()
         self._warm_up()
+
+    @property
+    def series(self) -> SeriesTable | None:
+        """The series the version knows by id; None for versions written before tables."""
+        return self.verified.series
 
     @property
     def manifest(self) -> Manifest:
@@ -109,32 +92,67 @@ class Forecaster:
         """Fewest raw values one forecast needs (it reads up to `pipeline.history_width`)."""
         return self.pipeline.history_length
 
-    def predict(self, histories: Histories, horizon: int, levels: Sequence[float]) -> Prediction:
+    def predict(
+        self,
+        histories: Histories,
+        horizon: int,
+        levels: Sequence[float],
+        series: np.ndarray | None = None,
+    ) -> Prediction:
         """Every history's next `horizon` values, with bands of `levels`, in one vectorised pass.
 
         Histories may have any lengths of at least `history_length` (see `shortfall`), and
-        `levels` must be servable (see `intervals_refusal`). A row that overflows is left as
-        it is, for the caller to refuse (`Prediction.overflow`): JSON cannot carry it.
+        `levels` must be servable (see `intervals_refusal`). `series` numbers the version's
+        series each row belongs to (-1: one it never saw), None when all are unknown. A row
+        that overflows is left as it is, for the caller to refuse (`Prediction.overflow`):
+        JSON cannot carry it.
         """
         rows = as_rows(histories, self.pipeline.history_width)
-        values = self.forecast(rows, horizon)
-        notes = self.range_notes(rows)
+        states = self.normalisation(rows, series)
+        values = self._forecast(rows, horizon, states)
+        notes = self.range_notes(rows, series)
         if (row := _first_nonfinite(values)) is not None:
             return Prediction(values, [], notes, row)  # no bands around what is refused
-        bands = self.intervals(values, levels)
+        bands = self.intervals(values, levels, states)
         bounds_ = (np.concatenate([band.lower, band.upper], axis=1) for band in bands)
         row = next((r for r in map(_first_nonfinite, bounds_) if r is not None), None)
         return Prediction(values, bands, notes, row)
 
-    def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
+    def forecast(
+        self, histories: np.ndarray, horizon: int, series: np.ndarray | None = None
+    ) -> np.ndarray:
         """(batch, history_width) rows, oldest first -> (batch, horizon) forecasts.
 
         Recursive (`app.contract.pipeline.recursive_forecast`); every ensemble
-        member runs in the same pass and their outputs are averaged.
+        member runs in the same pass and their outputs are averaged. Each row is
+        normalised as its series (`normalisation`).
         """
-        return recursive_forecast(
-            histories, horizon, self.pipeline, self.verified.scaler, self._predict
-        )
+        return self._forecast(histories, horizon, self.normalisation(histories, series))
+
+    def _forecast(self, histories: np.ndarray, horizon: int, states: States | None) -> np.ndarray:
+        scaler = self.verified.scaler
+        if states is None:
+            return recursive_forecast(histories, horizon, self.pipeline, scaler, self._predict)
+        return forecast_by_row(histories, horizon, self.pipeline, scaler, self._predict, *states)
+
+    def normalisation(self, rows: np.ndarray, series: np.ndarray | None) -> States | None:
+        """(log, spread) per row: its series' (`series[i]` >= 0) or its own (`normalisation`).
+
+        A row of a series the version never saw takes the version's only series' state
+        when it has one (values posted to a one-series model are that series, as ever),
+        else the state the shared rule gives its own values. None: no table (an older
+        version), whose one scaler serves every row.
+        """
+        table = self.series
+        if table is None:
+            return None
+        known = np.full(len(rows), -1 if len(table) > 1 else 0) if series is None else series
+        known = np.where(known < 0, -1 if len(table) > 1 else 0, known)
+        log, spread = table.log[known], table.spread[known]
+        for i in np.flatnonzero(known < 0).tolist():
+            values = rows[i][~np.isnan(rows[i])]
+            log[i], spread[i] = normalisation(self.pipeline, values)
+        return log, spread
 
     @property
     def interval_horizon(self) -> int:
@@ -160,10 +178,14 @@ class Forecaster:
         what = "values to evaluate" if extra else "values"
         return f"model {self.name!r} needs at least {need} {what} ({why}), got {n}"
 
-    def intervals(self, point: np.ndarray, levels: Sequence[float]) -> list[Band]:
+    def intervals(
+        self, point: np.ndarray, levels: Sequence[float], states: States | None = None
+    ) -> list[Band]:
         """Conformal bands of each level around (batch, horizon) point forecasts.
 
-        Callers ask `intervals_refusal` first; asking anyway is a ValueError here.
+        With `states`, each row's bands are in its series' space, and a normalised
+        calibration's half-widths are scaled by its spread. Callers ask
+        `intervals_refusal` first; asking anyway is a ValueError here.
         """
         calibration = self.verified.calibration
         if not levels:
@@ -171,84 +193,43 @@ class Forecaster:
         if calibration is None or (why := self.intervals_refusal(point.shape[1])):
             raise ValueError(why or "no calibration")
         half = calibration.half_widths(levels, point.shape[1])
+        if states is None:
+            return [
+                Band(level, *bounds(point, half[j], calibration.space))
+                for j, level in enumerate(levels)
+            ]
+        log, spread = states
+        scale = spread[:, np.newaxis] if calibration.normalised else np.ones((len(point), 1))
         return [
-            Band(level, *bounds(point, half[j], calibration.space))
+            Band(level, *bounds_by_row(point, half[j] * scale, log))
             for j, level in enumerate(levels)
         ]
 
-    def evaluate(
-        self, series: np.ndarray, levels: Sequence[float] = (), horizon: int = 1
-    ) -> Evaluation:
-        """One-step forecasts for every point with a full history before it, with scores.
-
-        The baselines are scored on exactly the same points. MASE divides by the
-        seasonal naive in-sample MAE of the posted series itself, the only
-        history the service has. With `levels`, each level's one-step interval is
-        scored (coverage, width, Winkler); with `horizon` > 1, a rolling-origin
-        backtest forecasts `horizon` steps from every origin and scores each step.
-        """
-        series = np.asarray(series, dtype=np.float64)
-        if why := self.shortfall(len(series), extra=1):
-            raise ValueError(why)
-        histories, targets = one_step_histories(series, self.pipeline)
-        predictions = self.forecast(histories, 1)[:, 0]
-        actuals = series[targets]
-        season = self.pipeline.season_length
-        with np.errstate(over="ignore", invalid="ignore"):
-            return Evaluation(
-                targets=targets,
-                predictions=predictions,
-                actuals=actuals,
-                rmse=scoring.rmse(actuals, predictions),
-                mae=scoring.mae(actuals, predictions),
-                mape=scoring.mape(actuals, predictions),
-                mase=scoring.mase(actuals, predictions, scoring.naive_scale(series, season)),
-                baselines=scoring.score_baselines(series, targets, season),
-                intervals=self._interval_scores(predictions, actuals, levels),
-                steps=self._backtest(series, targets, horizon) if horizon > 1 else [],
-            )
-
-    def _interval_scores(
-        self, predictions: np.ndarray, actuals: np.ndarray, levels: Sequence[float]
-    ) -> list[IntervalScores]:
-        scored = []
-        for band in self.intervals(predictions[:, np.newaxis], levels):
-            lower, upper = band.lower[:, 0], band.upper[:, 0]
-            scored.append(
-                IntervalScores(
-                    level=band.level,
-                    coverage=coverage(actuals, lower, upper),
-                    mean_width=mean_width(lower, upper),
-                    winkler=winkler(actuals, lower, upper, band.level),
-                )
-            )
-        return scored
-
-    def _backtest(self, series: np.ndarray, targets: np.ndarray, horizon: int) -> list[StepScores]:
-        width = self.pipeline.history_width
-        result = scoring.backtest(series, targets, horizon, width, self.forecast)
-        return [StepScores(step=h, n=n, rmse=r, mae=m) for h, n, r, m in result.step_scores()]
-
-    def range_notes(self, rows: np.ndarray) -> dict[int, str]:
+    def range_notes(self, rows: np.ndarray, series: np.ndarray | None = None) -> dict[int, str]:
         """A note per row (by index) whose values lie far outside the training range.
 
-        The scaler extrapolates there. One array pass for the whole batch: a loop
-        over 1,000 rows cost more than their forecast's LSTM steps.
+        The range is the row's series' own when `series` names it, else everything the
+        version saw. The scaler extrapolates there. One array pass for the whole batch:
+        a loop over 1,000 rows cost more than their forecast's LSTM steps.
         """
-        outside = self.far_outside(rows).sum(axis=1)  # a short history's NaN padding: False
+        seen_low, seen_high = self._ranges(len(rows), series)
+        low, high = _widened(seen_low, seen_high, self.margin)
+        outside = ((rows < low[:, None]) | (rows > high[:, None])).sum(axis=1)
         used = (~np.isnan(rows)).sum(axis=1)
-        data, (low, high) = self.manifest.data, self.safe_range
         return {
-            i: f"{outside[i]} of the {used[i]} values used lie outside {low:g} to {high:g}, far"
-            f" beyond the training range {data.train_min:g} to {data.train_max:g}; the model"
-            " extrapolates there, so treat the forecast with caution"
+            i: f"{outside[i]} of the {used[i]} values used lie outside {low[i]:g} to"
+            f" {high[i]:g}, far beyond the training range {seen_low[i]:g} to {seen_high[i]:g};"
+            " the model extrapolates there, so treat the forecast with caution"
             for i in np.flatnonzero(outside).tolist()
         }
 
-    def far_outside(self, values: np.ndarray) -> np.ndarray:
-        """Mask of the values beyond `safe_range`, where the scaler extrapolates."""
-        low, high = self.safe_range
-        return (values < low) | (values > high)
+    def _ranges(self, n: int, series: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        data, table = self.manifest.data, self.series
+        low, high = np.full(n, data.train_min), np.full(n, data.train_max)
+        if table is not None and series is not None and (known := series >= 0).any():
+            low[known] = np.asarray(table.columns.train_min)[series[known]]
+            high[known] = np.asarray(table.columns.train_max)[series[known]]
+        return low, high
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         return self.network.predict(inputs).mean(axis=0)[:, 0]
@@ -274,6 +255,11 @@ class Forecaster:
         middle = np.full((1, self.pipeline.history_width), (data.train_min + data.train_max) / 2)
         if not np.isfinite(self.forecast(middle, 2)).all():
             raise ForecasterError("warm-up forecast is not finite")
+
+
+def _widened(low: Any, high: Any, margin: float) -> tuple[Any, Any]:
+    """The range `margin` times its width wider on each side: where extrapolation starts."""
+    return low - margin * (high - low), high + margin * (high - low)
 
 
 def _first_nonfinite(rows: np.ndarray) -> int | None:

@@ -19,6 +19,7 @@ from app.contract.pipeline import one_step_histories
 from app.contract.store import read_version
 from app.engine.archive import load_network
 from app.engine.network import Network
+from app.evaluation import evaluate
 from app.forecaster import Forecaster, ForecasterError, load_forecaster
 
 SERIES = synthetic_series()
@@ -86,7 +87,7 @@ def test_too_short_histories_are_a_programming_error(forecaster: Forecaster) -> 
 def test_evaluate_scores_one_step_forecasts_and_baselines_on_the_same_points(
     forecaster: Forecaster,
 ) -> None:
-    result = forecaster.evaluate(SERIES)
+    result = evaluate(forecaster, SERIES)
     histories, targets = one_step_histories(SERIES, forecaster.pipeline)
     np.testing.assert_array_equal(result.targets, targets)
     np.testing.assert_array_equal(result.predictions, forecaster.forecast(histories, 1)[:, 0])
@@ -100,17 +101,18 @@ def test_evaluate_scores_one_step_forecasts_and_baselines_on_the_same_points(
 
 
 def test_seasonal_baseline_is_none_when_a_point_lacks_a_season_of_history(toy_models: Path) -> None:
-    result = load_forecaster(toy_models / "toy" / "1").evaluate(SERIES[:12])
+    result = evaluate(load_forecaster(toy_models / "toy" / "1"), SERIES[:12])
     assert result.baselines["seasonal_naive"] is None and result.baselines["persistence"]
 
 
-def test_far_outside_uses_the_margin_times_the_training_range(toy_models: Path) -> None:
+def test_range_notes_use_the_margin_times_the_training_range(toy_models: Path) -> None:
     forecaster = load_forecaster(toy_models / "toy" / "1", margin=1.0)
     data = forecaster.manifest.data
     width = data.train_max - data.train_min
-    inside = np.array([data.train_min - width + 1e-6, data.train_max + width - 1e-6])
-    outside = np.array([data.train_min - width - 1e-6, data.train_max + width + 1e-6])
-    assert not forecaster.far_outside(inside).any() and forecaster.far_outside(outside).all()
+    inside = np.array([[data.train_min - width + 1e-6, data.train_max + width - 1e-6]])
+    outside = np.array([[data.train_min - width - 1e-6, data.train_max + width + 1e-6]])
+    assert forecaster.range_notes(inside) == {}
+    assert "2 of the 2 values used lie outside" in forecaster.range_notes(outside)[0]
 
 
 @dataclasses.dataclass

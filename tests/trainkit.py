@@ -36,3 +36,31 @@ def train_cli(csv: Path, models: Path, *extra: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(out):
         code = cli.main(["--data", str(csv), "--models-dir", str(models), *TINY, *extra])
     return code, out.getvalue()
+
+
+START = "2000-01"
+
+
+def write_catalog(path: Path, series: dict[str, tuple[float, int, int]] | None = None) -> Path:
+    """`unique_id,ds,y` rows: per id (times the base level, first month offset, length), one
+    seasonal pattern scaled, so every series has the same shape at its own level. Values
+    are written exactly (`repr`), and powers of two scale exactly: 8 x is exactly 8 x."""
+    series = CATALOG if series is None else series
+    rng = np.random.default_rng(3)
+    shape = 1 + 0.1 * np.sin(2 * np.pi * np.arange(400) / 12) + 0.002 * np.arange(400)
+    base = 100 * shape * (1 + rng.normal(0, 0.01, 400))
+    rows = []
+    for sid, (times, offset, length) in series.items():
+        periods = pd.period_range(START, periods=offset + length, freq="M").astype(str)
+        rows += [f"{sid},{periods[offset + i]},{float(times * base[i])!r}" for i in range(length)]
+    path.write_text("unique_id,ds,y\n" + "\n".join(rows) + "\n")
+    return path
+
+
+CATALOG = {
+    "small": (1.0, 0, 96),
+    "large": (8.0, 0, 96),  # the same shape, eight times the level
+    "late": (3.0, 24, 72),  # starts two years later
+    "early-end": (0.5, 0, 90),  # ends 6 months before the others
+    "tiny": (0.2, 70, 26),  # too short for one window before the cutoff: skipped
+}

@@ -15,25 +15,32 @@ every step keeps at least `MIN_RESIDUALS` residuals.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
 
-from app.contract.intervals import Calibration, error_space
+from app.contract.intervals import Calibration
 from app.contract.pipeline import Pipeline, as_rows
 
 REFITS = 3  # origins refitted; each costs one more fit of the recipe
 MIN_RESIDUALS = 10  # per step; fewer make the far quantiles noise
+MAX_PER_STEP = 5_000  # residuals kept per step (evenly spaced order statistics) for many series
 
 
 class Forecasts(Protocol):
-    """What a fitted ensemble offers calibration: recursive multi-step forecasts."""
+    """What a fitted ensemble offers calibration: recursive multi-step forecasts by series."""
 
     @property
     def pipeline(self) -> Pipeline: ...
 
-    def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray: ...
+    @property
+    def log(self) -> np.ndarray: ...
+
+    @property
+    def spread(self) -> np.ndarray: ...
+
+    def forecast(self, histories: np.ndarray, horizon: int, series: np.ndarray) -> np.ndarray: ...
 
 
 def wanted_horizon(season_length: int) -> int:
@@ -46,7 +53,8 @@ def origins(train_size: int, history_length: int, season_length: int) -> list[in
 
     They are a season apart, or a tenth of the training part apart if that is
     more, and never so early that a refit would have less than half the
-    training part's windows to learn from.
+    training part's windows to learn from. For many series, `train_size` is their
+    median training length and the origins count back from each series' own end.
     """
     step = max(season_length, math.ceil(train_size / 10))
     earliest = history_length + max(1, (train_size - history_length) // 2)
@@ -55,35 +63,64 @@ def origins(train_size: int, history_length: int, season_length: int) -> list[in
 
 
 def calibrate(
-    train_values: np.ndarray,
-    pipeline: Pipeline,
-    refit: Callable[[np.ndarray], Forecasts],
+    parts: Sequence[np.ndarray],
+    final: Forecasts,
+    refit: Callable[[list[np.ndarray]], Forecasts],
 ) -> Calibration:
-    """Residuals per step 1..H from refits at `origins`, forecasting to the training part's end.
+    """Residuals per step 1..H from refits at `origins`, forecasting to the training parts' end.
 
-    `pipeline` is the final version's: residuals are measured in its error space,
-    the one its intervals will be built in, whatever a refit's own log rule said.
+    `final` is the version's evaluation fit: residuals are measured in each series'
+    error space as it records it (logs or not), whatever a refit's own rule said,
+    and, for many series, divided by the series' spread so they pool (`normalised`).
     """
-    n = len(train_values)
-    starts = origins(n, pipeline.history_length, pipeline.season_length)
+    pipeline = final.pipeline
+    sizes = np.array([len(p) for p in parts])
+    reference = int(sizes[0]) if len(parts) == 1 else int(np.median(sizes))
+    starts = origins(reference, pipeline.history_length, pipeline.season_length)
     horizon = wanted_horizon(pipeline.season_length)
-    space = pipeline.error_space
-    residuals: list[list[float]] = [[] for _ in range(horizon)]
+    normalised = len(parts) > 1
+    residuals: list[list[np.ndarray]] = [[] for _ in range(horizon)]
+    flat, offsets = np.concatenate(parts), np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for origin in starts:
-        fitted = refit(train_values[:origin])
-        points = np.arange(max(origin, fitted.pipeline.history_length), n)
-        histories = as_rows([train_values[:t] for t in points], fitted.pipeline.history_width)
-        predicted = fitted.forecast(histories, horizon)
+        back = reference - origin
+        kept = [k for k, n in enumerate(sizes) if n - back > pipeline.history_length]
+        fitted = refit([parts[k][: sizes[k] - back] for k in kept])
+        rows, series, points = [], [], []
+        for j, k in enumerate(kept):
+            found = np.arange(max(sizes[k] - back, fitted.pipeline.history_length), sizes[k])
+            rows.append(as_rows([parts[k][:t] for t in found], pipeline.history_width))
+            series += [j] * len(found)
+            points.append(np.column_stack([np.full(len(found), k), found]))
+        predicted = fitted.forecast(np.concatenate(rows), horizon, np.array(series, np.int64))
+        where = np.concatenate(points)
         for h in range(horizon):
-            known = points + h < n
-            actual = error_space(train_values[points[known] + h], space)
-            guess = error_space(predicted[known, h], space)
-            residuals[h].extend(np.abs(actual - guess).tolist())
-    if not all(np.isfinite(r).all() for r in residuals):
+            known = where[:, 1] + h < sizes[where[:, 0]]
+            k, t = where[known, 0], where[known, 1] + h
+            actual = flat[offsets[k] + t]
+            logged = final.log[k]
+            error = np.abs(_space(actual, logged) - _space(predicted[known, h], logged))
+            residuals[h].append(error / final.spread[k] if normalised else error)
+    pooled = [np.sort(np.concatenate(r)) for r in residuals]
+    if not all(np.isfinite(r).all() for r in pooled):
         raise ValueError("a calibration refit forecasts non-finite values")
     steps = 1  # counts fall with the step: keep the steps that have enough residuals
-    while steps < horizon and len(residuals[steps]) >= MIN_RESIDUALS:
+    while steps < horizon and len(pooled[steps]) >= MIN_RESIDUALS:
         steps += 1
     return Calibration(
-        space=space, origins=starts, residuals=[sorted(r) for r in residuals[:steps]]
+        space=pipeline.error_space,
+        normalised=normalised,
+        origins=starts,
+        residuals=[_thinned(r).tolist() for r in pooled[:steps]],
     )
+
+
+def _space(values: np.ndarray, log: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(log, np.log(np.where(log, values, 1.0)), values)
+
+
+def _thinned(ordered: np.ndarray) -> np.ndarray:
+    """At most `MAX_PER_STEP` evenly spaced order statistics: the same quantiles, smaller."""
+    if len(ordered) <= MAX_PER_STEP:
+        return ordered
+    return ordered[np.linspace(0, len(ordered) - 1, MAX_PER_STEP).round().astype(int)]

@@ -13,14 +13,15 @@ import dataclasses
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from app.contract.calendar import Frequency
-from training.data import DataError, Series, load_series
-from training.fit import TrainingError, least_points, plan_split
-from training.panel import is_long_format, listing, load_panel
-from training.presets import PRESETS, Preset
+from training.data import DataError, load_series
+from training.fit import Split, TrainingError, plan_split
+from training.panel import Panel, is_long_format, load_panel
+from training.presets import PRESETS, Preset, default_test_periods
 from training.run import run
 
 PROG = "forecast-train"
@@ -73,7 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="series column of a long-format CSV (one row per series and period); a"
         " unique_id,ds,y header needs none",
     )
-    parser.add_argument("--series", help="the series of a long-format CSV to train on")
+    parser.add_argument("--series", help="train on this one series of a long-format CSV")
+    parser.add_argument(
+        "--test-periods",
+        type=int,
+        help="hold out the last N periods of the common calendar, for every series (default"
+        " for many series: the M4 competition's horizon: 6 annual, 8 quarterly, 18 monthly,"
+        " 13 weekly, 14 daily)",
+    )
+    parser.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="serve the evaluation fit (trained on the training parts only) instead of"
+        " refitting on all the data after scoring",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the results")
     return parser
 
@@ -127,12 +141,25 @@ def check_writable(target: Path) -> None:
         raise UsageError(f"cannot write {target}: {existing} is not a writable directory")
 
 
-def load(args: argparse.Namespace) -> tuple[Series, Preset]:
-    """The series to train on, and the preset configured for its frequency.
+@dataclass(frozen=True)
+class Plan:
+    """What to train: the series, where each one's test part starts, and how."""
 
-    A long-format file (`--id-column`, or a `unique_id,ds,y` header) holding one
-    series trains like a single-series CSV; holding several, `--series` picks one,
-    as one model over many series is issue 19's next step, not built yet.
+    panel: Panel
+    splits: list[Split]
+    preset: Preset
+    test_periods: int | None  # None: the last `preset.test_fraction` of each series
+    refit: bool
+
+
+def load(args: argparse.Namespace, name: str) -> Plan:
+    """The series to train on, their splits, and the preset configured for their frequency.
+
+    A single-series CSV is a panel of one, its series named after the model. A
+    long-format file (`--id-column`, or a `unique_id,ds,y` header) trains one model on
+    all its series, or on the one `--series` picks. Many series are split at one
+    calendar cutoff (`--test-periods`); one series by `--test-fraction` unless
+    `--test-periods` is given. Every refusal happens here, before TensorFlow loads.
     """
     if args.id_column is None and not is_long_format(args.data):
         if args.series is not None:
@@ -140,23 +167,46 @@ def load(args: argparse.Namespace) -> tuple[Series, Preset]:
         series = load_series(
             args.data, date_column=args.date_column, value_column=args.value_column
         )
-        return series, configure(args, series.frequency)
-    panel = load_panel(
-        args.data,
-        id_column=args.id_column,
-        date_column=args.date_column,
-        value_column=args.value_column,
-    )
-    preset = configure(args, panel.frequency)
-    if args.series is not None:  # too short: plan_split says so, as for a single series
-        return panel.pick(args.series), preset
-    panel = panel.trainable(least_points(preset))
-    if len(panel.series) > 1:
-        raise UsageError(
-            f"{args.data}: {len(panel.series)} series ({listing(panel.ids)}): pick one with"
-            " --series ID; one model over many series is not built yet"
+        panel = Panel.of_one(name, series)
+    else:
+        panel = load_panel(
+            args.data,
+            id_column=args.id_column,
+            date_column=args.date_column,
+            value_column=args.value_column,
         )
-    return panel.pick(panel.ids[0]), preset
+        if args.series is not None:  # too short: plan_split says so, as for a single series
+            panel = Panel.of_one(args.series, panel.pick(args.series))
+    preset = configure(args, panel.frequency)
+    many = len(panel.series) > 1
+    if many and args.test_fraction is not None:
+        raise UsageError(
+            "--test-fraction splits one series; many series share one calendar cutoff:"
+            " use --test-periods N"
+        )
+    if many and preset.name == "seed":
+        raise UsageError(
+            f"the seed preset is the post's one-series model, and {args.data} holds"
+            f" {len(panel.series)} series: use the default preset, or pick one with --series ID"
+        )
+    test_periods = args.test_periods
+    if many and test_periods is None:
+        test_periods = default_test_periods(panel.frequency)
+    if many:
+        sizes = panel.before_cutoff(test_periods)
+        history = preset.spec.history_length
+        short = {sid: f"{n} before the cutoff" for sid, n in sizes.items() if n <= history}
+        why = f"too short for one training window before the test periods ({history + 1} needed)"
+        panel = panel.without(short, why)
+        splits = [
+            Split(len(s.values), sizes[sid], sizes[sid] - history)
+            for sid, s in panel.series.items()
+        ]
+    else:
+        only = next(iter(panel.series.values()))
+        splits = [plan_split(len(only.values), preset, test_periods)]
+    refit = preset.name != "seed" and not args.no_refit
+    return Plan(panel, splits, preset, test_periods, refit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,10 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         name = model_name(args)
         if args.season_length is not None and args.season_length < 1:
             raise UsageError(f"--season-length must be at least 1, got {args.season_length}")
-        series, preset = load(args)
-        plan_split(len(series.values), preset)  # refuse a too-short series before importing TF
+        if args.test_periods is not None and args.test_periods < 1:
+            raise UsageError(f"--test-periods must be at least 1, got {args.test_periods}")
+        plan = load(args, name)
         check_writable(args.models_dir / name)
-        version_dir = run(series, preset, name, args.seed, args.models_dir, quiet=args.quiet)
+        version_dir = run(plan, name, args.seed, args.models_dir, quiet=args.quiet)
     except (UsageError, DataError, TrainingError) as exc:
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

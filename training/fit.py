@@ -8,9 +8,11 @@ inputs come from the version's pipeline (`app.contract`), the code serving calls
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,8 +20,10 @@ import numpy as np
 import sklearn.preprocessing
 
 from app.contract.intervals import Calibration
-from app.contract.pipeline import AffineScaler, Pipeline, one_step_histories, recursive_forecast
+from app.contract.pipeline import AffineScaler, Pipeline, as_rows, one_step_histories
 from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
+from app.contract.seasonal import SeasonalPipeline
+from app.contract.series import forecast_by_row, normalisation
 from app.errors import TrainingFailed
 from training.calibrate import calibrate
 from training.network import build_ensemble, build_model, export_members
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     import keras
 
 SklearnScaler: TypeAlias = Any  # the class SCALER_KINDS names for the preset's scaler
+CHUNK = 65_536  # history rows forecast per Keras call when scoring many series
 
 
 class TrainingError(TrainingFailed):
@@ -46,16 +51,19 @@ class Split:
 
 @dataclass(frozen=True)
 class Ensemble:
-    """Networks fitted on one stretch of a series, with the pipeline state they were fitted with.
+    """Networks fitted on some series' training stretches, with the pipeline state they used.
 
     `forecast` is what serving will compute from the saved version (the parity
     check holds it to that), computed here with Keras: the members' outputs
-    averaged, then the contract's inverse transforms.
+    averaged, then the contract's inverse transforms, each row normalised as its
+    series (`log`, `spread`: one entry per series fitted on, `app.contract.series`).
     """
 
     pipeline: Pipeline
     scaler: SklearnScaler
     affine: AffineScaler
+    log: np.ndarray  # (series,) bool
+    spread: np.ndarray  # (series,) float
     models: list[keras.Model]  # one Sequential model per member
     joint: keras.Model  # all members side by side, (batch, members) out
     epochs_run: int
@@ -63,52 +71,112 @@ class Ensemble:
     def member_outputs(self, inputs: np.ndarray) -> np.ndarray:
         """(batch, look_back, 1) model inputs -> (members, batch) network outputs."""
         x = inputs.astype(np.float32)
-        out = np.asarray(self.joint.predict(x, batch_size=max(len(x), 1), verbose=0))
+        out = np.asarray(self.joint.predict(x, batch_size=max(min(len(x), 8192), 1), verbose=0))
         return out.reshape(len(x), -1).T.astype(np.float64)
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         return self.member_outputs(inputs).mean(axis=0)
 
-    def forecast(self, histories: np.ndarray, horizon: int) -> np.ndarray:
-        return recursive_forecast(histories, horizon, self.pipeline, self.affine, self.predict)
+    def forecast(self, histories: np.ndarray, horizon: int, series: np.ndarray) -> np.ndarray:
+        """(batch, width) history rows of the series numbered `series` -> (batch, horizon)."""
+        return forecast_by_row(
+            histories,
+            horizon,
+            self.pipeline,
+            self.affine,
+            self.predict,
+            self.log[series],
+            self.spread[series],
+        )
+
+    def forecast_from(
+        self, values: Sequence[np.ndarray], points: Sequence[np.ndarray], horizon: int
+    ) -> list[np.ndarray]:
+        """Per series k, (len(points[k]), horizon) forecasts from the true values before each point.
+
+        All series go through the network together, `CHUNK` rows at a time: one Keras
+        call per chunk instead of one per series (10,000 series would cost minutes).
+        """
+        width = self.pipeline.history_width
+        jobs = [(k, t) for k, found in enumerate(points) for t in found.tolist()]
+        out = np.empty((len(jobs), horizon))
+        for start in range(0, len(jobs), CHUNK):
+            chunk = jobs[start : start + CHUNK]
+            rows = as_rows([values[k][max(0, t - width) : t] for k, t in chunk], width)
+            series = np.array([k for k, _ in chunk], dtype=np.int64)
+            out[start : start + len(chunk)] = self.forecast(rows, horizon, series)
+        return np.split(out, np.cumsum([len(p) for p in points])[:-1])
+
+    def one_step(self, values: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(targets, forecasts) per series: every point it can be forecast one step ahead."""
+        targets = [one_step_histories(v, self.pipeline)[1] for v in values]
+        return targets, [f[:, 0] for f in self.forecast_from(values, targets, 1)]
 
 
 @dataclass(frozen=True)
 class Fitted:
-    """A trained version with everything needed to score, report and save it."""
+    """A trained version with everything needed to score, report and save it.
 
-    ensemble: Ensemble
-    split: Split
+    `evaluation` was fitted on the training parts only and made every score;
+    `served` is what the version serves: the evaluation fit itself, or (`refit`) the
+    same recipe refitted on all the data once the scores were taken.
+    """
+
+    evaluation: Ensemble
+    served: Ensemble
+    splits: list[Split]  # one per series
     calibration: Calibration
-    fit_seconds: float  # the final fit alone
-    wall_seconds: float  # every fit, calibration refits included
-    targets: np.ndarray  # index of every point forecast one step ahead
-    predictions: np.ndarray  # those forecasts, in series units
+    fit_seconds: float  # the evaluation fit alone
+    wall_seconds: float  # every fit, calibration refits and the refit included
+    targets: list[np.ndarray]  # per series: index of every point forecast one step ahead
+    predictions: list[np.ndarray]  # per series: those forecasts, in series units
 
     @property
     def pipeline(self) -> Pipeline:
-        return self.ensemble.pipeline
+        return self.served.pipeline
+
+    @property
+    def refit(self) -> bool:
+        return self.served is not self.evaluation
+
+    @property
+    def split(self) -> Split:
+        """The split of a one-series version."""
+        return self.splits[0]
 
 
-def plan_split(n_points: int, preset: Preset) -> Split:
-    """Train on the first int(n * (1 - test_fraction)) points; refuse splits that cannot train."""
-    train_size = int(n_points * (1 - preset.test_fraction))
+def plan_split(n_points: int, preset: Preset, test_periods: int | None = None) -> Split:
+    """Hold out the last `test_periods` points, or the last `test_fraction` of them.
+
+    The training part of int(n * (1 - test_fraction)) points must give one window.
+    """
+    if test_periods is not None:
+        train_size = max(0, n_points - test_periods)
+    else:
+        train_size = int(n_points * (1 - preset.test_fraction))
     history = preset.spec.history_length
     if train_size - history < 1:
+        held_out = (
+            f"{test_periods} test periods"
+            if test_periods is not None
+            else f"test fraction {preset.test_fraction:g}"
+        )
         raise TrainingError(
-            f"too few points: {n_points} given, at least {least_points(preset)} needed for a"
-            f" window of {preset.look_back} ({history} values of history per window) and test"
-            f" fraction {preset.test_fraction:g}"
+            f"too few points: {n_points} given, at least {least_points(preset, test_periods)}"
+            f" needed for a window of {preset.look_back} ({history} values of history per"
+            f" window) and {held_out}"
         )
     return Split(n_points, train_size, train_size - history)
 
 
-def least_points(preset: Preset) -> int:
+def least_points(preset: Preset, test_periods: int | None = None) -> int:
     """The fewest points whose training part gives one window: `plan_split` refuses fewer.
 
     A long-format file skips its series shorter than this rather than refuse them all.
     """
     history = preset.spec.history_length
+    if test_periods is not None:
+        return history + 1 + test_periods
     least = max(1, math.ceil((history + 1) / (1 - preset.test_fraction)))
     while int(least * (1 - preset.test_fraction)) - history < 1:
         least += 1
@@ -119,36 +187,50 @@ def fit_scaler(
     train_values: np.ndarray, pipeline: Pipeline, preset: Preset
 ) -> tuple[SklearnScaler, AffineScaler]:
     """Fit the preset's scaler on what the pipeline scales, from the training values only."""
+    return _fitted_scaler(pipeline.scaler_values(train_values), preset)
+
+
+def _fitted_scaler(changes: np.ndarray, preset: Preset) -> tuple[SklearnScaler, AffineScaler]:
     scaler = getattr(sklearn.preprocessing, SCALER_KINDS[preset.scaler].sklearn_class)()
-    scaler.fit(pipeline.scaler_values(train_values).reshape(-1, 1))
+    scaler.fit(changes.reshape(-1, 1))
     return scaler, affine_from_sklearn(scaler, "fitted scaler")
 
 
-def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) -> Fitted:
+def train(
+    values: Sequence[np.ndarray],
+    splits: Sequence[Split],
+    preset: Preset,
+    seed: int,
+    *,
+    refit: bool = False,
+    verbose: int = 0,
+) -> Fitted:
     """Fit the version deterministically: same values, preset and seed give the same weights.
 
-    The final ensemble is fitted on the whole training part; the interval
-    calibration refits the same recipe at a few earlier origins inside it
-    (`training.calibrate`). The test part is only forecast, never fitted on.
+    The evaluation ensemble is fitted on every series' training part at once; the
+    interval calibration refits the same recipe at a few earlier origins inside them
+    (`training.calibrate`); every point is then forecast one step ahead. The test
+    parts are only forecast, never fitted on. With `refit`, the recipe is then fitted
+    again on all the data, and that is what the version serves.
     """
-    values = np.asarray(values, dtype=np.float64)
-    split = plan_split(len(values), preset)
-    train_part = values[: split.train_size]
+    values = [np.asarray(v, dtype=np.float64) for v in values]
+    parts = [v[: s.train_size] for v, s in zip(values, splits, strict=True)]
     started = time.perf_counter()
-    ensemble = fit_ensemble(train_part, preset, seed, verbose=verbose)
+    evaluation = fit_ensemble(parts, preset, seed, verbose=verbose)
     fit_seconds = time.perf_counter() - started
     calibration = calibrate(
-        train_part, ensemble.pipeline, lambda prefix: fit_ensemble(prefix, preset, seed)
+        parts, evaluation, lambda prefixes: fit_ensemble(prefixes, preset, seed)
     )
-    histories, targets = one_step_histories(values, ensemble.pipeline)
-    predictions = ensemble.forecast(histories, 1)[:, 0]
-    if not np.all(np.isfinite(predictions)):
+    targets, predictions = evaluation.one_step(values)
+    if not all(np.all(np.isfinite(p)) for p in predictions):
         raise TrainingError(
             "training diverged: the network forecasts non-finite values; try another --seed"
         )
+    served = fit_ensemble(values, preset, seed, verbose=verbose) if refit else evaluation
     return Fitted(
-        ensemble=ensemble,
-        split=split,
+        evaluation=evaluation,
+        served=served,
+        splits=list(splits),
         calibration=calibration,
         fit_seconds=fit_seconds,
         wall_seconds=time.perf_counter() - started,
@@ -158,20 +240,34 @@ def train(values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0) ->
 
 
 def fit_ensemble(
-    train_values: np.ndarray, preset: Preset, seed: int, *, verbose: int = 0
+    series: Sequence[np.ndarray], preset: Preset, seed: int, *, verbose: int = 0
 ) -> Ensemble:
-    """Fit the pipeline's state (log rule, scaler) and the members on `train_values` only."""
+    """Fit the pipeline's state (per series: logs and spread; the scaler) and the members.
+
+    Every series' windows go into one `fit`, each normalised by its own series
+    (`app.contract.series.normalisation`), so one network learns from all of them.
+    """
     quiet_tensorflow()
     import keras
     import tensorflow as tf
 
-    pipeline = preset.pipeline_for(train_values)
-    scaler, affine = fit_scaler(train_values, pipeline, preset)
-    inputs, scaled_targets, _ = pipeline.training_windows(train_values, affine)
-    if not len(inputs):
-        raise TrainingError(f"too few points to fit: {len(train_values)}")
-    x = inputs.astype(np.float32)
-    y = np.repeat(scaled_targets.astype(np.float32)[:, np.newaxis], preset.members, axis=1)
+    # One series: the version's pipeline records its log rule; many: each series has its own.
+    pipeline = preset.pipeline_for(series[0]) if len(series) == 1 else preset.spec
+    states = [normalisation(pipeline, v) for v in series]
+    log = np.array([s[0] for s in states], dtype=bool)
+    spread = np.array([s[1] for s in states], dtype=np.float64)
+    specs = [_with_log(pipeline, flag) for flag in log.tolist()]
+    changes = [spec.scaler_values(v) / s for spec, v, s in zip(specs, series, spread, strict=True)]
+    scaler, affine = _fitted_scaler(np.concatenate(changes), preset)
+    windows = [
+        spec.training_windows(v, affine.per_series(np.array([s])))[:2]
+        for spec, v, s in zip(specs, series, spread, strict=True)
+    ]
+    x = np.concatenate([w[0] for w in windows]).astype(np.float32)
+    if not len(x):
+        raise TrainingError(f"too few points to fit: {max(map(len, series))}")
+    targets = np.concatenate([w[1] for w in windows]).astype(np.float32)
+    y = np.repeat(targets[:, np.newaxis], preset.members, axis=1)
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -180,21 +276,23 @@ def fit_ensemble(
         joint = build_model(preset.look_back, preset.units, preset.learning_rate)
     else:
         joint = build_ensemble(preset.look_back, preset.units, preset.learning_rate, preset.members)
+    batch_size = preset.batch_for(len(x))
     epochs = preset.epochs_for(len(x))
-    joint.fit(
-        x,
-        y,
-        epochs=epochs,
-        batch_size=min(preset.batch_size, len(x)),
-        shuffle=True,
-        verbose=verbose,
-    )
+    joint.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose)
     models = (
         [joint]
         if preset.members == 1
         else export_members(joint, preset.look_back, preset.units, preset.members)
     )
-    return Ensemble(pipeline, scaler, affine, models, joint, epochs)
+    return Ensemble(pipeline, scaler, affine, log, spread, models, joint, epochs)
+
+
+def _with_log(pipeline: Pipeline, log: bool) -> Pipeline:
+    return (
+        dataclasses.replace(pipeline, log=log)
+        if isinstance(pipeline, SeasonalPipeline)
+        else pipeline
+    )
 
 
 def quiet_tensorflow() -> None:

@@ -5,8 +5,8 @@ the tools a forecaster would otherwise pick take: statsforecast / neuralforecast
 `unique_id, ds, y`, TimeGPT's `id_col`, Chronos-2's id column. Each series obeys the
 rules one series does, through the same code: `training.data`'s parsing and repairs,
 `training.periods`' calendar checks, every refusal one line, here naming the series
-and the period too. Until one model learns from many series (issue 19), the CLI
-trains on one series picked from the panel.
+and the period too. The CLI
+trains one model on every series (or one series picked with `--series`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import difflib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from app.contract.calendar import Frequency
+from app.contract.calendar import Frequency, period_number
 from training.data import (
     DataError,
     Problem,
@@ -34,7 +35,7 @@ from training.data import (
     read_text,
     to_values,
 )
-from training.periods import PeriodError, check_periods, parse_dates
+from training.periods import PeriodError, check_periods, iso_labels, parse_dates
 
 LONG_HEADER = ("unique_id", "ds", "y")  # statsforecast / neuralforecast: read with no options
 LISTED = 5  # ids named in a message, at most: a catalog may hold thousands
@@ -78,22 +79,50 @@ class Panel:
         them would be unhelpful, dropping them silently worse. None left is refused.
         """
         short = [sid for sid, s in self.series.items() if len(s.values) < min_points]
-        if not short:
-            return self
-        if len(short) == len(self.series):
+        if short and len(short) == len(self.series):
             longest = max(self.series.items(), key=lambda item: len(item[1].values))
             raise DataError(
                 f"{self.source}: too few points in every series for one training window"
                 f" (at least {min_points} needed; the longest, {longest[0]!r},"
                 f" has {len(longest[1].values)})"
             )
-        named = ", ".join(f"{sid!r} ({len(self.series[sid].values)})" for sid in short[:LISTED])
-        more = f" and {len(short) - LISTED} more" if len(short) > LISTED else ""
-        note = (
-            f"skipped {len(short)} series too short for one training window (fewer than"
-            f" {min_points} points): {named}{more}"
-        )
-        kept = {sid: s for sid, s in self.series.items() if len(s.values) >= min_points}
+        why = f"too short for one training window (fewer than {min_points} points)"
+        return self.without({sid: str(len(self.series[sid].values)) for sid in short}, why)
+
+    @classmethod
+    def of_one(cls, series_id: str, series: Series) -> Panel:
+        """A single-series CSV as a panel of one, its series named `series_id`."""
+        return cls({series_id: series}, "", series.frequency, series.source, series.sha256)
+
+    @cached_property
+    def iso_periods(self) -> dict[str, list[str]]:
+        """Each series' period labels in ISO form (`app.contract.calendar`'s)."""
+        return {sid: iso_labels(s.periods, self.frequency) for sid, s in self.series.items()}
+
+    def before_cutoff(self, test_periods: int) -> dict[str, int]:
+        """Per series, its points before the common calendar's last `test_periods` periods.
+
+        One cutoff for every series, so no series' future reaches the training part
+        through another: a series that ends earlier keeps fewer (or no) test points.
+        """
+        numbers = {
+            sid: np.array([period_number(p, self.frequency) for p in labels])
+            for sid, labels in self.iso_periods.items()
+        }
+        calendar = np.unique(np.concatenate(list(numbers.values())))
+        cutoff = calendar[max(0, len(calendar) - test_periods)]
+        return {sid: int(np.searchsorted(found, cutoff)) for sid, found in numbers.items()}
+
+    def without(self, skipped: Mapping[str, str], why: str) -> Panel:
+        """The panel less the `skipped` series (id -> detail), noted; refused if none is left."""
+        if not skipped:
+            return self
+        if len(skipped) == len(self.series):
+            raise DataError(f"{self.source}: every series is {why}")
+        named = ", ".join(f"{sid!r} ({detail})" for sid, detail in list(skipped.items())[:LISTED])
+        more = f" and {len(skipped) - LISTED} more" if len(skipped) > LISTED else ""
+        kept = {sid: s for sid, s in self.series.items() if sid not in skipped}
+        note = f"skipped {len(skipped)} series {why}: {named}{more}"
         return dataclasses.replace(self, series=kept, notes=(*self.notes, note))
 
 

@@ -116,3 +116,20 @@ def _label(previous: pd.Timestamp, frequency: Frequency) -> str:
     if frequency is Frequency.QUARTERLY:
         return f"{following.year}-Q{(following.month - 1) // 3 + 1}"
     return following.strftime("%Y-%m")
+
+
+def iso_labels(labels: tuple[str, ...], frequency: Frequency) -> list[str]:
+    """Period labels as written (`Jan 1962`, `1990Q1`) in the ISO form a version stores.
+
+    Years `1990`, quarters `1990-Q1`, months `1990-01`, weeks and days `1990-01-31`:
+    what `app.contract.calendar` reads back to count and name periods when serving.
+    """
+    stamps = parse_dates(pd.Series(labels))
+    if frequency is Frequency.ANNUAL:
+        return stamps.dt.strftime("%Y").tolist()
+    if frequency is Frequency.QUARTERLY:
+        quarters = (stamps.dt.month - 1) // 3 + 1
+        return (stamps.dt.strftime("%Y-Q") + quarters.astype(str)).tolist()
+    if frequency is Frequency.MONTHLY:
+        return stamps.dt.strftime("%Y-%m").tolist()
+    return stamps.dt.strftime("%Y-%m-%d").tolist()

@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from app.contract.calendar import Frequency
 from app.contract.differencing import DifferencingPipeline, Transform
 from app.contract.pipeline import Pipeline
 from app.contract.scalers import SCALER_KINDS
@@ -103,13 +104,37 @@ class Preset:
             return SeasonalPipeline(self.look_back, self.season_length, log=use_log)
         return self.spec
 
+    def batch_for(self, windows: int) -> int:
+        """The batch size for `windows` windows: the preset's, grown with many series.
+
+        With `steps`, past `GROWTH_FROM` windows (a long single series) the batch and the
+        steps both grow with the square root of the windows, so the windows seen grow in
+        proportion to the data (about two passes over it) while the cost grows with the
+        steps only; the batch stops at `MAX_BATCH`. A recipe given in epochs is the post's
+        and keeps its batch.
+        """
+        if self.steps is None:
+            return min(self.batch_size, windows)
+        grown = round(self.batch_size * _growth(windows))
+        return min(windows, max(self.batch_size, min(grown, MAX_BATCH)))
+
     def epochs_for(self, windows: int) -> int:
-        """Passes over `windows` windows: as given, or enough for `steps` gradient steps."""
+        """Passes over `windows` windows: as given, or enough for the steps (`batch_for`)."""
         if self.epochs is not None:
             return self.epochs
         assert self.steps is not None
-        per_epoch = math.ceil(windows / min(self.batch_size, windows))
-        return max(1, round(self.steps / per_epoch))
+        steps = min(MAX_STEPS, round(self.steps * _growth(windows)))
+        per_epoch = math.ceil(windows / self.batch_for(windows))
+        return max(1, round(steps / per_epoch))
+
+
+GROWTH_FROM = 2_000  # windows; the panel's longest single series (El Nino) has about 470
+MAX_BATCH = 256
+MAX_STEPS = 5_000
+
+
+def _growth(windows: int) -> float:
+    return max(1.0, math.sqrt(windows / GROWTH_FROM))
 
 
 # The post's model, kept reproducible for comparison. The one deliberate change:
@@ -147,3 +172,18 @@ DEFAULT = Preset(
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (DEFAULT, SEED)}
+
+# The M4 competition's forecast horizons (Makridakis et al. 2020): the test part many
+# series hold out by default, a horizon forecasters already compare models at.
+M4_HORIZONS = {
+    Frequency.ANNUAL: 6,
+    Frequency.QUARTERLY: 8,
+    Frequency.MONTHLY: 18,
+    Frequency.WEEKLY: 13,
+    Frequency.DAILY: 14,
+}
+
+
+def default_test_periods(frequency: Frequency) -> int:
+    """The periods many series hold out when `--test-periods` is not given."""
+    return M4_HORIZONS[frequency]

@@ -27,10 +27,13 @@ MAX_BYTES = {
     "calibration": 8 << 20,  # milk/2's is 18 KB; `Calibration` bounds the residuals' count
     "network": 10 << 20,  # milk/2's are 39 KB; the engine bounds the weights (1M at most)
     "other": 4 << 20,  # report.png (about 150 KB), and any other file the manifest lists
+    "series": 128 << 20,  # 100,000 series' columns are about 30 MB
+    "histories": 256 << 20,  # 100,000 monthly series x 89 values x 8 bytes = 71 MB
 }
 """Most bytes one file of each kind may hold."""
-MAX_VERSION_BYTES = 64 << 20
-"""Most bytes one version's files may hold together: a version is read whole into memory."""
+MAX_VERSION_BYTES = 384 << 20
+"""Most bytes one version's files may hold together: a version is read whole into memory.
+All but about 20 MB of it can only be a series table (`app.contract.series`)."""
 
 
 class MissingFile(ArtifactError):

@@ -43,6 +43,11 @@ class Calibration(BaseModel):
 
     method: Literal["split_conformal_abs_residual"] = "split_conformal_abs_residual"
     space: Space = Field(description="Where residuals are additive: `log` for log pipelines.")
+    normalised: bool = Field(
+        default=False,
+        description="Residuals are in units of each series' spread (`app.contract.series`),"
+        " pooled over series; each series' bands are scaled back by its own spread.",
+    )
     origins: list[int] = Field(
         max_length=MAX_ORIGINS, description="Series indices where the model was refitted."
     )
@@ -118,6 +123,17 @@ def bounds(
             log_point = np.log(point)
             return np.exp(log_point - half_width), np.exp(log_point + half_width)
     return point - half_width, point + half_width
+
+
+def bounds_by_row(
+    point: np.ndarray, half_width: np.ndarray, log: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`bounds` with each row in its own series' space: logs where `log` (batch,) is set."""
+    lower, upper = bounds(point, half_width, "identity")
+    if log.any():
+        log_lower, log_upper = bounds(point[log], half_width[log], "log")
+        lower[log], upper[log] = log_lower, log_upper
+    return lower, upper
 
 
 def error_space(values: np.ndarray, space: Space) -> np.ndarray:

@@ -4,9 +4,13 @@ One pydantic model describes it, so training cannot write a manifest the
 service would not accept. Unknown fields are refused: a manifest from a newer
 format must bump `format_version` rather than slip past an older reader.
 
-Training writes format 2. Format 1 (single network, monthly series, no
-intervals) is still read, upgraded on the way in by `_upgrade_format_1`, so the
-versions it wrote keep serving; `tests/contract/test_manifest.py` loads them.
+Training writes format 3: format 2 plus the version's series (`series`, the table in
+`app.contract.series`), the panel's aggregate scores and how the served weights were
+fitted (`training.refit`). Formats 1 and 2 are still read: format 2's missing fields
+mean what was true of every version it wrote (one series, no table, no refit), and
+format 1 (single network, monthly series, no intervals) is upgraded on the way in by
+`_upgrade_format_1`, so the versions they wrote keep serving;
+`tests/contract/test_manifest.py` loads them.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from app.contract.scalers import SCALER_KINDS
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.seasonal import SeasonalPipeline
 
-FORMAT_VERSION: Literal[2] = 2
-READABLE_FORMATS = (1, 2)
+FORMAT_VERSION: Literal[3] = 3
+READABLE_FORMATS = (1, 2, 3)
 
 
 class _Strict(BaseModel):
@@ -120,7 +124,17 @@ class TrainingInfo(_Strict):
     batch_size: int = Field(ge=1)
     seed: int
     learning_rate: float
-    test_fraction: float = Field(gt=0, lt=1)
+    test_fraction: float | None = Field(
+        gt=0, lt=1, description="Share of each series held out; null when `test_periods` is set."
+    )
+    test_periods: int | None = Field(
+        default=None, ge=1, description="Last periods of the common calendar held out."
+    )
+    refit: bool = Field(
+        default=False,
+        description="The served networks were refitted on all the data after scoring; the"
+        " metrics are the evaluation fit's, on data it never saw.",
+    )
     validation_fraction: float = Field(ge=0, lt=1)
     early_stopping: bool  # milk/1 stopped early; the recipes since run every epoch
     wall_seconds: float = Field(ge=0)
@@ -138,6 +152,8 @@ class DataInfo(_Strict):
     test_points: int
     train_min: float = Field(description="Smallest value in the training part.")
     train_max: float = Field(description="Largest value in the training part.")
+    series: int = Field(default=1, ge=1, description="Series the version was trained on.")
+    id_name: str | None = Field(default=None, description="The file's series id column.")
 
 
 class Scores(_Strict):
@@ -168,14 +184,40 @@ class StepScores(_Strict):
     mae: float
 
 
+class WorstSeries(_Strict):
+    series_id: str
+    mase: float
+    seasonal_naive_mase: float
+
+
+class PanelScores(_Strict):
+    """Scale-free aggregates over the series of a many-series version (test part)."""
+
+    series: int = Field(description="Series with test points.")
+    gm_mase_ratio: float = Field(
+        description="Geometric mean over series of MASE / seasonal-naive MASE (as fev-bench)."
+    )
+    mean_mase: float
+    coverage: dict[str, list[float]] = Field(
+        description="Per level: the lowest, median and highest per-series one-step coverage."
+    )
+    worst: list[WorstSeries] = Field(description="Series with the highest MASE ratio.")
+
+
 class Metrics(_Strict):
-    """Scores on the test part; baselines are scored on exactly the same points."""
+    """Scores on the test part; baselines are scored on exactly the same points.
+
+    For many series, `train`, `test`, the baselines and `steps` pool every series' points
+    (in series units, so the largest series weigh most) and `panel` holds the scale-free
+    aggregates; the per-series scores are in the series table.
+    """
 
     train: Scores
     test: Scores
     baselines: dict[Baseline, BaselineScores]
     intervals: list[IntervalScores] = Field(description="One-step coverage per level.")
     steps: list[StepScores] = Field(description="Multi-step test accuracy, step 1..H.")
+    panel: PanelScores | None = None
 
 
 class IntervalInfo(_Strict):
@@ -202,10 +244,20 @@ class ModelCard(_Strict):
     intervals: IntervalInfo | None = Field(description="Null when the version has no intervals.")
 
 
+class SeriesInfo(_Strict):
+    """Where the version's series table is, and its size, checked before it is parsed."""
+
+    file: str = Field(description="The columns: ids, calendars, normalisation, test scores.")
+    histories: str = Field(description="The (count, width) float64 `.npy` of latest values.")
+    count: int = Field(ge=1)
+    width: int = Field(ge=1, description="The pipeline's history_width.")
+
+
 class Manifest(ModelCard):
     """The card plus what only the loader needs: the format, files, library versions, hashes."""
 
-    format_version: Literal[1, 2] = FORMAT_VERSION
+    format_version: Literal[1, 2, 3] = FORMAT_VERSION
+    series: SeriesInfo | None = Field(default=None, description="Null before format 3.")
     networks: list[str] = Field(min_length=1, description="The ensemble members' .keras files.")
     calibration: str | None = Field(description="The interval calibration file, if any.")
     libraries: dict[str, str]

@@ -28,16 +28,38 @@ class AffineScaler:
 
     The fitted scikit-learn scaler is the artifact; this is its arithmetic, so the
     hot path costs two NumPy operations instead of scikit-learn's input checks.
+    `scale` may also be one number per row of a batch (`per_series`): a model of
+    many series scales each row by its own series' spread, so one network sees
+    every series in the same units.
     """
 
-    scale: float
+    scale: float | np.ndarray
     offset: float
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        return values * self.scale + self.offset
+        return self.stretch(values) + self.offset
+
+    def stretch(self, values: np.ndarray) -> np.ndarray:
+        """`values * scale`, row by row when there is a scale per row."""
+        return values * _by_row(self.scale, values)
 
     def inverse(self, scaled: np.ndarray) -> np.ndarray:
-        return (scaled - self.offset) / self.scale
+        return (scaled - self.offset) / _by_row(self.scale, scaled)
+
+    def per_series(self, spreads: np.ndarray) -> AffineScaler:
+        """This scaler after dividing each row by its series' spread: `(x / s) * scale + offset`.
+
+        The scaler of a many-series model is fitted on changes divided by their series'
+        spread (`app.contract.series`), so composing the two is one multiplication.
+        """
+        return AffineScaler(self.scale / np.asarray(spreads, dtype=np.float64), self.offset)
+
+
+def _by_row(scale: float | np.ndarray, values: np.ndarray) -> float | np.ndarray:
+    """A per-row scale shaped to broadcast over `values`' rows; a plain number as it is."""
+    if isinstance(scale, np.ndarray):
+        return scale.reshape(scale.shape + (1,) * (np.ndim(values) - 1))
+    return scale
 
 
 Predict = Callable[[np.ndarray], np.ndarray]

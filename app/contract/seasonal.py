@@ -157,7 +157,7 @@ class SeasonalPipeline:
 
 
 def _inputs(u: np.ndarray, scaler: AffineScaler) -> np.ndarray:
-    return ((u - u[:, -1:]) * scaler.scale)[:, :, np.newaxis]
+    return scaler.stretch(u - u[:, -1:])[:, :, np.newaxis]
 
 
 def _trailing_sums(values: np.ndarray, s: int) -> np.ndarray:

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from pydantic import ValidationError
 
 from app.contract.files import MissingFile, VersionDirectory
@@ -27,6 +28,7 @@ from app.contract.intervals import Calibration
 from app.contract.manifest import READABLE_FORMATS, Manifest
 from app.contract.pipeline import AffineScaler
 from app.contract.scalers import SCALER_KINDS, ScalerError, affine_from_sklearn, load_scaler_record
+from app.contract.series import SeriesFile, SeriesTable, read_histories
 from app.errors import ArtifactError
 
 MODEL_FILE = "model.keras"
@@ -72,7 +74,8 @@ def _parse_manifest(directory: VersionDirectory) -> Manifest:
         raise ArtifactError(f"{path}: unreadable manifest ({exc})") from None
     found = raw.get("format_version") if isinstance(raw, dict) else None
     if found not in READABLE_FORMATS:
-        readable = " and ".join(map(str, READABLE_FORMATS))
+        *rest, last = map(str, READABLE_FORMATS)
+        readable = f"{', '.join(rest)} and {last}" if rest else last
         raise ArtifactError(
             f"{path}: unknown manifest format version {found!r} (this service reads {readable})"
         )
@@ -90,10 +93,12 @@ def _problems(exc: ValidationError) -> str:
 
 def _read_files(directory: VersionDirectory, manifest: Manifest) -> dict[str, bytes]:
     """Every file the manifest lists, read once, each matching its sha256; name -> bytes."""
+    table = manifest.series
     needed = [
         *manifest.networks,
         SCALER_FILE,
         *([manifest.calibration] if manifest.calibration else []),
+        *([table.file, table.histories] if table else []),
     ]
     missing = [name for name in needed if name not in manifest.files]
     if missing:
@@ -114,6 +119,8 @@ def _kind(name: str, manifest: Manifest) -> str:
         return "network"
     if name == manifest.calibration:
         return "calibration"
+    if manifest.series is not None and name in (manifest.series.file, manifest.series.histories):
+        return "series" if name == manifest.series.file else "histories"
     return "scaler" if name == SCALER_FILE else "other"
 
 
@@ -153,6 +160,7 @@ class VerifiedVersion:
     calibration: Calibration | None  # None: the version serves no intervals
     networks: tuple[bytes, ...] = field(repr=False)  # the members' `.keras` bytes, in order
     report: bytes | None = field(default=None, repr=False)  # report.png, if the version has one
+    series: SeriesTable | None = field(default=None, repr=False)  # None before format 3
 
 
 def read_version(version_dir: Path) -> VerifiedVersion:
@@ -167,9 +175,41 @@ def read_version(version_dir: Path) -> VerifiedVersion:
         where = version_dir / manifest.calibration
         calibration = read_calibration(files[manifest.calibration], manifest, where)
     networks = tuple(files[name] for name in manifest.networks)
+    series = None if manifest.series is None else read_series(files, manifest, version_dir)
     return VerifiedVersion(
-        version_dir, manifest, scaler, calibration, networks, files.get(REPORT_FILE)
+        version_dir, manifest, scaler, calibration, networks, files.get(REPORT_FILE), series
     )
+
+
+def read_series(files: dict[str, bytes], manifest: Manifest, version_dir: Path) -> SeriesTable:
+    """The verified series table: its columns, and histories that fit them and the pipeline.
+
+    Every history row must hold at least the pipeline's `history_length` values, all
+    finite, after its NaN padding: what a forecast by id reads is checked once, here.
+    """
+    info = manifest.series
+    assert info is not None
+    where = version_dir / info.file
+    try:
+        columns = SeriesFile.model_validate_json(files[info.file])
+    except ValidationError as exc:
+        raise ArtifactError(f"{where}: invalid series table ({_problems(exc)})") from None
+    spec = manifest.pipeline.spec()
+    if (len(columns.ids), info.width) != (info.count, spec.history_width):
+        raise ArtifactError(
+            f"{where}: {len(columns.ids)} series of width {info.width}; the manifest says"
+            f" {info.count}, and the pipeline reads {spec.history_width} values"
+        )
+    try:
+        histories = read_histories(files[info.histories], info.count, info.width)
+    except ValueError as exc:
+        raise ArtifactError(f"{version_dir / info.histories}: {exc}") from None
+    known = ~np.isnan(histories)
+    short = np.flatnonzero(known.sum(axis=1) < spec.history_length)
+    if short.size or not np.isfinite(histories[known]).all():
+        what = f"series {columns.ids[short[0]]!r} is too short" if short.size else "not finite"
+        raise ArtifactError(f"{version_dir / info.histories}: {what}")
+    return SeriesTable(columns, histories)
 
 
 def read_calibration(data: bytes, manifest: Manifest, where: Path) -> Calibration:

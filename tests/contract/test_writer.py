@@ -41,9 +41,9 @@ def test_written_versions_are_world_readable(toy_models: Path) -> None:
 
 def test_an_unknown_format_version_is_refused_by_name(models_dir: Path) -> None:
     version_dir = models_dir / "toy" / "1"
-    rewrite_manifest(version_dir, format_version=3)
+    rewrite_manifest(version_dir, format_version=4)
     with pytest.raises(
-        ArtifactError, match=r"unknown manifest format version 3 \(this service reads 1 and 2\)"
+        ArtifactError, match=r"unknown manifest format version 4 \(this service reads 1, 2 and 3\)"
     ):
         read_version(version_dir)
 

@@ -9,6 +9,8 @@ output must agree within 1e-4, and the combined forecast within 1e-4 of the seri
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import joblib
@@ -19,6 +21,7 @@ from trainkit import train_cli, write_series
 
 from app.contract.pipeline import AffineScaler, as_rows, one_step_histories, recursive_forecast
 from app.contract.scalers import affine_from_sklearn
+from app.contract.seasonal import SeasonalPipeline
 from app.contract.store import read_version
 from app.engine.network import PARITY
 from app.forecaster import load_forecaster
@@ -49,6 +52,12 @@ class KerasPath:
         ]
         sklearn_scaler = joblib.load(version_dir / "scaler.joblib")  # plain joblib, not ours
         self.scaler: AffineScaler = affine_from_sklearn(sklearn_scaler, "keras path")
+        if manifest.series is not None:  # a table of one: posted values are that series
+            table = json.loads((version_dir / manifest.series.file).read_text())
+            spread, log = table["spread"][0], table["log"][0]
+            self.scaler = AffineScaler(self.scaler.scale / spread, self.scaler.offset)
+            if isinstance(self.pipeline, SeasonalPipeline):
+                self.pipeline = dataclasses.replace(self.pipeline, log=log)
 
     def outputs(self, inputs: np.ndarray) -> np.ndarray:
         x = inputs.astype(np.float32)

@@ -178,31 +178,19 @@ def test_a_long_file_of_one_series_trains_exactly_as_the_single_series_csv(
     code, out = train_cli(long_csv, tmp_path / "models")
     assert code == 0, out
     was, now = read_version(wide_dir).manifest, read_version(Path(out.split()[-1])).manifest
-    same = {"file_name", "sha256", "value_name"}
+    same = {"file_name", "sha256", "value_name", "id_name"}
     assert now.data.model_dump(exclude=same) == was.data.model_dump(exclude=same)
     assert now.data.value_name == "y"
     assert now.metrics.test.rmse == was.metrics.test.rmse  # same values, preset and seed
 
 
-def test_several_series_without_series_are_refused_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    spec = {sid: months("2000-01", 48) for sid in "abcdefg"} | {"short": months("2000-01", 20)}
-    path = write_long(tmp_path / "catalog.csv", long_rows(spec))
-    message = refused(["--data", str(path), "--models-dir", str(tmp_path / "m")], capsys)
-    assert message == (
-        f"{path}: 7 series (a, b, c, d, e, ...): pick one with --series ID;"
-        " one model over many series is not built yet"
-    )
-    assert not (tmp_path / "m").exists()
-    # One series left once the too-short ones are skipped: it is the one trained on.
-    path = write_long(tmp_path / "one-left.csv", long_rows({"a": spec["a"], "b": spec["short"]}))
-    series, _ = cli.load(cli.build_parser().parse_args(["--data", str(path)]))
-    assert (
-        len(series.values) == 48
-        and "series 'a' of column 'unique_id' (1 in the file)" in series.notes
-    )
-    assert any("skipped 1 series" in note and "'b' (20)" in note for note in series.notes)
+def test_series_too_short_for_a_window_are_skipped_and_noted(tmp_path: Path) -> None:
+    spec = {"a": months("2000-01", 48), "b": months("2000-01", 20)}
+    path = write_long(tmp_path / "one-left.csv", long_rows(spec))
+    plan = cli.load(cli.build_parser().parse_args(["--data", str(path)]), "one-left")
+    assert list(plan.panel.series) == ["a"] and len(plan.panel.series["a"].values) == 48
+    skipped = "'b' (20 before the cutoff)"  # it ends before the last 18 months (M4's horizon)
+    assert any("skipped 1 series" in note and skipped in note for note in plan.panel.notes)
 
 
 def test_series_picks_one_and_trains_on_it(
@@ -216,7 +204,8 @@ def test_series_picks_one_and_trains_on_it(
     ]
     path = write_long(tmp_path / "regions.csv", lines, header="region,month,sales")
     argv = ["--data", str(path), "--id-column", "region", "--series", "south"]
-    series, _ = cli.load(cli.build_parser().parse_args(argv))
+    plan = cli.load(cli.build_parser().parse_args(argv), "regions")
+    series = plan.panel.series["south"]
     assert series.values[0] == float(wide["Sales"][0]) + 1000
     assert "series 'south' of column 'region' (2 in the file)" in series.notes
     code, out = train_cli(path, tmp_path / "models", *argv[2:])

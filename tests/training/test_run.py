@@ -12,6 +12,7 @@ import pytest
 from trainkit import N_POINTS, train_cli, write_series
 
 from app.contract.intervals import CALIBRATION_FILE
+from app.contract.series import HISTORIES_FILE, SERIES_FILE
 from app.contract.store import (
     MANIFEST_FILE,
     MODEL_FILE,
@@ -27,6 +28,7 @@ from app.contract.store import (
 def test_writes_a_complete_verified_version(trained: tuple[Path, Path, str]) -> None:
     _, version_dir, _ = trained
     files = {MODEL_FILE, SCALER_FILE, MANIFEST_FILE, REPORT_FILE, CALIBRATION_FILE}
+    files |= {SERIES_FILE, HISTORIES_FILE}
     assert {p.name for p in version_dir.iterdir()} == files
     assert [p.name for p in version_dir.parent.iterdir()] == ["1"]  # no temp dir left
     verified = read_version(version_dir)  # validates the schema and every sha256
@@ -129,6 +131,8 @@ def test_a_model_the_engine_computes_differently_fails_at_training(
     from app.forecaster import Forecaster
 
     real = Forecaster.forecast
-    monkeypatch.setattr(Forecaster, "forecast", lambda self, h, n: real(self, h, n) + 0.01)
+    monkeypatch.setattr(
+        Forecaster, "forecast", lambda self, h, n, s=None: real(self, h, n, s) + 0.01
+    )
     line = _refused(tmp_path, capsys)
     assert "the served forecasts differ from Keras' by up to 0.01" in line

@@ -1,0 +1,236 @@
+"""The series a version knows, and the one rule that puts every series in the network's units.
+
+A version trained on a long-format file serves one network for all its series. What
+differs between series is kept per series, here: its id and calendar, the last
+`history_width` values through the file's last period (what a forecast by id starts
+from), its training range, its test scores, and its normalisation:
+
+- `log`: whether it is modelled in logs (`log_rule` on its own training part);
+- `spread`: the standard deviation of the pipeline's one-step changes over its training
+  part, in its error space. The version's one scaler is fitted on every series' changes
+  divided by their spread, so a series at level 100 and one at 800 look alike to the
+  network, and interval half-widths, calibrated in spreads, are multiplied back by each
+  series' own spread (ES-RNN and the M4 global models normalise per series the same way).
+
+A series the version never saw (values posted without an id) is normalised by the same
+rule applied to the posted values (`normalisation`). Versions trained on one series have a
+table of one; versions written before tables existed have none and serve as they did.
+
+On disk: `series.json` (the columns below) and `histories.npy` ((series, history_width)
+float64, NaN left-padded), both hashed in the manifest, parsed only from verified bytes,
+the array's header checked against the manifest before any of it is allocated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.contract.pipeline import AffineScaler, Pipeline, Predict, recursive_forecast
+from app.contract.seasonal import SeasonalPipeline, log_rule
+
+SERIES_FILE = "series.json"
+HISTORIES_FILE = "histories.npy"
+MAX_SERIES = 250_000
+"""Most series one version holds: 100,000 load in seconds; the bound keeps a manifest from
+claiming a table that would not fit in memory."""
+MAX_ID_LENGTH = 200
+
+SeriesId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Optional = Annotated[float | None, Field(allow_inf_nan=False)]
+
+
+class SeriesScores(BaseModel):
+    """Test-part accuracy per series (a column per score, one entry per series; None: no test)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    points: list[int] = Field(description="Test points forecast one step ahead.")
+    rmse: list[Optional]
+    mae: list[Optional]
+    mase: list[Optional] = Field(description="MAE over the training part's seasonal-naive MAE.")
+    seasonal_naive_rmse: list[Optional]
+    seasonal_naive_mase: list[Optional]
+    coverage: dict[str, list[Optional]] = Field(
+        description='One-step interval coverage (0 to 1) by level, e.g. `"80"`.'
+    )
+
+
+class SeriesFile(BaseModel):
+    """`series.json`: one column per field, one entry per series, in the histories' row order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ids: list[SeriesId]
+    first_period: list[str]
+    last_period: list[str]
+    train_last_period: list[str] = Field(description="Last period the evaluation fit saw.")
+    points: list[int]
+    train_points: list[int]
+    log: list[bool]
+    spread: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]]
+    train_min: list[Annotated[float, Field(allow_inf_nan=False)]]
+    train_max: list[Annotated[float, Field(allow_inf_nan=False)]]
+    test: SeriesScores
+
+    @model_validator(mode="after")
+    def _check(self) -> SeriesFile:
+        n = len(self.ids)
+        if not 1 <= n <= MAX_SERIES:
+            raise ValueError(f"{n:,} series; a version holds 1 to {MAX_SERIES:,}")
+        columns = {k: v for k, v in self if isinstance(v, list)}
+        columns |= {f"test.{k}": v for k, v in self.test if isinstance(v, list)}
+        columns |= {f"test.coverage.{k}": v for k, v in self.test.coverage.items()}
+        if uneven := [name for name, column in columns.items() if len(column) != n]:
+            raise ValueError(f"columns {', '.join(uneven)} do not have one entry per id ({n})")
+        if len(set(self.ids)) != n:
+            raise ValueError("series ids are not unique")
+        return self
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesTable:
+    """A version's series, ready to forecast by id: the columns, and the histories matrix."""
+
+    columns: SeriesFile
+    histories: np.ndarray  # (series, history_width), NaN left-padded, read-only
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {sid: i for i, sid in enumerate(self.columns.ids)}
+
+    @cached_property
+    def log(self) -> np.ndarray:
+        return np.array(self.columns.log, dtype=bool)
+
+    @cached_property
+    def spread(self) -> np.ndarray:
+        return np.array(self.columns.spread, dtype=np.float64)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.columns.ids
+
+    def __len__(self) -> int:
+        return len(self.columns.ids)
+
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        """Row numbers of `ids`; KeyError naming the first id the version does not know."""
+        index = self.index
+        try:
+            return np.fromiter((index[sid] for sid in ids), dtype=np.int64, count=len(ids))
+        except KeyError as exc:
+            raise KeyError(exc.args[0]) from None
+
+    def nearest(self, series_id: str, count: int = 3) -> list[str]:
+        """The known ids closest to `series_id`: the likely meaning of a typo in a long code."""
+        return difflib.get_close_matches(series_id, self.columns.ids, n=count, cutoff=0.5)
+
+
+def normalisation(pipeline: Pipeline, train_values: np.ndarray) -> tuple[bool, float]:
+    """(log, spread) of a series from its training part: the rule training and serving share.
+
+    The differencing pipeline (the post's model, one series) is scaled by its fitted
+    scaler alone: no logs, spread 1. For the seasonal pipeline, the spread is the
+    standard deviation of its one-step changes; when there are fewer than two, or they do
+    not vary (a flat series), the mean absolute step of the values, else 1.
+    """
+    if not isinstance(pipeline, SeasonalPipeline):
+        return False, 1.0
+    values = np.asarray(train_values, dtype=np.float64)
+    log = log_rule(values, pipeline.season_length)
+    changes = dataclasses.replace(pipeline, log=log).changes(values)[2]
+    steps = np.abs(np.diff(np.log(values) if log else values))
+    for spread in (np.std(changes) if len(changes) >= 2 else math.nan, np.mean(steps)):
+        if math.isfinite(spread) and spread > 0:
+            return log, float(spread)
+    return log, 1.0
+
+
+def histories_bytes(histories: np.ndarray) -> bytes:
+    """The `.npy` bytes of a histories matrix, as `read_histories` accepts them."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(histories, dtype="<f8"), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def read_histories(data: bytes, series: int, width: int) -> np.ndarray:
+    """Verified `.npy` bytes as a (series, width) float64 matrix; ValueError for anything else.
+
+    The header is read and checked first (dtype, order, shape, exact size), so a file
+    cannot make the reader allocate more than the manifest's table needs, and pickles
+    are refused outright (`allow_pickle=False`).
+    """
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version != (1, 0):
+        raise ValueError(f"npy format version {version}; expected (1, 0)")
+    shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    if (shape, fortran, dtype) != ((series, width), False, np.dtype("<f8")):
+        raise ValueError(
+            f"holds {dtype} {shape}{' (Fortran order)' * fortran}; expected"
+            f" float64 ({series}, {width}) in C order"
+        )
+    if len(data) - stream.tell() != series * width * 8:
+        raise ValueError("its size does not match its header")
+    histories = np.frombuffer(data, dtype="<f8", offset=stream.tell()).reshape(series, width)
+    histories.flags.writeable = False
+    return histories
+
+
+def forecast_by_row(
+    histories: np.ndarray,
+    horizon: int,
+    pipeline: Pipeline,
+    scaler: AffineScaler,
+    predict: Predict,
+    log: np.ndarray,
+    spread: np.ndarray,
+) -> np.ndarray:
+    """`recursive_forecast` with each row normalised as its own series: (batch, horizon).
+
+    Rows are grouped by `log` (one pipeline per group; at most two passes), and each
+    row's changes are divided by its `spread` through the scaler (`per_series`). Training
+    scores, calibrates and checks parity with this function; serving forecasts with it.
+    """
+    out = np.empty((len(histories), horizon))
+    for flag in np.unique(log).tolist():
+        rows = slice(None) if len(log) and log.all() == log.any() else np.flatnonzero(log == flag)
+        spec = (
+            dataclasses.replace(pipeline, log=flag)
+            if isinstance(pipeline, SeasonalPipeline)
+            else pipeline
+        )
+        out[rows] = recursive_forecast(
+            histories[rows], horizon, spec, scaler.per_series(spread[rows]), predict
+        )
+    return out
+
+
+def inputs_by_row(
+    histories: np.ndarray, pipeline: Pipeline, scaler: AffineScaler, log: np.ndarray
+) -> np.ndarray:
+    """The network inputs of `forecast_by_row`'s first step: (batch, look_back, 1).
+
+    `scaler` already holds one scale per row (`AffineScaler.per_series`).
+    """
+    out = np.empty((len(histories), pipeline.look_back, 1))
+    for flag in np.unique(log).tolist():
+        rows = np.flatnonzero(log == flag)
+        spec = (
+            dataclasses.replace(pipeline, log=flag)
+            if isinstance(pipeline, SeasonalPipeline)
+            else pipeline
+        )
+        scale = scaler.scale[rows] if isinstance(scaler.scale, np.ndarray) else scaler.scale
+        out[rows] = spec.model_inputs(histories[rows], AffineScaler(scale, scaler.offset))
+    return out
