@@ -18,9 +18,10 @@ import numpy.typing as npt
 
 from app import metrics
 from app.budget import Work, check_levels, check_work
-from app.contract.scoring import Baseline, BaselineScores
 from app.errors import InvalidInput
-from app.forecaster import Band, Evaluation, Forecaster
+from app.evaluation import Evaluation, baseline_note, evaluate, require_finite_scores
+from app.forecaster import Band, Forecaster
+from app.queries import Resolved, SeriesQuery, by_ids, resolve, values_only
 from app.registry import Registry
 from app.settings import Settings
 
@@ -41,12 +42,14 @@ class Answer:
 
 @dataclass(frozen=True)
 class Forecasts(Answer):
-    """The next `horizon` values of each posted series, in series units, with their intervals."""
+    """The next `horizon` values of each series, in series units, with their intervals."""
 
     horizon: int
     values: np.ndarray  # (series, horizon), finite
     warnings: list[str] = field(default_factory=list)
     intervals: list[Band] = field(default_factory=list)  # one per level, same shape as values
+    series_ids: list[str | None] | None = None  # None: no row was asked for by id
+    periods: list[list[str]] | None = None  # per row its forecast periods ([]: not known)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class DataPlane:
         """Forecast one series; errors name it `field`. `levels` None: the default levels."""
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
-        return self._forecast(forecaster, [values], [field], horizon, levels)
+        self._check_length(forecaster, len(values), field)
+        return self._forecast(forecaster, values_only([values]), [field], horizon, levels)
 
     def predict_batch(
         self,
@@ -91,7 +95,58 @@ class DataPlane:
         if len(series) > self._settings.max_series:
             raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
         fields = [f"{field}[{i}]" for i in range(len(series))]
-        return self._forecast(forecaster, series, fields, horizon, levels)
+        for values, at in zip(series, fields, strict=True):
+            self._check_length(forecaster, len(values), at)
+        return self._forecast(forecaster, values_only(series), fields, horizon, levels)
+
+    def predict_ids(
+        self,
+        name: str,
+        ids: Sequence[str],
+        horizon: int,
+        levels: Levels | None = None,
+        field: str = "series_ids",
+    ) -> Forecasts:
+        """Forecast series the version knows from their stored histories, by id."""
+        forecaster = self.registry.served(name).forecaster
+        self._check_horizon(horizon)
+        if len(ids) > self._settings.max_series:
+            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
+        resolved = by_ids(forecaster, ids, field)
+        fields = [f"{field}[{i}]" for i in range(len(ids))] if len(ids) > 1 else [field]
+        return self._forecast(forecaster, resolved, fields, horizon, levels, list(ids))
+
+    def predict_queries(
+        self,
+        name: str,
+        queries: Sequence[SeriesQuery],
+        horizon: int,
+        levels: Levels | None = None,
+        field: str = "",
+    ) -> Forecasts:
+        """Forecast series given by id, by values, or both, with starts (`app.queries`).
+
+        One query is named by its own fields in errors (`values`, `series_id`), many by
+        `field[i]`.
+        """
+        forecaster = self.registry.served(name).forecaster
+        self._check_horizon(horizon)
+        if len(queries) > self._settings.max_series:
+            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
+        fields = [f"{field}[{i}]" for i in range(len(queries))] if len(queries) > 1 else [field]
+        for query, at in zip(queries, fields, strict=True):
+            posted = len(query.values) if query.values is not None else 0
+            values_field = f"{at}.values" if at else "values"
+            if posted > self._settings.max_values:
+                raise InvalidInput.at(
+                    values_field, f"at most {self._settings.max_values} values, got {posted}"
+                )
+            if query.series_id is None:
+                self._check_length(forecaster, posted, values_field)
+        resolved = resolve(forecaster, queries, fields)
+        ids = [q.series_id for q in queries]
+        named = ids if any(sid is not None for sid in ids) else None
+        return self._forecast(forecaster, resolved, fields, horizon, levels, named)
 
     def validate(self, name: str, values: Values, horizon: int) -> None:
         """Every check `predict` makes, without forecasting: the ceiling benchmarks compare with."""
@@ -101,11 +156,15 @@ class DataPlane:
         check_work(self.forecast_work(name, 1, len(values), horizon, None), self._settings.max_work)
 
     def forecast_work(
-        self, name: str, series: int, values: int, horizon: int, levels: int | None
+        self, name: str, series: int, values: int | None, horizon: int, levels: int | None
     ) -> Work:
         """What a forecast of these sizes costs (`levels` None: the default levels), judged
-        before the request is checked or decoded: the routes choose where to run it by this."""
-        members = self.registry.served(name).forecaster.network.members
+        before the request is checked or decoded: the routes choose where to run it by this.
+        `values` None: series by id, each read at its stored width."""
+        forecaster = self.registry.served(name).forecaster
+        if values is None:
+            values = series * forecaster.pipeline.history_width
+        members = forecaster.network.members
         return Work.forecast(series, values, horizon, members, self._level_count(levels))
 
     def evaluate_work(self, name: str, values: int, horizon: int, levels: int | None) -> Work:
@@ -127,15 +186,13 @@ class DataPlane:
         members = forecaster.network.members
         work = Work.evaluate(len(series), origins, horizon, members, len(chosen))
         check_work(work, self._settings.max_work)
-        result = forecaster.evaluate(series, chosen, horizon)
+        result = evaluate(forecaster, series, chosen, horizon)
         if not np.isfinite(result.predictions).all():
             raise InvalidInput.at("values", OVERFLOW)
-        _require_finite_scores(result)
+        require_finite_scores(result)
         notes += [
             *(f"values: {note}" for note in forecaster.range_notes(series[np.newaxis]).values()),
-            _baseline_note(
-                result.baselines, len(result.targets), forecaster.pipeline.season_length
-            ),
+            baseline_note(result.baselines, len(result.targets), forecaster.pipeline.season_length),
         ]
         return Scored(
             model=forecaster.name,
@@ -147,23 +204,23 @@ class DataPlane:
     def _forecast(
         self,
         forecaster: Forecaster,
-        series: Rows,
+        resolved: Resolved,
         fields: Sequence[str],
         horizon: int,
         levels: Levels | None,
+        ids: list[str | None] | None = None,
     ) -> Forecasts:
-        """Forecast the tail of every series in one vectorised pass; warn about odd inputs."""
+        """Forecast the tail of every history in one vectorised pass; warn about odd inputs."""
         chosen, notes = self._interval_levels(forecaster, levels, horizon)
-        for values, name in zip(series, fields, strict=True):
-            self._check_length(forecaster, len(values), name)
+        series = resolved.histories
         members, total = forecaster.network.members, sum(len(values) for values in series)
         work = Work.forecast(len(series), total, horizon, members, len(chosen))
         check_work(work, self._settings.max_work)
-        prediction = forecaster.predict(series, horizon, chosen)
+        prediction = forecaster.predict(series, horizon, chosen, resolved.series)
         if prediction.overflow is not None:
-            raise InvalidInput.at(fields[prediction.overflow], OVERFLOW)
+            raise InvalidInput.at(fields[prediction.overflow] or "values", OVERFLOW)
         metrics.record_forecasts(forecaster.name, forecaster.version, len(series), horizon)
-        outside = [f"{fields[i]}: {note}" for i, note in prediction.notes.items()]
+        outside = [f"{fields[i] or 'values'}: {note}" for i, note in prediction.notes.items()]
         return Forecasts(
             model=forecaster.name,
             version=forecaster.version,
@@ -171,6 +228,8 @@ class DataPlane:
             values=prediction.values,
             warnings=[w for w in [*notes, *outside] if w],
             intervals=prediction.bands,
+            series_ids=ids,
+            periods=resolved.periods(forecaster.manifest.data.frequency, horizon),
         )
 
     def _interval_levels(
@@ -216,33 +275,3 @@ class DataPlane:
     def _check_horizon(self, horizon: int) -> None:
         if horizon > self._settings.max_horizon:
             raise InvalidInput.at("horizon", f"at most {self._settings.max_horizon}, got {horizon}")
-
-
-def _require_finite_scores(result: Evaluation) -> None:
-    """Squared errors of huge values overflow even when every forecast is finite."""
-    pairs = [(b.rmse, b.mae) for b in result.baselines.values() if b is not None]
-    scores = [result.rmse, result.mae, result.mape, result.mase, *(x for p in pairs for x in p)]
-    if not np.isfinite([x for x in scores if x is not None]).all():
-        raise InvalidInput.at(
-            "values", "the scores overflowed: values too far outside the training range"
-        )
-
-
-def _baseline_note(
-    baselines: dict[Baseline, BaselineScores | None], n: int, season_length: int
-) -> str | None:
-    """Say when the seasonal naive covers fewer points than the model, or none."""
-    seasonal = baselines["seasonal_naive"]
-    if season_length == 1:
-        return "seasonal_naive: not computed; the model's series has no season"
-    if seasonal is None:
-        return (
-            "seasonal_naive: not computed; no point forecast has a value one season"
-            f" ({season_length} points) before it"
-        )
-    if seasonal.n is not None and seasonal.n < n:
-        return (
-            f"seasonal_naive: scored on the last {seasonal.n} of the {n} points, those with a"
-            f" value one season ({season_length} points) before them"
-        )
-    return None

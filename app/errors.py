@@ -78,6 +78,17 @@ class ModelNotFound(NotFound):
         return cls(f"no model named {name!r}; models: {listed}")
 
 
+class SeriesNotFound(NotFound):
+    type = "series_not_found"
+
+    @classmethod
+    def named(cls, field: str, series_id: str, model: str, nearest: list[str]) -> SeriesNotFound:
+        """The one message for an unknown series id: it names the nearest ids there are."""
+        hint = f"; nearest: {', '.join(map(repr, nearest))}" if nearest else ""
+        message = f"model {model!r} knows no series {series_id!r}{hint}"
+        return cls(f"{field}: {message}", [FieldError(field=field, message=message)])
+
+
 class ModelNotReady(ServiceError):
     type = "model_not_ready"
 

@@ -40,6 +40,17 @@ def toy_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return models
 
 
+@pytest.fixture(scope="session")
+def catalog_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory holding `catalog`: one tiny global model over trainkit's catalog."""
+    from trainkit import train_cli, write_catalog
+
+    base = tmp_path_factory.mktemp("catalog")
+    code, out = train_cli(write_catalog(base / "catalog.csv"), base / "models")
+    assert code == 0, out
+    return base / "models"
+
+
 @pytest.fixture
 def models_dir(toy_models: Path, tmp_path: Path) -> Path:
     """A private copy of the toy models, free to tamper with."""

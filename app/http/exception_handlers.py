@@ -111,6 +111,8 @@ def _unusable_body(request: Request, errors: Sequence[dict[str, Any]]) -> Servic
     whole = [e for e in errors if tuple(e.get("loc", ())) == ("body",)]
     if not whole or whole[0].get("type") == "json_invalid":
         return None
+    if whole[0].get("type") == "value_error":  # a rule between fields (`model_validator`)
+        return InvalidInput.at("body", str(whole[0].get("msg", "")).removeprefix("Value error, "))
     example = _example(request)
     like = f"; send a JSON object like {example}" if example else ""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -36,3 +36,15 @@ Level = Annotated[
     Field(strict=True, description="Percent: 80 holds the truth 80 % of the time."),
     BeforeValidator(lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v),
 ]
+
+Period = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=10,
+        pattern=r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$",
+        description="An ISO period: `2019`, `2019-Q3`, `2019-07` or `2019-07-31`.",
+        examples=["2019-07"],
+    ),
+]
+"""When a posted series starts, in the form a version stores periods (`app.contract.calendar`)."""

@@ -28,5 +28,5 @@ class Valid(BaseModel):
 
 @router.post("/validate")
 async def validate(body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep) -> Valid:
-    plane.validate(settings.default_model, body.values, body.horizon)
+    plane.validate(settings.default_model, body.values or (), body.horizon)
     return Valid()

@@ -34,9 +34,7 @@ router = APIRouter(
 
 @router.post("/v1/models/{name}/predict", summary="Forecast the next values of one series")
 async def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    work = plane.forecast_work(name, 1, len(body.values), body.horizon, _count(body.levels))
-    answer = await run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
-    return PredictResponse.of(answered(answer))
+    return await _predict_one(name, body, plane)
 
 
 @router.post(
@@ -45,23 +43,23 @@ async def predict(name: str, body: PredictRequest, plane: DataPlaneDep) -> Predi
 async def predict_batch(
     name: str, body: BatchPredictRequest, plane: DataPlaneDep
 ) -> BatchPredictResponse:
-    values = sum(len(series) for series in body.series)
     levels = _count(body.levels)
-    work = plane.forecast_work(name, len(body.series), values, body.horizon, levels)
-    answer = await run_sized(
-        work, plane.predict_batch, name, body.series, body.horizon, body.levels
-    )
-    return BatchPredictResponse.of(answered(answer))
+    if body.series_ids is not None:
+        work = plane.forecast_work(name, body.size, None, body.horizon, levels)
+        call = run_sized(work, plane.predict_ids, name, body.series_ids, body.horizon, body.levels)
+    else:
+        assert body.series is not None
+        values = sum(len(series) for series in body.series)
+        work = plane.forecast_work(name, body.size, values, body.horizon, levels)
+        call = run_sized(work, plane.predict_batch, name, body.series, body.horizon, body.levels)
+    return BatchPredictResponse.of(answered(await call))
 
 
 @router.post("/v1/predict", summary="Forecast with the default model")
 async def predict_default(
     body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep
 ) -> PredictResponse:
-    name = settings.default_model
-    work = plane.forecast_work(name, 1, len(body.values), body.horizon, _count(body.levels))
-    answer = await run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
-    return PredictResponse.of(answered(answer))
+    return await _predict_one(settings.default_model, body, plane)
 
 
 @router.post(
@@ -72,6 +70,19 @@ async def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> Eva
     work = plane.evaluate_work(name, len(body.values), body.horizon, _count(body.levels))
     answer = await run_sized(work, plane.evaluate, name, body.values, body.horizon, body.levels)
     return EvaluateResponse.of(answered(answer))
+
+
+async def _predict_one(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
+    """Posted values alone take the plain path; an id or a start, the series look-up."""
+    posted = len(body.values) if body.values is not None else None
+    work = plane.forecast_work(name, 1, posted, body.horizon, _count(body.levels))
+    if body.series_id is None and body.start is None and body.values is not None:
+        call = run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
+    else:
+        call = run_sized(
+            work, plane.predict_queries, name, [body.query()], body.horizon, body.levels
+        )
+    return PredictResponse.of(answered(await call))
 
 
 def _count(levels: list[float] | None) -> int | None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from app.contract.manifest import IntervalScores, ModelCard, StepScores
 from app.contract.scoring import Baseline, BaselineScores
+from app.contract.series import SeriesId
 from app.dataplane import Forecasts, Scored
-from app.http.fields import Horizon, Level, Value
+from app.http.fields import Horizon, Level, Period, Value
+from app.queries import SeriesQuery
 from app.v1.examples import EVALUATED, MILK, examples
 
 
@@ -35,23 +37,67 @@ def _levels_field() -> Any:
 
 
 class PredictRequest(BaseModel):
-    model_config = examples({"values": MILK[-37:], "horizon": 3, "levels": [80, 95]})
+    model_config = examples(
+        {"values": MILK[-37:], "horizon": 3, "levels": [80, 95]},
+        {"series_id": "milk", "horizon": 3},
+        {"values": MILK[-37:], "start": "1972-12", "horizon": 3},
+    )
 
-    values: list[Value] = Field(
-        min_length=1, description="Recent values, oldest first; the model uses the last ones."
+    series_id: SeriesId | None = Field(
+        None,
+        description="A series the model was trained on: forecast from its stored history"
+        " (`GET /v1/models/{name}/series` lists them). With `values`, they are appended to it.",
+    )
+    values: list[Value] | None = Field(
+        None,
+        min_length=1,
+        description="Recent values, oldest first; the model uses the last ones. Without"
+        " `series_id`: a series of the model's kind it may never have seen.",
+    )
+    start: Period | None = Field(
+        None,
+        description="The period of the first posted value (e.g. `2019-07`): the answer then"
+        " dates its forecast. With `series_id`, it must follow the stored history's end.",
     )
     horizon: Horizon = 1
     levels: list[Level] | None = _levels_field()
+
+    @model_validator(mode="after")
+    def _named_or_posted(self) -> PredictRequest:
+        if self.series_id is None and self.values is None:
+            raise ValueError("give values, a series_id, or both")
+        return self
+
+    def query(self) -> SeriesQuery:
+        return SeriesQuery(self.series_id, self.values, self.start)
 
 
 class BatchPredictRequest(BaseModel):
-    model_config = examples({"series": [MILK[-37:], MILK[-38:-1]], "horizon": 2})
+    model_config = examples(
+        {"series": [MILK[-37:], MILK[-38:-1]], "horizon": 2},
+        {"series_ids": ["milk"], "horizon": 2},
+    )
 
-    series: list[Annotated[list[Value], Field(min_length=1)]] = Field(
-        min_length=1, description="Several histories, each oldest first; forecast in one pass."
+    series: list[Annotated[list[Value], Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="Several histories, each oldest first; forecast in one pass.",
+    )
+    series_ids: list[SeriesId] | None = Field(
+        None, min_length=1, description="Series the model knows, forecast from their histories."
     )
     horizon: Horizon = 1
     levels: list[Level] | None = _levels_field()
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BatchPredictRequest:
+        if (self.series is None) == (self.series_ids is None):
+            raise ValueError("give either series (values) or series_ids")
+        return self
+
+    @property
+    def size(self) -> int:
+        return len(self.series or self.series_ids or ())
 
 
 class EvaluateRequest(BaseModel):
@@ -95,13 +141,19 @@ class PredictResponse(_Answer):
         {
             "model": "milk",
             "version": 1,
+            "series_id": "milk",
             "horizon": 3,
+            "periods": ["1976-01", "1976-02", "1976-03"],
             "forecast": [862.4, 815.9, 922.4],
             "warnings": [],
         }
     )
 
+    series_id: str | None = Field(None, description="The series asked for by id, if any.")
     horizon: int
+    periods: list[str] | None = Field(
+        None, description="The forecast's periods, when the calendar is known."
+    )
     forecast: list[float] = Field(description="The next `horizon` values, in series units.")
     intervals: list[Interval] = Field(description="One prediction interval per level.")
     warnings: list[str] = _warnings()
@@ -115,7 +167,9 @@ class PredictResponse(_Answer):
         return cls(
             model=answer.model,
             version=answer.version,
+            series_id=answer.series_ids[0] if answer.series_ids else None,
             horizon=answer.horizon,
+            periods=answer.periods[0] if answer.periods else None,
             forecast=answer.values[0].tolist(),
             intervals=bands,
             warnings=answer.warnings,
@@ -127,7 +181,13 @@ class BatchPredictResponse(_Answer):
         {"model": "milk", "version": 1, "horizon": 2, "forecasts": [[862.4, 815.9], [834.7, 860.7]]}
     )
 
+    series_ids: list[str | None] | None = Field(
+        None, description="The series of each row, when asked for by id."
+    )
     horizon: int
+    periods: list[list[str]] | None = Field(
+        None, description="Each row's forecast periods ([] where not known)."
+    )
     forecasts: list[list[float]] = Field(description="One forecast list per posted series.")
     intervals: list[BatchInterval] = Field(description="One prediction interval per level.")
     warnings: list[str] = _warnings()
@@ -145,7 +205,9 @@ class BatchPredictResponse(_Answer):
         return cls.model_construct(
             model=answer.model,
             version=answer.version,
+            series_ids=answer.series_ids,
             horizon=answer.horizon,
+            periods=answer.periods,
             forecasts=answer.values.tolist(),
             intervals=bands,
             warnings=answer.warnings,
