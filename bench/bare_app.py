@@ -20,7 +20,9 @@ _FORECAST = [862.4]
 _ANSWER = PredictResponse(
     model="milk",
     version=2,
+    series_id=None,
     horizon=1,
+    periods=None,
     forecast=_FORECAST,
     intervals=[
         Interval(level=80.0, lower=[850.1], upper=[874.7]),

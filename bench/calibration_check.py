@@ -65,7 +65,7 @@ def one_step(fitted: Ensemble, values: np.ndarray, points: np.ndarray) -> tuple[
     assert isinstance(pipeline, SeasonalPipeline)
     width = max(pipeline.history_width, scale_span(pipeline).history_width)
     rows = as_rows([values[:t] for t in points], width)
-    predicted = fitted.forecast(rows, 1)[:, 0]
+    predicted = fitted.forecast(rows, 1, np.zeros(len(rows), np.int64))[:, 0]  # one series
     space = pipeline.error_space
     errors = np.abs(error_space(values[points], space) - error_space(predicted, space))
     return errors, local_scale(pipeline, rows)
@@ -77,10 +77,10 @@ def check(name: str, seed: int) -> dict[tuple[str, int], Scores]:
     train_part = series.values[: int(len(series.values) * (1 - preset.test_fraction))]
     cut = int(len(train_part) * (1 - preset.test_fraction))
     inner = train_part[:cut]
-    final = fit_ensemble(inner, preset, seed)
+    final = fit_ensemble([inner], preset, seed)
     residuals: dict[str, list[float]] = {method: [] for method in METHODS}
     for origin in origins(cut, final.pipeline.history_length, preset.season_length):
-        refit = fit_ensemble(inner[:origin], preset, seed)
+        refit = fit_ensemble([inner[:origin]], preset, seed)
         points = np.arange(max(origin, refit.pipeline.history_length), cut)
         errors, scale = one_step(refit, inner, points)
         residuals["absolute"] += errors.tolist()
