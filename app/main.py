@@ -32,6 +32,7 @@ from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
+from app.timeseries import routes as timeseries
 from app.ui.routes import install_ui
 from app.v1 import bench, models, predict, reload, series
 from app.v2 import routes as v2
@@ -47,6 +48,7 @@ ROUTERS = (
     series.router,
     reload.router,
     v2.router,
+    timeseries.router,
 )
 """Every router the app always serves; the benchmark's is added only when its setting is on."""
 

@@ -1,17 +1,18 @@
 """Fixtures for the service's tests: toy model directories, settings, an in-process client.
 
-The folders mirror the packages: `contract/`, `engine/`, `http/`, `v1/`, `v2/`, `ui/`,
-`training/` and `bench/` hold one test module per module of `app/<package>`, `training/`
-or `bench/` they test (`test_<module>.py`, or `test_<module>_<part>.py` by topic where one
-would pass 300 lines). This root holds the tests of the top-level `app` modules (`test_registry.py`
-for `app/registry.py`, ...) and of whole-repository rules (`test_boundaries.py`,
-`test_kubernetes.py`), beside the helpers every folder imports by name: `modelkit` (toy
-model directories), `liveserver` (a real uvicorn process, and the repository's `ROOT`),
-`chromium`, `apikit`, `v2kit` and `trainkit`. A folder's own helpers sit in it, on the
-pythonpath too (`reliability/reliability_kit.py`, `training/datakit.py`,
-`ui/pagekit.py`). `live/` runs the service as a real process (probes, a clean stop,
-SIGTERM with work in flight), and `reliability/` is the slow live suite of
-`make reliability`, left out by `-m "not reliability"`.
+The folders mirror the packages: `contract/`, `engine/`, `http/`, `v1/`, `v2/`,
+`timeseries/`, `ui/`, `training/` and `bench/` hold one test module per module of
+`app/<package>`, `training/` or `bench/` they test (`test_<module>.py`, or
+`test_<module>_<part>.py` by topic where one would pass 300 lines). This root holds the
+tests of the top-level `app` modules (`test_registry.py` for `app/registry.py`, ...) and
+of whole-repository rules (`test_boundaries.py`, `test_kubernetes.py`), beside the
+helpers every folder imports by name: `modelkit` (toy model directories), `liveserver`
+(a real uvicorn process, and the repository's `ROOT`), `chromium`, `apikit`, `v2kit`,
+`tskit` and `trainkit`. A folder's own helpers sit in it, on the pythonpath too
+(`reliability/reliability_kit.py`, `training/datakit.py`, `ui/pagekit.py`). `live/` runs
+the service as a real process (probes, a clean stop, SIGTERM with work in flight), and
+`reliability/` is the slow live suite of `make reliability`, left out by
+`-m "not reliability"`.
 """
 
 from __future__ import annotations

@@ -45,6 +45,9 @@ PROTECTED: list[tuple[str, str, Any]] = [
     ("get", "/v2/models/toy/versions/1/ready", None),
     ("post", "/v2/models/toy/infer", V2_INFER),
     ("post", "/v2/models/toy/versions/1/infer", V2_INFER),
+    # POST /v1/timeseries/forecast is refused in test_no_model_route_is_left_unprotected; it
+    # answers 200 only over the many-series data plane (tests/timeseries).
+    ("get", "/v1/timeseries/models", None),
 ]
 OPEN = ["/health", "/ready", "/v2", "/v2/health/live", "/v2/health/ready", "/docs", "/openapi.json"]
 
@@ -70,6 +73,9 @@ def assert_refused(response: Any, path: str) -> None:
     assert body["error"] and "first-key" not in response.text
     if path.startswith("/v2/"):
         assert list(body) == ["error"]
+    elif path.startswith("/v1/timeseries/"):  # KServe's time-series ErrorResponse
+        assert list(body) == ["error"] and body["error"]["type"] == "unauthorized"
+        assert body["error"]["code"] == "401"
     else:
         assert body["type"] == "unauthorized"
 
@@ -213,7 +219,7 @@ def test_an_open_server_documents_the_key_as_optional_and_every_401(client: Test
     secured = [
         op for methods in spec["paths"].values() for op in methods.values() if "security" in op
     ]
-    assert len(secured) == 16  # every /v1 and /v2/models operation
+    assert len(secured) == 18  # every /v1 (time series included) and /v2/models operation
     for operation in secured:
         assert operation["security"] == [{"HTTPBearer": []}, {}], operation["summary"]
         assert "401" in operation["responses"], operation["summary"]

@@ -16,6 +16,7 @@ from typing import Any
 import schemathesis
 from pydantic import BaseModel, ValidationError
 
+from app.timeseries.types import ForecastRequest
 from app.v1.schemas import BatchPredictRequest, EvaluateRequest, PredictRequest
 from app.v2.types import InferenceRequest
 
@@ -26,6 +27,7 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "/v1/models/{name}/evaluate": EvaluateRequest,
     "/v2/models/{name}/infer": InferenceRequest,
     "/v2/models/{name}/versions/{version}/infer": InferenceRequest,
+    "/v1/timeseries/forecast": ForecastRequest,
 }
 
 
