@@ -30,6 +30,7 @@ _MISSING_WORDS = frozenset({"", "na", "nan", "n/a", "null", "none"})
 # Cells as written, blank lines kept: rows map to file lines and no value is guessed.
 _AS_TEXT = {"header": None, "dtype": str, "na_filter": False, "skip_blank_lines": False}
 _T = TypeVar("_T")
+SAMPLE = 10_000  # cells a column's kind is judged on
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing ndarrays field-wise is ambiguous
@@ -282,6 +283,10 @@ def _is_missing(cell: str) -> bool:
 
 
 def _is_numeric_column(cells: pd.Series) -> bool:
-    """A column is numeric when most of its non-empty cells are numbers (typos still count)."""
+    """A column is numeric when most of its non-empty cells are numbers (typos still count).
+
+    Judged on the first `SAMPLE` cells: a long catalog's million rows say no more.
+    """
+    cells = cells.head(SAMPLE)
     filled = cells[~cells.map(_is_missing)].str.strip()
     return not filled.empty and bool(pd.to_numeric(filled, errors="coerce").notna().mean() > 0.5)

@@ -56,7 +56,8 @@ def run(plan: Plan, name: str, seed: int, models_dir: Path, *, quiet: bool = Fal
     ids = list(panel.series)
     values = [s.values for s in panel.series.values()]
     if not quiet:
-        for note in (*panel.notes, *(n for s in panel.series.values() for n in s.notes[:1])):
+        only = next(iter(panel.series.values())).notes if len(ids) == 1 else ()
+        for note in (*panel.notes, *only):  # many series: the file's summary, not one per series
             print(f"data: {note}")
         what = f"{len(ids)} series" if len(ids) > 1 else "one series"
         print(
