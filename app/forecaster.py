@@ -21,7 +21,7 @@ import numpy as np
 from app.contract.intervals import bounds, bounds_by_row
 from app.contract.manifest import Manifest
 from app.contract.pipeline import Histories, Pipeline, as_rows, recursive_forecast
-from app.contract.series import SeriesTable, forecast_by_row, normalisation
+from app.contract.series import SeriesTable, forecast_by_row, normalisations
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
 from app.engine.network import Network, stack
@@ -149,9 +149,8 @@ class Forecaster:
         known = np.full(len(rows), -1 if len(table) > 1 else 0) if series is None else series
         known = np.where(known < 0, -1 if len(table) > 1 else 0, known)
         log, spread = table.log[known], table.spread[known]
-        for i in np.flatnonzero(known < 0).tolist():
-            values = rows[i][~np.isnan(rows[i])]
-            log[i], spread[i] = normalisation(self.pipeline, values)
+        if (unknown := known < 0).any():
+            log[unknown], spread[unknown] = normalisations(self.pipeline, rows[unknown])
         return log, spread
 
     @property

@@ -85,6 +85,24 @@ class SeasonalPipeline:
         width, s, L = z.shape[1], self.season_length, self.look_back
         if s == 1:
             return z[:, width - L :], np.zeros(len(z))
+        seasonal = self._seasonal_index(z, np.arange(width - L, width + 1))  # window, then next
+        return z[:, width - L :] - seasonal[:L].T, seasonal[L]
+
+    def adjusted(self, rows: np.ndarray) -> np.ndarray:
+        """z - S at every point of each (batch, n) row: its one-step changes are `np.diff` of it.
+
+        S_j reads only the seasons before j, so it is the same whether j is seen in a
+        history row of `history_width` values or in the whole series: one pass over a
+        series gives every change `changes` computes history by history.
+        """
+        z = np.log(rows) if self.log else np.asarray(rows, dtype=np.float64)
+        if self.season_length == 1:
+            return z
+        return z - self._seasonal_index(z, np.arange(z.shape[1])).T
+
+    def _seasonal_index(self, z: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """S at `points` of each row of z (batch, width): (points, batch), NaN where unknown."""
+        s = self.season_length
         # Time-major, (width, batch): the running sums go down columns, vectorised over the
         # batch (faster than along rows: BENCHMARKS.md, "Measurements behind design choices").
         zt = np.ascontiguousarray(z.T)
@@ -97,17 +115,14 @@ class SeasonalPipeline:
         )
         if padded:
             a[s - 1 :][_trailing_sums(missing, s) > 0] = np.nan  # the season reaches padding
-        # S at the window's points and at the next one: lags k*s back from each
-        points = np.arange(width - L, width + 1)  # the L window points, then "next" (= width)
-        lags = points[:, np.newaxis] - s * np.arange(1, self.seasons + 1)  # (L + 1, K)
-        taken = a[np.clip(lags, 0, None)]  # (L + 1, K, batch)
+        lags = points[:, np.newaxis] - s * np.arange(1, self.seasons + 1)  # (points, K)
+        taken = a[np.clip(lags, 0, None)]  # (points, K, batch)
         taken[lags < 0] = np.nan
         known = ~np.isnan(taken)
         weights = self._weights[:, np.newaxis]
         total = np.where(known, weights, 0.0).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            seasonal = (np.where(known, taken, 0.0) * weights).sum(axis=1) / total  # (L+1, batch)
-        return z[:, width - L :] - seasonal[:L].T, seasonal[L]
+            return (np.where(known, taken, 0.0) * weights).sum(axis=1) / total
 
     def model_inputs(self, histories: np.ndarray, scaler: AffineScaler) -> np.ndarray:
         """(batch, look_back, 1): the deseasonalised window relative to its last value, scaled."""
@@ -176,19 +191,30 @@ def log_rule(train_values: np.ndarray, season_length: int) -> bool:
     the block means span a factor of 1.2 or more and log(swing) rises with log(mean) at a
     slope above 0.5: multiplicative seasonality, as in airline passengers.
     """
-    y = np.asarray(train_values, dtype=np.float64)
-    if y.min() <= 0:
-        return False
+    return bool(log_rules(np.asarray(train_values, dtype=np.float64)[np.newaxis], season_length)[0])
+
+
+def log_rules(rows: np.ndarray, season_length: int) -> np.ndarray:
+    """`log_rule` for every row of a (batch, n) matrix of equal-length series, in array passes."""
+    y = np.asarray(rows, dtype=np.float64)
+    batch, n = y.shape
     block = season_length if season_length > 1 else 8
-    blocks = len(y) // block
-    if blocks < 3:
-        return False
-    rows = y[len(y) - blocks * block :].reshape(blocks, block)
-    means = rows.mean(axis=1)
-    swings = rows.std(axis=1) if season_length > 1 else np.abs(np.diff(rows, axis=1)).mean(axis=1)
-    if np.any(swings <= 0) or means.max() / means.min() < 1.2:
-        return False
-    return bool(np.polyfit(np.log(means), np.log(swings), 1)[0] > 0.5)
+    blocks = n // block
+    if blocks < 3 or batch == 0:
+        return np.zeros(batch, dtype=bool)
+    cut = y[:, n - blocks * block :].reshape(batch, blocks, block)
+    means = cut.mean(axis=2)
+    swings = cut.std(axis=2) if season_length > 1 else np.abs(np.diff(cut, axis=2)).mean(axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        usable = (
+            (y.min(axis=1) > 0)
+            & (swings > 0).all(axis=1)
+            & (means.max(axis=1) / means.min(axis=1) >= 1.2)
+        )
+        x, v = np.log(means), np.log(swings)
+        dx = x - x.mean(axis=1, keepdims=True)
+        slope = (dx * (v - v.mean(axis=1, keepdims=True))).sum(axis=1) / (dx**2).sum(axis=1)
+    return usable & (slope > 0.5)
 
 
 def window_length(season_length: int) -> int:
