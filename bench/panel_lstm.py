@@ -1,0 +1,134 @@
+"""The default recipe on a many-series panel, served, against per-series SARIMA and AutoETS.
+
+    python -m bench.panel_lstm [--data PATH] [--id-column series_id] [--test-periods 24]
+
+Trains the `default` preset on the whole panel through the real CLI, with the panel
+protocol's one calendar cutoff (`--test-periods`) and `--no-refit` (the scored weights must
+never have seen the test part, so the served weights are the evaluation fit's). The
+version is then loaded by the service's own loader and every test point is forecast one
+step ahead from the true history before it, by series id (each series normalised as the
+version recorded it), with the default 80 % and 95 % intervals: what a client would get.
+Those forecasts are scored by `bench.panel_accuracy` beside the classical forecasters
+(cached), and the table replaces BENCHMARKS.md's `panel-accuracy` section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.contract.pipeline import as_rows
+from app.forecaster import load_forecaster
+from bench.classical import Bands
+from bench.panel_accuracy import (
+    CACHE,
+    DATA,
+    LABELS,
+    SARIMA,
+    SEASONAL_NAIVE,
+    aggregate,
+    cutoff_split,
+    reference,
+    render,
+    score_predictions,
+)
+from bench.report import write_section
+from training.panel import Panel, load_panel
+
+LSTM = "LSTM"
+LEVELS = (80.0, 95.0)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train(data: Path, id_column: str, test_periods: int, models: Path) -> tuple[Path, float]:
+    """The CLI's version directory, and the whole command's wall seconds."""
+    command = [
+        sys.executable, "-m", "training", "--data", str(data), "--id-column", id_column,
+        "--test-periods", str(test_periods), "--no-refit", "--name", "panel",
+        "--models-dir", str(models), "--quiet",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"training failed: {done.stderr.strip()}")
+    print(done.stdout.strip(), file=sys.stderr)
+    return Path(done.stdout.split()[-1]), seconds
+
+
+def served(
+    version: Path, panel: Panel, sizes: dict[str, int]
+) -> tuple[dict[str, np.ndarray], dict[str, Bands]]:
+    """Every test point forecast one step ahead by id, from the true history, as served."""
+    forecaster = load_forecaster(version)
+    table = forecaster.series
+    assert table is not None
+    width = forecaster.pipeline.history_width
+    histories, rows, owners = [], [], []
+    for sid, size in sizes.items():
+        values = panel.series[sid].values
+        for t in range(size, len(values)):
+            histories.append(values[max(0, t - width) : t])
+            owners.append(sid)
+        rows += [table.index[sid]] * (len(values) - size)
+    prediction = forecaster.predict(as_rows(histories, width), 1, LEVELS, np.array(rows))
+    owner = np.array(owners)
+    points = {sid: prediction.values[owner == sid, 0] for sid in sizes}
+    bands: dict[str, Bands] = {
+        sid: {
+            band.level: (band.lower[owner == sid, 0], band.upper[owner == sid, 0])
+            for band in prediction.bands
+        }
+        for sid in sizes
+    }
+    return points, bands
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.panel_lstm", description=__doc__)
+    parser.add_argument("--data", type=Path, default=DATA, help="default: %(default)s")
+    parser.add_argument("--id-column", default="series_id", help="default: %(default)s")
+    parser.add_argument("--test-periods", type=int, default=24, help="default: %(default)s")
+    parser.add_argument("--version", type=Path, help="score this version instead of training")
+    args = parser.parse_args(argv)
+    panel = load_panel(args.data, id_column=args.id_column)
+    sizes = cutoff_split(panel, args.test_periods)
+    scores = reference(panel, args.test_periods, cache=CACHE)
+    with tempfile.TemporaryDirectory(prefix="panel-lstm-") as tmp:
+        version, seconds = (
+            (args.version, float("nan"))
+            if args.version
+            else train(args.data, args.id_column, args.test_periods, Path(tmp))
+        )
+        points, bands = served(version, panel, sizes)
+    scores[LSTM] = score_predictions(panel, sizes, points, bands)
+    LABELS[LSTM] = "LSTM `default`, one global model, served by id"
+    table = render(panel, args.test_periods, scores)
+    ours = aggregate(scores[LSTM], scores[SEASONAL_NAIVE], scores[SARIMA])
+    theirs = aggregate(scores[SARIMA], scores[SEASONAL_NAIVE], scores[SARIMA])
+    lines = [
+        f"`python -m bench.panel_lstm --test-periods {args.test_periods}` (`make"
+        f" bench-accuracy`): the whole training CLI took {seconds:.0f} s on this machine.",
+        "",
+        table,
+        "",
+        "| one-step interval | LSTM coverage | LSTM Winkler / scale | SARIMA coverage"
+        " | SARIMA Winkler / scale |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for level in LEVELS:
+        (c1, w1), (c2, w2) = ours.intervals[level], theirs.intervals[level]
+        lines.append(f"| {level:g} % | {c1:.1%} | {w1:.3f} | {c2:.1%} | {w2:.3f} |")
+    print("\n".join(lines))
+    write_section("panel-accuracy", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
