@@ -9,7 +9,9 @@ long after a refit mimics how the served model is used: fitted once, then asked
 for months. The test part is never touched.
 
 H is at least two seasons (24 steps without a season), shortened only so that
-every step keeps at least `MIN_RESIDUALS` residuals.
+every step keeps at least `MIN_RESIDUALS` residuals. For many series, the refits stop
+once every step has more residuals than it keeps (`MAX_PER_STEP`): with 148 series the
+oldest origin alone gives 11,000 per step.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from app.contract.intervals import Calibration
-from app.contract.pipeline import Pipeline, as_rows
+from app.contract.pipeline import Pipeline
 
 REFITS = 3  # origins refitted; each costs one more fit of the recipe
 MIN_RESIDUALS = 10  # per step; fewer make the far quantiles noise
@@ -40,7 +42,9 @@ class Forecasts(Protocol):
     @property
     def spread(self) -> np.ndarray: ...
 
-    def forecast(self, histories: np.ndarray, horizon: int, series: np.ndarray) -> np.ndarray: ...
+    def forecast_from(
+        self, values: Sequence[np.ndarray], points: Sequence[np.ndarray], horizon: int
+    ) -> list[np.ndarray]: ...
 
 
 def wanted_horizon(season_length: int) -> int:
@@ -80,19 +84,22 @@ def calibrate(
     horizon = wanted_horizon(pipeline.season_length)
     normalised = len(parts) > 1
     residuals: list[list[np.ndarray]] = [[] for _ in range(horizon)]
+    used: list[int] = []
     flat, offsets = np.concatenate(parts), np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for origin in starts:
+        if min(sum(len(part) for part in step) for step in residuals) >= MAX_PER_STEP:
+            break  # every step has more residuals than it keeps: more refits only cost time
         back = reference - origin
+        used.append(origin)
         kept = [k for k, n in enumerate(sizes) if n - back > pipeline.history_length]
         fitted = refit([parts[k][: sizes[k] - back] for k in kept])
-        rows, series, points = [], [], []
-        for j, k in enumerate(kept):
-            found = np.arange(max(sizes[k] - back, fitted.pipeline.history_length), sizes[k])
-            rows.append(as_rows([parts[k][:t] for t in found], pipeline.history_width))
-            series += [j] * len(found)
-            points.append(np.column_stack([np.full(len(found), k), found]))
-        predicted = fitted.forecast(np.concatenate(rows), horizon, np.array(series, np.int64))
-        where = np.concatenate(points)
+        history = fitted.pipeline.history_length
+        found = [np.arange(max(sizes[k] - back, history), sizes[k]) for k in kept]
+        forecasts = fitted.forecast_from([parts[k] for k in kept], found, horizon)
+        predicted = np.concatenate(forecasts)
+        where = np.concatenate(
+            [np.column_stack([np.full(len(f), k), f]) for k, f in zip(kept, found, strict=True)]
+        )
         for h in range(horizon):
             known = where[:, 1] + h < sizes[where[:, 0]]
             k, t = where[known, 0], where[known, 1] + h
@@ -100,18 +107,31 @@ def calibrate(
             logged = final.log[k]
             error = np.abs(_space(actual, logged) - _space(predicted[known, h], logged))
             residuals[h].append(error / final.spread[k] if normalised else error)
-    pooled = [np.sort(np.concatenate(r)) for r in residuals]
-    if not all(np.isfinite(r).all() for r in pooled):
-        raise ValueError("a calibration refit forecasts non-finite values")
+    pooled = [_worst_for_unmeasurable(np.concatenate(r)) for r in residuals]
     steps = 1  # counts fall with the step: keep the steps that have enough residuals
     while steps < horizon and len(pooled[steps]) >= MIN_RESIDUALS:
         steps += 1
     return Calibration(
         space=pipeline.error_space,
         normalised=normalised,
-        origins=starts,
+        origins=used,
         residuals=[_thinned(r).tolist() for r in pooled[:steps]],
     )
+
+
+def _worst_for_unmeasurable(residuals: np.ndarray) -> np.ndarray:
+    """Sorted, with a residual that cannot be measured counted as the step's worst miss.
+
+    A refit may forecast zero or less for a series the final fit models in logs, where
+    the error is infinite: it is a miss, not a residual to drop (dropping would narrow
+    the bands), and not one to let poison the quantiles either.
+    """
+    bad = ~np.isfinite(residuals)
+    if bad.any() and bad.all():
+        raise ValueError("a calibration refit forecasts nothing measurable")
+    if bad.any():
+        residuals = np.where(bad, residuals[~bad].max(), residuals)
+    return np.sort(residuals)
 
 
 def _space(values: np.ndarray, log: np.ndarray) -> np.ndarray:

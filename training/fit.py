@@ -139,11 +139,6 @@ class Fitted:
     def refit(self) -> bool:
         return self.served is not self.evaluation
 
-    @property
-    def split(self) -> Split:
-        """The split of a one-series version."""
-        return self.splits[0]
-
 
 def plan_split(n_points: int, preset: Preset, test_periods: int | None = None) -> Split:
     """Hold out the last `test_periods` points, or the last `test_fraction` of them.
@@ -218,9 +213,12 @@ def train(
     started = time.perf_counter()
     evaluation = fit_ensemble(parts, preset, seed, verbose=verbose)
     fit_seconds = time.perf_counter() - started
-    calibration = calibrate(
-        parts, evaluation, lambda prefixes: fit_ensemble(prefixes, preset, seed)
-    )
+    try:
+        calibration = calibrate(
+            parts, evaluation, lambda prefixes: fit_ensemble(prefixes, preset, seed)
+        )
+    except ValueError as exc:
+        raise TrainingError(f"cannot calibrate the intervals: {exc}") from None
     targets, predictions = evaluation.one_step(values)
     if not all(np.all(np.isfinite(p)) for p in predictions):
         raise TrainingError(

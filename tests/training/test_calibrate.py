@@ -113,3 +113,14 @@ def test_refit_origins_are_inside_the_training_part_and_leave_half_its_windows()
         found = origins(n, history, season)
         assert found == sorted(found) and all(history < o < n for o in found)
         assert min(found) - history >= (n - history) // 2
+
+
+def test_a_residual_that_cannot_be_measured_counts_as_the_worst_miss() -> None:
+    """A refit forecasting <= 0 for a series modelled in logs: infinitely wrong, not dropped."""
+    from training.calibrate import _worst_for_unmeasurable
+
+    found = _worst_for_unmeasurable(np.array([0.3, np.inf, 0.1, np.nan, 0.2]))
+    np.testing.assert_array_equal(found, [0.1, 0.2, 0.3, 0.3, 0.3])
+    assert len(_worst_for_unmeasurable(np.array([]))) == 0
+    with pytest.raises(ValueError, match="nothing measurable"):
+        _worst_for_unmeasurable(np.array([np.inf]))
