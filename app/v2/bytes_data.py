@@ -27,8 +27,9 @@ _LENGTH = struct.Struct("<I")
 _ID = TypeAdapter(SeriesId)
 
 
-def series_ids(tensor: RequestInput, raw: Raw | None) -> list[str]:
-    """The ids of a `series_id` tensor of shape [n], from JSON `data` or binary `raw`."""
+def series_ids(tensor: RequestInput, raw: Raw | None, limit: int | None = None) -> list[str]:
+    """The ids of a `series_id` tensor of shape [n], from JSON `data` or binary `raw`;
+    more than `limit` (`Settings.max_series`) refused by the shape, before any is read."""
     name, shape = tensor.name, tensor.shape
     if tensor.datatype != BYTES:
         raise InvalidInput.at(
@@ -36,6 +37,8 @@ def series_ids(tensor: RequestInput, raw: Raw | None) -> list[str]:
         )
     if len(shape) != 1 or shape[0] < 1:
         raise InvalidInput.at(f"{name}.shape", f"expected [n] with n at least 1, got {shape}")
+    if limit is not None and shape[0] > limit:
+        raise InvalidInput.at(name, f"at most {limit} series per batch, got {shape[0]:,}")
     if raw is not None:
         if tensor.data is not None:
             raise InvalidInput.at(

@@ -73,12 +73,14 @@ def to_batch(
     request: InferenceRequest,
     binary: Mapping[str, Raw] | None = None,
     max_levels: int = MAX_LEVELS,
+    max_series: int | None = None,
 ) -> Batch:
     """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong.
 
     `binary` holds the raw bytes of each input sent as binary data, by input name
     (`app.v2.binary.input_data` cuts them out of the body); the others have `data`.
-    `max_levels` is `Settings.max_levels`: more levels are refused before any is read.
+    `max_levels` is `Settings.max_levels`: more levels are refused before any is read;
+    `max_series` is `Settings.max_series`, and more ids are refused before any is read.
     """
     tensor = _the_input(request.inputs)
     levels = _parameter_levels(request.parameters, max_levels)
@@ -87,7 +89,7 @@ def to_batch(
     check_levels(len(named), max_levels, "outputs")
     raw = (binary or {}).get(tensor.name)
     by_id = tensor.name == SERIES_INPUT
-    ids = series_ids(tensor, raw) if by_id else None
+    ids = series_ids(tensor, raw, max_series) if by_id else None
     rows = None if by_id else matrix(tensor, raw)
     if PERIODS in (names or []) and not by_id:
         raise InvalidInput.at(

@@ -232,7 +232,7 @@ def _infer(
     """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
     raw = binary.input_data(body.inputs, binary.tail_of(request))
-    batch = to_batch(body, raw, settings.max_levels)
+    batch = to_batch(body, raw, settings.max_levels, settings.max_series)
     answer = answered(_forecast(plane, name, batch))
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or new_request_id()

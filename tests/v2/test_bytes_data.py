@@ -47,6 +47,14 @@ def test_ids_are_read_from_the_bytes_tritonclient_sends() -> None:
     assert series_ids(binary(), memoryview(tritons(IDS))) == IDS  # as cut from the body
 
 
+def test_more_ids_than_the_limit_are_refused_by_their_shape_before_any_is_read() -> None:
+    lie = LENGTH.pack(2**32 - 1)  # would be refused if it were read
+    with pytest.raises(InvalidInput) as error:
+        series_ids(binary(1001), lie, limit=1000)
+    assert error.value.message == "series_id: at most 1000 series per batch, got 1,001"
+    assert series_ids(binary(), tritons(IDS), limit=3) == IDS
+
+
 def test_strings_become_the_bytes_tritonclient_reads() -> None:
     periods = ["2008-01", "2008-02", "2019-Q3", "é"]
     read = deserialize_bytes_tensor(to_bytes(periods))
