@@ -1,6 +1,6 @@
-"""What the time-series protocol's tests share: KServe's own models, bodies, and a data plane
-with `forecast_series` built from the one it has, so the routes can be tested before the
-many-series data plane lands.
+"""What the time-series protocol's tests share: KServe's own models, request bodies, and
+readers of answers. The routes are tested over the real data plane and real models: the
+toys (posted values, no series table) and the session's `catalog` (series by name).
 
 KServe's models are read from the installed `kserve` package (the dev extra), from its
 own file: `kserve/protocol/rest/timeseries/types.py` needs only pydantic and dateutil,
@@ -15,20 +15,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 from apikit import SERIES
-
-from app.contract.calendar import Frequency
-from app.dataplane import Answer, DataPlane
-from app.registry import Registry
-from app.settings import Settings
-from app.timeseries.codec import period_of
-from app.timeseries.plane import SeriesQuery
 
 FORECAST, MODELS = "/v1/timeseries/forecast", "/v1/timeseries/models"
 MODEL = "toy"  # monthly, calibrated intervals for up to 6 steps (tests/modelkit.py)
@@ -64,7 +55,7 @@ def kserve_error(answer: Any) -> Any:
 
 def series_input(
     name: str = "posted",
-    series: Sequence[float] = SERIES[:40],
+    series: Sequence[Any] = SERIES[:40],  # Any: bad elements too
     frequency: str = "month",
     start: str | None = START,
     **fields: Any,
@@ -92,59 +83,11 @@ def content(response: Any, i: int = 0) -> dict[str, Any]:
     return output
 
 
-@dataclass(frozen=True)
-class StandInForecast:
-    """The data plane's `SeriesForecast`, field for field."""
-
-    series_id: str | None
-    values: np.ndarray
-    bands: list[tuple[float, np.ndarray, np.ndarray]]
-    periods: list[str] | None
-    warnings: list[str] = field(default_factory=list)
-
-
-class StandInPlane(DataPlane):
-    """`forecast_series` over `predict_batch`, for posted values only; records the queries.
-
-    Periods follow the query's `start` on a monthly calendar (the toys'); a query by id is
-    answered from `stored`, the history this stand-in pretends the model keeps per id.
-    """
-
-    def __init__(
-        self, registry: Registry, settings: Settings, stored: dict[str, list[float]] | None = None
-    ) -> None:
-        super().__init__(registry, settings)
-        self.stored = stored or {}
-        self.queries: list[SeriesQuery] = []
-
-    def forecast_series(
-        self,
-        name: str,
-        queries: Sequence[SeriesQuery],
-        horizon: int,
-        levels: Sequence[float] | None,
-    ) -> tuple[Answer, list[StandInForecast]]:
-        self.queries.extend(queries)
-        rows = [[*self.stored.get(q.series_id or "", []), *(q.values or [])] for q in queries]
-        batch = self.predict_batch(name, rows, horizon, levels)
-        answers = [
-            StandInForecast(
-                series_id=q.series_id,
-                values=batch.values[i],
-                bands=[(b.level, b.lower[i], b.upper[i]) for b in batch.intervals],
-                periods=_periods(q, len(rows[i]), horizon),
-                warnings=batch.warnings,
-            )
-            for i, q in enumerate(queries)
-        ]
-        return Answer(batch.model, batch.version), answers
-
-
-def _periods(query: SeriesQuery, length: int, horizon: int) -> list[str] | None:
-    if query.series_id is not None:
-        return [f"2008-{month:02d}" for month in range(1, horizon + 1)]  # after 2007-12
-    if query.start is None:
-        return None
-    year, month = (int(part) for part in period_of(query.start, Frequency.MONTHLY, "").split("-"))
-    first = year * 12 + month - 1 + length
-    return [f"{n // 12:04d}-{n % 12 + 1:02d}" for n in range(first, first + horizon)]
+def refused(response: Any, status: int, kind: str, param: str | None = None) -> str:
+    """KServe's ErrorResponse, its code the status and `param` the field; returns the message."""
+    assert response.status_code == status, response.text
+    error = kserve_error(response.json()).error
+    assert error.code == str(status) and error.type == kind and error.param == param, error
+    assert error.message
+    message: str = error.message
+    return message

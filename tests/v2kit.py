@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from apikit import SERIES
 from fastapi.testclient import TestClient
+from tritonclient.utils import deserialize_bytes_tensor
 
 ROWS = [SERIES[:40], SERIES[1:41]]
 INFER = "/v2/models/toy-diff/infer"
@@ -81,7 +82,8 @@ def forecasts(response: Any) -> np.ndarray:
 
 
 def tensors(response: Any) -> dict[str, np.ndarray]:
-    """Every output tensor of a V2 answer, by name, in its shape: JSON or binary-framed."""
+    """Every output tensor of a V2 answer, by name, in its shape: JSON or binary-framed;
+    `periods` (BYTES) as an object array, of str from JSON and of bytes from binary."""
     length = response.headers.get("inference-header-content-length")
     if length is None:
         header, tail = response.json(), b""
@@ -90,14 +92,18 @@ def tensors(response: Any) -> dict[str, np.ndarray]:
         header, tail = json.loads(response.content[: int(length)]), response.content[int(length) :]
     found, offset = {}, 0
     for output in header["outputs"]:
-        assert output["datatype"] == "FP64"
+        strings = output["name"] == "periods"
+        assert output["datatype"] == ("BYTES" if strings else "FP64")
         size = (output.get("parameters") or {}).get("binary_data_size")
         if size is None:
-            found[output["name"]] = np.asarray(output["data"]).reshape(output["shape"])
+            data = np.asarray(output["data"], dtype=object if strings else np.float64)
+            found[output["name"]] = data.reshape(output["shape"])
         else:
             assert "data" not in output
             raw = tail[offset : offset + size]
-            found[output["name"]] = np.frombuffer(raw, "<f8").reshape(output["shape"])
+            # BYTES as tritonclient reads them: (4-byte length, UTF-8 bytes) per element.
+            data = deserialize_bytes_tensor(raw) if strings else np.frombuffer(raw, "<f8")
+            found[output["name"]] = data.reshape(output["shape"])
             offset += size
     assert offset == len(tail), "every byte after the JSON belongs to an output"
     return found

@@ -13,6 +13,9 @@
   of the interval of level (1 - 2q) x 100 %, q > 0.5 the upper bound of (2q - 1) x 100 %,
   so 0.1 and 0.9 are the two bounds of one 80 % interval. q = 0.5 is the point forecast:
   the ensemble's mean stands in for the median (the intervals are calibrated around it).
+- Fields: the data plane names its own (`values`, `series_id`, `start`, `horizon`,
+  `levels`); `in_our_terms` renames them as KServe's request has them (`series`, `name`,
+  `start_timestamp`, `options.horizon`, `options.quantiles`), every input `inputs[i]`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from datetime import date, datetime
 
 from app.contract.calendar import Frequency
 from app.dataplane import Answer
-from app.errors import FieldError, InvalidInput
-from app.timeseries.plane import SeriesForecast, SeriesQuery
+from app.errors import FieldError, InvalidInput, ServiceError
+from app.timeseries.plane import FIELD, SeriesForecast, SeriesQuery, row_field
 from app.timeseries.types import (
     ForecastOutput,
     ForecastRequest,
@@ -53,6 +56,8 @@ CALENDARS: dict[TimeSeriesFrequency, Frequency] = {
 MEDIAN = 0.5
 _LABEL = re.compile(r"(\d{4})(?:-?Q([1-4])|-(\d{2}))?", re.IGNORECASE)
 _OUR_TERMS = {"horizon": "options.horizon", "levels": "options.quantiles"}
+_INPUT_TERMS = {"series_id": "name", "values": "series", "start": "start_timestamp"}
+_ROW = re.compile(r"inputs\[\d+\]")
 
 
 def check_calendar(kind: TimeSeriesFrequency, calendar: Frequency, model: str, at: str) -> None:
@@ -111,8 +116,11 @@ def levels_for(quantiles: Sequence[float] | None) -> list[float]:
 def to_queries(body: ForecastRequest, calendar: Frequency, known: set[str]) -> list[SeriesQuery]:
     """One query per input: a known series by id (plus its new values), else the values.
 
-    A series the model does not know needs `start_timestamp`: without it no answer
-    could say when its forecast starts, and KServe's answer must.
+    Known or not is decided by name alone (`known`: the names the version knows). An
+    unknown name with values is a new series, forecast from them; it needs
+    `start_timestamp`, since without it no answer could say when its forecast starts, and
+    KServe's answer must. An unknown name with no values can only mean a stored series,
+    so it is asked for by id, and the data plane's 404 names the nearest ids there are.
     """
     queries = []
     for i, series in enumerate(body.inputs):
@@ -120,7 +128,7 @@ def to_queries(body: ForecastRequest, calendar: Frequency, known: set[str]) -> l
         check_calendar(series.frequency, calendar, body.model, f"{at}.frequency")
         start = series.start_timestamp
         period = None if start is None else period_of(start, calendar, f"{at}.start_timestamp")
-        if series.name in known:
+        if series.name in known or not series.series:
             queries.append(SeriesQuery(series.name, series.series or None, period))
             continue
         if period is None:
@@ -133,16 +141,29 @@ def to_queries(body: ForecastRequest, calendar: Frequency, known: set[str]) -> l
     return queries
 
 
-def in_our_terms(error: InvalidInput) -> InvalidInput:
-    """The data plane's error with its request-wide fields named as this protocol names them."""
-    fields = [
-        FieldError(field=_OUR_TERMS.get(f.field, f.field), message=f.message) for f in error.errors
-    ]
-    message = error.message
-    for theirs, ours in _OUR_TERMS.items():
-        if message.startswith(f"{theirs}:"):
-            message = ours + message[len(theirs) :]
-    return InvalidInput(message, fields, error.headers)
+def our_field(field: str, count: int) -> str:
+    """A field the data plane names (`inputs.values`, `horizon`) as this protocol does
+    (`inputs[0].series`, `options.horizon`), for a request of `count` inputs."""
+    if field in _OUR_TERMS:
+        return _OUR_TERMS[field]
+    row, dot, part = field.partition(".")
+    if count == 1 and row == row_field(0, 1):  # the data plane's name for a lone query
+        row = f"{FIELD}[0]"
+    elif not _ROW.fullmatch(row):
+        return field
+    return f"{row}.{_INPUT_TERMS.get(part, part)}" if dot else row
+
+
+def in_our_terms(error: ServiceError, count: int) -> ServiceError:
+    """The data plane's error, of the same kind, with its fields named as this protocol
+    names them (`our_field`), in the message too."""
+    if not error.errors:
+        return error
+    fields = [FieldError(field=our_field(f.field, count), message=f.message) for f in error.errors]
+    message, theirs = error.message, error.errors[0].field
+    if message.startswith(f"{theirs}:"):
+        message = fields[0].field + message[len(theirs) :]
+    return type(error)(message, fields, error.headers)
 
 
 def to_response(

@@ -4,10 +4,11 @@
 Thin like v1 and v2: the body names the model (`model`) and its inputs; `app.timeseries.codec`
 turns each input into a query of the data plane's many-series forecast (a series the model
 knows by its `name`, else the values posted) and the answer into KServe's shape. Errors take
-the protocol's shape, `{"error": {"code", "message", "param", "type"}}`, with 400 for bad input
-(as KServe's own server answers it, and as V2 does here), 401 without a valid key, 404 for an
-unknown model and 503 for a model with no verified version. Refusals by the middlewares
-before a route runs (413, 415, load shedding's 503) keep the service's common shape.
+the protocol's shape, `{"error": {"code", "message", "param", "type"}}`, with 400 for bad
+input (as KServe's own server answers it, and as V2 does here), 401 without a valid key, 404
+for an unknown model or series (naming the nearest ids) and 503 for a model with no verified
+version. Refusals by the middlewares before a route runs (413, 415, load shedding's 503) keep
+the service's common shape.
 """
 
 from __future__ import annotations
@@ -131,6 +132,6 @@ def _forecast(
         answer, forecasts = forecast_series(
             plane, body.model, queries, body.options.horizon, levels
         )
-    except InvalidInput as error:
-        raise in_our_terms(error) from error
+    except ServiceError as error:  # 400 bad input, 404 unknown series, named in our terms
+        raise in_our_terms(error, len(queries)) from error
     return to_response(body, answered(answer), forecasts, request_id, int(time.time()))

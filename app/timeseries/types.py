@@ -84,7 +84,8 @@ class TimeSeriesInput(BaseModel):
     name: str = Field(
         min_length=1,
         description="A series the model knows (its stored history is forecast, `series`"
-        " appended to it), or any name for a series forecast from `series` alone.",
+        " appended to it), or any name for a series forecast from `series` alone; with no"
+        " `series`, a name the model does not know is a 404 naming the nearest ones.",
     )
     series: list[Value] = Field(
         description="The observed values, oldest first: for a series the model knows, only"

@@ -10,7 +10,10 @@ levels against `app.budget`'s limit before reading them, as v1 does.
 
 The tensor's data is read in its declared datatype by `app.v2.tensor_data`;
 outputs asked for as binary leave as float64 bytes (`.tobytes()`) instead of
-JSON lists.
+JSON lists. Instead of `values`, a request may send `series_id` (BYTES [n], read by
+`app.v2.bytes_data`): series the model knows, forecast from their stored histories
+(the data plane names them `series_id[i]`); its answer adds `periods`, BYTES
+[n, horizon], the ISO labels of the periods forecast.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from app.contract.intervals import split_levels
 from app.dataplane import Forecasts
 from app.errors import InvalidInput
 from app.http.fields import Horizon, Level
+from app.v2.bytes_data import BYTES, series_ids, to_bytes
 from app.v2.tensor_data import BINARY_SIZE, Raw, matrix
 from app.v2.types import (
     INPUT,
     OUTPUT,
+    PERIODS,
+    SERIES_INPUT,
     InferenceRequest,
     InferenceResponse,
     Parameters,
@@ -50,12 +56,13 @@ _BOUNDS = ("lower", "upper")
 class Batch:
     """What a V2 infer body asks the data plane for, and which outputs to send back."""
 
-    rows: np.ndarray  # [batch, length], float64
+    rows: np.ndarray | None  # [batch, length], float64; None: series by id
     horizon: int
     levels: list[float] | None  # None: the server's default levels
     outputs: list[str] | None  # output names asked for; None: all of them
     binary: Mapping[str, bool] = field(default_factory=dict)  # outputs' own `binary_data`
     binary_default: bool = False  # the request's `binary_data_output`: for all other outputs
+    ids: list[str] | None = None  # the series asked for by id, when `rows` is None
 
     def sends_binary(self, output: str) -> bool:
         """Whether `output` leaves as raw bytes: its own choice first, then the request's."""
@@ -66,19 +73,28 @@ def to_batch(
     request: InferenceRequest,
     binary: Mapping[str, Raw] | None = None,
     max_levels: int = MAX_LEVELS,
+    max_series: int | None = None,
 ) -> Batch:
     """The data plane's question in a V2 infer body, or InvalidInput saying what is wrong.
 
     `binary` holds the raw bytes of each input sent as binary data, by input name
     (`app.v2.binary.input_data` cuts them out of the body); the others have `data`.
-    `max_levels` is `Settings.max_levels`: more levels are refused before any is read.
+    `max_levels` is `Settings.max_levels`: more levels are refused before any is read;
+    `max_series` is `Settings.max_series`, and more ids are refused before any is read.
     """
     tensor = _the_input(request.inputs)
     levels = _parameter_levels(request.parameters, max_levels)
     names = [output.name for output in request.outputs] if request.outputs else None
     named = sorted({band[1] for band in _bands(names or [])})
     check_levels(len(named), max_levels, "outputs")
-    rows = matrix(tensor, (binary or {}).get(tensor.name))
+    raw = (binary or {}).get(tensor.name)
+    by_id = tensor.name == SERIES_INPUT
+    ids = series_ids(tensor, raw, max_series) if by_id else None
+    rows = None if by_id else matrix(tensor, raw)
+    if PERIODS in (names or []) and not by_id:
+        raise InvalidInput.at(
+            "outputs", f"{PERIODS!r} answers series asked for by {SERIES_INPUT!r} only"
+        )
     horizon = _horizon(request.parameters, tensor.parameters)
     if levels is None and named:
         levels = named  # asking for lower_80 asks for the 80 % interval
@@ -93,7 +109,7 @@ def to_batch(
         if (flag := _flag(output.parameters, "binary_data", f"outputs[{i}].parameters.binary_data"))
         is not None
     }
-    return Batch(rows, horizon, levels, names, chosen, bool(default))
+    return Batch(rows, horizon, levels, names, chosen, bool(default), ids)
 
 
 def band_name(bound: str, level: float) -> str:
@@ -107,31 +123,33 @@ def levels_asked(request: InferenceRequest) -> int | None:
     parameters = request.parameters or {}
     if "levels" in parameters:
         return len(_level_parts(parameters["levels"]))
-    bands = sum(output.name != OUTPUT for output in request.outputs or [])
+    bands = sum(output.name not in (OUTPUT, PERIODS) for output in request.outputs or [])
     return bands or None
 
 
 def to_inference_response(
     answer: Forecasts, batch: Batch, request_id: str
 ) -> tuple[InferenceResponse, list[bytes]]:
-    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat.
+    """The forecasts, and each interval bound, as FP64 tensors [batch, horizon], flat; for
+    series by id, their periods too, as a BYTES tensor of the same shape.
 
     Outputs the batch sends as binary carry `binary_data_size` instead of `data`;
-    their bytes (little-endian float64, row-major) come second, in output order,
-    to follow the JSON in the body. All outputs JSON: the list is empty. Each output
-    asked for is sent under the name asked for (`lower_80.0` is the 80 % band's).
+    their bytes (`_binary`) come second, in output order, to follow the JSON in the
+    body. All outputs JSON: the list is empty. Each output asked for is sent under the
+    name asked for (`lower_80.0` is the 80 % band's).
     """
     outputs, payload = [], []
     for name, array in _tensors(answer, batch.outputs):
-        shape = list(array.shape)
+        shape, datatype = list(array.shape), BYTES if array.dtype.kind == "U" else "FP64"
         if batch.sends_binary(name):
-            raw = np.ascontiguousarray(array).astype(_FP64, copy=False).tobytes()
+            raw = _binary(array)
             payload.append(raw)
             size: Parameters = {BINARY_SIZE: len(raw)}
-            outputs.append(ResponseOutput(name=name, shape=shape, datatype="FP64", parameters=size))
+            output = ResponseOutput(name=name, shape=shape, datatype=datatype, parameters=size)
         else:
             data = array.ravel().tolist()
-            outputs.append(ResponseOutput(name=name, shape=shape, datatype="FP64", data=data))
+            output = ResponseOutput(name=name, shape=shape, datatype=datatype, data=data)
+        outputs.append(output)
     warnings: Parameters = {"warnings": "; ".join(answer.warnings)}
     response = InferenceResponse(
         model_name=answer.model,
@@ -143,43 +161,65 @@ def to_inference_response(
     return response, payload
 
 
+def _binary(array: np.ndarray) -> bytes:
+    """An output's bytes: little-endian float64, row-major; strings as BYTES (`to_bytes`)."""
+    if array.dtype.kind == "U":
+        return to_bytes(array.ravel().tolist())
+    return np.ascontiguousarray(array).astype(_FP64, copy=False).tobytes()
+
+
 def _tensors(answer: Forecasts, names: list[str] | None) -> list[tuple[str, np.ndarray]]:
-    """Each output asked for (all of them, when `names` is None) and its array."""
+    """Each output asked for (all of them, when `names` is None) and its array; `periods`
+    (strings) when every row's are known, as they are for series by id."""
     bands = {(bound, b.level): getattr(b, bound) for b in answer.intervals for bound in _BOUNDS}
+    known = answer.periods is not None and all(answer.periods)
+    periods = np.array(answer.periods if known else [], dtype=np.str_)
     if names is None:
-        return [(OUTPUT, answer.values), *((band_name(*key), a) for key, a in bands.items())]
-    return [(name, answer.values if (key := _band(name)) is None else bands[key]) for name in names]
+        found = [(OUTPUT, answer.values), *((band_name(*key), a) for key, a in bands.items())]
+        return found + ([(PERIODS, periods)] if known else [])
+    arrays = {OUTPUT: answer.values, PERIODS: periods}
+    return [(name, arrays[name] if (key := _band(name)) is None else bands[key]) for name in names]
 
 
 def _the_input(inputs: Sequence[RequestInput]) -> RequestInput:
     names = [tensor.name for tensor in inputs]
-    if names != [INPUT]:
-        raise InvalidInput.at("inputs", f"expected one tensor named {INPUT!r}, got {names}")
+    if sorted(names) == sorted([INPUT, SERIES_INPUT]):
+        raise InvalidInput.at(
+            "inputs",
+            f"send either {INPUT!r} (the series) or {SERIES_INPUT!r} (series the model knows,"
+            " from their stored histories), not both",
+        )
+    if names not in ([INPUT], [SERIES_INPUT]):
+        raise InvalidInput.at(
+            "inputs", f"expected one tensor named {INPUT!r} or {SERIES_INPUT!r}, got {names}"
+        )
     return inputs[0]
 
 
 def _bands(names: Sequence[str]) -> list[tuple[str, float]]:
     """The (bound, level) of each band output asked for; refuses unknown names and two
     names of one output (`lower_80`, `lower_80.0`), which would only send it twice."""
-    seen: dict[tuple[str, float] | None, str] = {}
+    seen: dict[tuple[str, float] | str, str] = {}
     for name in names:
-        key = _band(name)
+        key = _band(name) or name
         if key in seen:
             message = f"{seen[key]!r} and {name!r} name the same output; ask for it once"
             raise InvalidInput.at("outputs", message)
         seen[key] = name
-    return [key for key in seen if key is not None]
+    return [key for key in seen if isinstance(key, tuple)]
 
 
 def _band(name: str) -> tuple[str, float] | None:
     """The bound and level a band output names (`lower_80.0` -> ("lower", 80.0)); None for
-    the forecast; refuses unknown output names."""
-    if name == OUTPUT:
+    the forecast and the periods; refuses unknown output names."""
+    if name in (OUTPUT, PERIODS):
         return None
     match = _BAND.fullmatch(name)
     if match is None:
         raise InvalidInput.at(
-            "outputs", f"unknown output {name!r}; outputs are {OUTPUT!r}, lower_<L> and upper_<L>"
+            "outputs",
+            f"unknown output {name!r}; outputs are {OUTPUT!r}, lower_<L>, upper_<L>"
+            f" and, for series by id, {PERIODS!r}",
         )
     try:
         level: float = _LEVEL.validate_python(float(match[2]))

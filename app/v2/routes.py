@@ -1,7 +1,8 @@
 """Open Inference Protocol (KServe V2) over REST, so KServe, Seldon and V2 clients can call us.
 
 Thin like the v1 routes: `infer` is a batch forecast through the same data
-plane (`app.v2.codec` translates the tensors), readiness is `/ready`'s own
+plane (`app.v2.codec` translates the tensors): of the posted `values`, or of the
+series a `series_id` input names, from their stored histories. Readiness is `/ready`'s own
 check, and only the served version of a model can be addressed; any other
 version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
 for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
@@ -22,7 +23,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from app.budget import Work
-from app.dataplane import DataPlane
+from app.dataplane import DataPlane, Forecasts
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id
@@ -35,10 +36,13 @@ from app.http.status import Ready
 from app.registry import Registry, ServedVersion
 from app.settings import Settings
 from app.v2 import binary
-from app.v2.codec import band_name, levels_asked, to_batch, to_inference_response
+from app.v2.bytes_data import BYTES
+from app.v2.codec import Batch, band_name, levels_asked, to_batch, to_inference_response
 from app.v2.types import (
     INPUT,
     OUTPUT,
+    PERIODS,
+    SERIES_INPUT,
     InferenceRequest,
     InferenceResponse,
     ModelMetadata,
@@ -201,10 +205,13 @@ def _work(plane: DataPlane, settings: Settings, name: str, body: InferenceReques
     length]), the largest figure: the thread pool, then the codec says what is wrong.
     """
     tensor = body.inputs[0]
-    rows, length = tensor.shape if len(tensor.shape) == 2 else (settings.max_series, 0)
     given = [p["horizon"] for p in (body.parameters, tensor.parameters) if p and "horizon" in p]
     whole = [h for h in given if isinstance(h, int) and h > 0]
     horizon = max(whole, default=1) if len(whole) == len(given) else settings.max_horizon
+    if tensor.name == SERIES_INPUT:  # series by id, each read at its stored width
+        ids = tensor.shape[0] if len(tensor.shape) == 1 else settings.max_series
+        return plane.forecast_work(name, max(ids, 1), None, horizon, levels_asked(body))
+    rows, length = tensor.shape if len(tensor.shape) == 2 else (settings.max_series, 0)
     series, values = max(rows, 1), max(rows, 1) * max(length, 1)
     return plane.forecast_work(name, series, values, horizon, levels_asked(body))
 
@@ -225,29 +232,45 @@ def _infer(
     """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
     _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
     raw = binary.input_data(body.inputs, binary.tail_of(request))
-    batch = to_batch(body, raw, settings.max_levels)
-    answer = answered(
-        plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
-    )
+    batch = to_batch(body, raw, settings.max_levels, settings.max_series)
+    answer = answered(_forecast(plane, name, batch))
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or new_request_id()
     response, payload = to_inference_response(answer, batch, request_id)
     return binary.framed(response, payload) if payload else response
 
 
+def _forecast(plane: DataPlane, name: str, batch: Batch) -> Forecasts:
+    """The series by id from their stored histories, or the posted rows; the data plane
+    names them as the input does (`series_id[i]`, `values[i]`)."""
+    if batch.ids is not None:
+        return plane.predict_ids(name, batch.ids, batch.horizon, batch.levels, SERIES_INPUT)
+    assert batch.rows is not None  # to_batch gives one of the two
+    return plane.predict_batch(name, batch.rows, batch.horizon, batch.levels, field=INPUT)
+
+
 def _metadata(
     registry: Registry, settings: Settings, name: str, version: str | None
 ) -> ModelMetadata:
-    """The input, and the outputs a default request returns: the forecast and its bands."""
+    """The inputs, and the outputs a default request returns: the forecast and its bands.
+
+    A version with a series table also takes `series_id` (instead of `values`), and its
+    answers to it add `periods`.
+    """
     served = _served(registry, name, version)
     levels = settings.default_levels if served.forecaster.interval_horizon else []
     names = [OUTPUT, *(band_name(b, level) for level in levels for b in ("lower", "upper"))]
+    inputs = [TensorMetadata(name=INPUT, datatype="FP64", shape=[-1, -1])]
+    outputs = [TensorMetadata(name=n, datatype="FP64", shape=[-1, -1]) for n in names]
+    if served.forecaster.series is not None:
+        inputs.append(TensorMetadata(name=SERIES_INPUT, datatype=BYTES, shape=[-1]))
+        outputs.append(TensorMetadata(name=PERIODS, datatype=BYTES, shape=[-1, -1]))
     return ModelMetadata(
         name=name,
         versions=[str(served.version)],
         platform=PLATFORM,
-        inputs=[TensorMetadata(name=INPUT, datatype="FP64", shape=[-1, -1])],
-        outputs=[TensorMetadata(name=n, datatype="FP64", shape=[-1, -1]) for n in names],
+        inputs=inputs,
+        outputs=outputs,
     )
 
 

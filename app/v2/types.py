@@ -7,7 +7,10 @@ checked against the declared `datatype` by `app.v2.codec`, which can name the
 row and column at fault. With the binary tensor data extension an input has
 no `data` but `parameters.binary_data_size`, and an output asked for as binary
 answers the same way, its bytes following the JSON (`app.v2.binary`). Unknown
-fields and parameters are ignored, as other extensions expect.
+fields and parameters are ignored, as other extensions expect. A request's one input
+is `values` (series posted, [batch, length]) or `series_id` (BYTES [n]: series the model
+knows, forecast from their stored histories); the answer to the latter adds `periods`
+(BYTES [n, horizon]), the periods forecast.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.http.examples import MILK
 
 INPUT, OUTPUT = "values", "forecast"
+SERIES_INPUT, PERIODS = "series_id", "periods"  # series by id, and the periods they forecast
 Parameters = dict[str, bool | int | float | str]
 _ROWS = (MILK[-37:], MILK[-38:-1])
 
@@ -106,7 +110,9 @@ class InferenceRequest(BaseModel):
         " `binary_data_output`: true to get every output as raw bytes after the JSON.",
     )
     inputs: list[RequestInput] = Field(
-        min_length=1, description=f"One tensor, `{INPUT}`, of shape [batch, length]."
+        min_length=1,
+        description=f"One tensor: `{INPUT}`, of shape [batch, length], or `{SERIES_INPUT}`,"
+        " BYTES of shape [n], naming series the model knows.",
     )
     outputs: list[RequestOutput] | None = None
 
@@ -119,7 +125,9 @@ class ResponseOutput(BaseModel):
         default=None,
         description="`binary_data_size`: the output's bytes follow the JSON, not `data`.",
     )
-    data: list[float] | None = Field(default=None, description="Row-major, flat.")
+    data: list[float] | list[str] | None = Field(
+        default=None, description="Row-major, flat: numbers, or strings for BYTES (`periods`)."
+    )
 
 
 class InferenceResponse(BaseModel):

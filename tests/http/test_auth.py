@@ -29,6 +29,12 @@ GOOD = {"Authorization": f"Bearer {KEYS[1]}"}
 V2_INFER = {
     "inputs": [{"name": "values", "shape": [1, 40], "datatype": "FP64", "data": SERIES[:40]}]
 }
+TS_SERIES = {"type": "univariate_time_series", "name": "a", "series": SERIES[:40]}
+TS_FORECAST = {
+    "model": "toy",
+    "inputs": [TS_SERIES | {"frequency": "month", "start_timestamp": "2000-01"}],
+    "options": {"horizon": 1},
+}
 # Every model endpoint, with a body it answers 200 to when the key is right.
 PROTECTED: list[tuple[str, str, Any]] = [
     ("get", "/v1/models", None),
@@ -45,8 +51,7 @@ PROTECTED: list[tuple[str, str, Any]] = [
     ("get", "/v2/models/toy/versions/1/ready", None),
     ("post", "/v2/models/toy/infer", V2_INFER),
     ("post", "/v2/models/toy/versions/1/infer", V2_INFER),
-    # POST /v1/timeseries/forecast is refused in test_no_model_route_is_left_unprotected; it
-    # answers 200 only over the many-series data plane (tests/timeseries).
+    ("post", "/v1/timeseries/forecast", TS_FORECAST),
     ("get", "/v1/timeseries/models", None),
 ]
 OPEN = ["/health", "/ready", "/v2", "/v2/health/live", "/v2/health/ready", "/docs", "/openapi.json"]

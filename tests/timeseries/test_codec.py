@@ -10,23 +10,24 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tskit import StandInForecast, kserve_response
+from tskit import kserve_response
 
 from app.contract.calendar import Frequency
 from app.dataplane import Answer
-from app.errors import FieldError, InvalidInput
+from app.errors import FieldError, InvalidInput, SeriesNotFound
 from app.timeseries.codec import (
     CALENDARS,
     check_calendar,
     in_our_terms,
     level_of,
     levels_for,
+    our_field,
     period_of,
     timestamp_of,
     to_queries,
     to_response,
 )
-from app.timeseries.plane import SeriesQuery
+from app.timeseries.plane import SeriesForecast, SeriesQuery
 from app.timeseries.types import ForecastRequest, ForecastResponse, TimeSeriesFrequency
 
 # --- quantiles and levels -----------------------------------------------------------------------
@@ -151,6 +152,12 @@ def test_a_known_series_needs_no_start() -> None:
     assert queries == [SeriesQuery(series_id="store-7", values=[1.0, 2.0])]
 
 
+def test_an_unknown_name_without_values_is_asked_for_by_id() -> None:
+    """It can only mean a stored series, so the data plane's 404 names the nearest ids."""
+    queries = to_queries(request("empty", start=None), Frequency.MONTHLY, set())
+    assert queries == [SeriesQuery(series_id="empty")]
+
+
 def test_an_unknown_series_without_a_start_is_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
         to_queries(request("store-7", "new", start=None), Frequency.MONTHLY, {"store-7"})
@@ -158,12 +165,36 @@ def test_an_unknown_series_without_a_start_is_refused() -> None:
     assert "knows no series 'new'" in refused.value.message
 
 
-def test_the_data_planes_request_wide_fields_are_renamed_in_this_protocols_terms() -> None:
+@pytest.mark.parametrize(
+    ("theirs", "count", "ours"),
+    [
+        ("horizon", 1, "options.horizon"),
+        ("levels", 3, "options.quantiles"),
+        ("inputs", 1, "inputs[0]"),  # a lone query: the data plane says just `inputs`
+        ("inputs.values", 1, "inputs[0].series"),
+        ("inputs.series_id", 1, "inputs[0].name"),
+        ("inputs.start", 1, "inputs[0].start_timestamp"),
+        ("inputs[2].values", 3, "inputs[2].series"),
+        ("inputs[10].series_id", 11, "inputs[10].name"),
+        ("inputs", 3, "inputs"),  # the whole list: too many series
+        ("body", 1, "body"),
+    ],
+)
+def test_the_data_planes_fields_are_named_as_this_protocol_names_them(
+    theirs: str, count: int, ours: str
+) -> None:
+    assert our_field(theirs, count) == ours
+
+
+def test_the_data_planes_errors_keep_their_kind_with_their_fields_renamed() -> None:
     theirs = InvalidInput.at("levels", "retrain it, or send levels: []")
-    ours = in_our_terms(theirs)
+    ours = in_our_terms(theirs, 1)
     assert ours.message == "options.quantiles: retrain it, or send levels: []"
     assert ours.errors == [FieldError(field="options.quantiles", message=theirs.errors[0].message)]
-    other = in_our_terms(InvalidInput.at("series[3]", "too short"))
+    unknown = in_our_terms(SeriesNotFound.named("inputs.series_id", "larg", "m", ["large"]), 1)
+    assert isinstance(unknown, SeriesNotFound) and unknown.errors[0].field == "inputs[0].name"
+    assert unknown.message == "inputs[0].name: model 'm' knows no series 'larg'; nearest: 'large'"
+    other = in_our_terms(InvalidInput.at("series[3]", "too short"), 1)
     assert other.message == "series[3]: too short" and other.errors[0].field == "series[3]"
 
 
@@ -177,7 +208,7 @@ def answer_of(
     body = request("a", quantiles=quantiles)
     lower80, upper80 = np.array([0.0, 1.0]), np.array([4.0, 5.0])
     lower95, upper95 = np.array([-1.0, 0.0]), np.array([5.0, 6.0])
-    forecast = StandInForecast(
+    forecast = SeriesForecast(
         series_id=None,
         values=np.array([2.0, 3.0]),
         bands=[(80.0, lower80, upper80), (95.0, lower95, upper95)],

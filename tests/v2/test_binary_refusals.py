@@ -86,7 +86,7 @@ def refusals() -> dict[str, tuple[bytes, dict[str, str], str]]:
         ),
         "wrong input name": (
             *frame({"inputs": [{**binary_tensor(RAW), "name": "x"}]}, good),
-            "expected one tensor named 'values', got ['x']",
+            "expected one tensor named 'values' or 'series_id', got ['x']",
         ),
         "two binary inputs": (
             *frame({"inputs": [binary_tensor(RAW)] * 2}, good, good),
