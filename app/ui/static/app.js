@@ -8,6 +8,7 @@
 import { ApiError, api, hasKey, setKey } from "./api.js";
 import { renderCard, renderModels, renderReport } from "./card.js";
 import * as known from "./known.js";
+import { renderPanel } from "./panel.js";
 import { showEvaluation, showForecast } from "./results.js";
 import { parseHorizon, parseSeries, parseTokens } from "./parse.js";
 
@@ -133,6 +134,7 @@ async function selectModel(name, { quiet = false } = {}) {
   state.cards.set(name, state.card);
   const card = state.card;
   renderCard(card);
+  renderPanel(card, (id) => pickFromCard(card, id));
   configureLevels(card);
   $("forecast-result").hidden = true;
   $("evaluate-result").hidden = true;
@@ -224,6 +226,13 @@ async function run(action, { focus = false } = {}) {
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }
+}
+
+/** A worst series pressed on the card: pick it in the form, forecast it, show the answer. */
+async function pickFromCard(card, id) {
+  if (state.card !== card) return;
+  await known.choose(id, { silent: true });
+  await run("forecast", { focus: true });
 }
 
 known.onPick(() => run("forecast"));
