@@ -1,7 +1,7 @@
 """Fixtures of the page's browser tests (test_ui_browser_*.py): one headless Chromium per
 module, the live servers they visit (the committed models; the toy models behind an API
-key; the toy models without one are tests/conftest.py's `server`), and `visit`, a fresh tab
-on the page.
+key; models that know series beside one that does not; the toy models alone are
+tests/conftest.py's `server`), and `visit`, a fresh tab on the page.
 
 Playwright drives Debian's chromium (`/usr/bin/chromium`); it never downloads a browser.
 Every request that leaves the server under test is aborted and recorded, so "offline"
@@ -10,6 +10,7 @@ is asserted, not assumed.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from chromium import CHROMIUM, FLAGS
 from liveserver import ROOT, LiveServer, live_server
-from pagekit import KEY, Visit
+from pagekit import KEY, MANY, Visit
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,39 @@ def keyed(toy_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "FORECAST_API_KEYS": KEY,
     }
     with live_server(env, tmp_path_factory.mktemp("keyed") / "uvicorn.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def many_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory holding `many`: a tiny global model over 1200 monthly series
+    (`store-0000` to `store-1199`, 60 months each), trained in about half a minute."""
+    pytest.importorskip("keras")
+    from trainkit import train_cli, write_catalog
+
+    base = tmp_path_factory.mktemp("many")
+    series = {f"store-{i:04d}": (1.0 + (i % 17) / 4, 0, 60) for i in range(MANY)}
+    csv = write_catalog(base / "many.csv", series)
+    code, out = train_cli(csv, base / "models", "--batch-size", "1024")
+    assert code == 0, out
+    return base / "models"
+
+
+@pytest.fixture(scope="module")
+def series_server(
+    catalog_models: Path,
+    many_models: Path,
+    toy_models: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """`catalog` (4 series) and `many` (1200), which know their series, beside `toy`, a
+    model trained before versions kept their series."""
+    models = tmp_path_factory.mktemp("series-models")
+    shutil.copytree(catalog_models / "catalog", models / "catalog")
+    shutil.copytree(many_models / "many", models / "many")
+    shutil.copytree(toy_models / "toy", models / "toy")
+    env = {"FORECAST_MODEL_DIR": str(models), "FORECAST_DEFAULT_MODEL": "catalog"}
+    with live_server(env, tmp_path_factory.mktemp("series") / "uvicorn.log") as running:
         yield running
 
 

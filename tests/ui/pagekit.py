@@ -23,6 +23,7 @@ from modelkit import synthetic_series
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 KEY = "ui-test-key"
+MANY = 1200  # the series of conftest's `many` model: more than one `/series` page holds (1000)
 TOY = [round(float(v), 3) for v in synthetic_series()]
 
 
@@ -109,3 +110,34 @@ def download(page: Any) -> list[dict[str, str]]:
 
 def toy_text() -> str:
     return "\n".join(str(v) for v in TOY)
+
+
+def options(page: Any) -> list[str]:
+    """The series the picker lists, in order."""
+    ids: list[str] = page.eval_on_selector_all(
+        "#series-list [role='option']", "(items) => items.map((item) => item.dataset.series)"
+    )
+    return ids
+
+
+def wait_options(page: Any, ids: list[str]) -> None:
+    """Wait until the picker lists exactly `ids`, in order."""
+    page.wait_for_function(
+        """(want) => JSON.stringify([...document.querySelectorAll("#series-list [role='option']")]
+            .map((item) => item.dataset.series)) === JSON.stringify(want)""",
+        arg=ids,
+    )
+
+
+def wait_legend(page: Any, chart: str, fraction: float, want: str) -> None:
+    """Point at `fraction` of the chart's width; wait until its legend names period `want`."""
+    over = page.locator(f"#{chart} .u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    x = box["x"] + min(box["width"] - 1, max(1, fraction * box["width"]))
+    page.mouse.move(x, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "([chart, want]) => document.querySelector(`#${chart} .u-legend .u-value`)"
+        ".textContent === want",
+        arg=[chart, want],
+    )

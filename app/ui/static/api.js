@@ -56,4 +56,9 @@ export const api = {
   report: (name) => call(`${model(name)}/report.png`, { as: "blob" }),
   predict: (name, body) => call(`${model(name)}/predict`, { body }),
   evaluate: (name, body) => call(`${model(name)}/evaluate`, { body }),
+  /** A page of the series a model knows: `{total, offset, series}`; 422 for a model without. */
+  series: (name, { search = "", offset = 0, limit = 50 } = {}) => call(
+    `${model(name)}/series?${new URLSearchParams({ search, offset: String(offset), limit: String(limit) })}`,
+  ),
+  seriesDetail: (name, id) => call(`${model(name)}/series/${encodeURIComponent(id)}`),
 };

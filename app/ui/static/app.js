@@ -7,12 +7,15 @@
 
 import { ApiError, api, hasKey, setKey } from "./api.js";
 import { renderCard, renderModels, renderReport } from "./card.js";
+import * as known from "./known.js";
+import { renderPanel } from "./panel.js";
 import { showEvaluation, showForecast } from "./results.js";
 import { parseHorizon, parseSeries, parseTokens } from "./parse.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { models: [], cards: new Map(), selected: null, card: null };
-const CONTROLS = ["values", "horizon", "levels"];
+const CONTROLS = ["series-search", "values", "horizon", "levels"];
+const FIELDS = { series_id: "series-search", values: "values", horizon: "horizon", levels: "levels" };
 
 function announce(text) {
   $("announce").textContent = text;
@@ -30,8 +33,7 @@ function clearErrors() {
 
 /** `values[3]` -> "values"; a field the form has no control for -> null (a form-wide error). */
 function controlFor(field) {
-  const root = String(field ?? "").split(/[[.]/)[0];
-  return CONTROLS.includes(root) ? root : null;
+  return FIELDS[String(field ?? "").split(/[[.]/)[0]] ?? null;
 }
 
 /** The API's message, with the line a bad value came from: `values[3] (line 5, “abc”): ...`. */
@@ -130,12 +132,16 @@ async function selectModel(name, { quiet = false } = {}) {
     return;
   }
   state.cards.set(name, state.card);
-  renderCard(state.card);
-  configureLevels(state.card);
+  const card = state.card;
+  renderCard(card);
+  renderPanel(card, (id) => pickFromCard(card, id));
+  configureLevels(card);
   $("forecast-result").hidden = true;
   $("evaluate-result").hidden = true;
-  if (!quiet) announce(`Selected ${name}, version ${state.card.version}.`);
-  const card = state.card;
+  known.configureSeries(card).then((shown) => {
+    if (shown && !quiet) announce(`${card.name} knows ${card.data.series} series: search them in the form.`);
+  });
+  if (!quiet) announce(`Selected ${name}, version ${card.version}.`);
   api.report(name).then(
     (blob) => renderReport(card, blob, null),
     (err) => renderReport(card, null, err.message),
@@ -173,37 +179,67 @@ zone.addEventListener("drop", (event) => {
   readFile(event.dataTransfer.files[0]);
 });
 
-$("series-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const action = event.submitter?.dataset.action ?? "forecast";
+/** Forecast the picked series by id; resolves to the sentence announced. */
+async function forecastKnown(card, horizon, levels) {
+  const id = known.picked();
+  if (id === null) throw new ApiError(422, { error: "pick a series first", errors: [{ field: "series_id", message: "Pick a series from the list first." }] });
+  const { answer, input, detail } = await known.forecastSeries(card, id, horizon, levels);
+  const said = showForecast(answer, input, card);
+  known.showAccuracy(detail, card);
+  return said;
+}
+
+/** Forecast or evaluate what the form holds; `focus` moves the focus to the answer. */
+async function run(action, { focus = false } = {}) {
   clearErrors();
   if (!state.card) {
     $("form-error").textContent = "Choose a ready model first.";
     return;
   }
-  const parsed = preview();
   const card = state.card;
-  const body = {
-    values: parsed.values,
-    horizon: parseHorizon($("horizon").value),
-    // A version without intervals gets none asked for: asking would be refused.
-    levels: card.intervals === null ? [] : parseTokens($("levels").value),
-  };
+  const byId = known.source() === "known";
+  const parsed = byId ? null : preview();
+  const horizon = parseHorizon($("horizon").value);
+  // A version without intervals gets none asked for: asking would be refused.
+  const levels = card.intervals === null ? [] : parseTokens($("levels").value);
   const section = $(action === "forecast" ? "forecast-result" : "evaluate-result");
-  const buttons = document.querySelectorAll("#series-form button");
+  const buttons = document.querySelectorAll("#series-form button[type='submit']");
   buttons.forEach((b) => { b.disabled = true; });
   announce(action === "forecast" ? "Forecasting…" : "Evaluating…");
   try {
-    const answer = await (action === "forecast" ? api.predict : api.evaluate)(card.name, body);
+    let said;
+    if (byId) {
+      said = await forecastKnown(card, horizon, levels);
+    } else {
+      const body = { values: parsed.values, horizon, levels };
+      const answer = await (action === "forecast" ? api.predict : api.evaluate)(card.name, body);
+      said = action === "forecast" ? showForecast(answer, parsed, card) : showEvaluation(answer, parsed);
+      if (action === "forecast") known.showAccuracy(null, card);
+    }
+    if (state.card !== card) return; // another model was chosen meanwhile
     section.hidden = false;
-    const said = action === "forecast" ? showForecast(answer, parsed, card) : showEvaluation(answer, parsed);
     announce(said);
+    if (focus) section.focus();
   } catch (err) {
     section.hidden = true;
     showError(err instanceof ApiError ? err : new ApiError(0, { error: String(err) }), parsed);
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }
+}
+
+/** A worst series pressed on the card: pick it in the form, forecast it, show the answer. */
+async function pickFromCard(card, id) {
+  if (state.card !== card) return;
+  await known.choose(id, { silent: true });
+  await run("forecast", { focus: true });
+}
+
+known.onPick(() => run("forecast"));
+
+$("series-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  run(event.submitter?.dataset.action ?? "forecast");
 });
 
 loadModels();

@@ -8,8 +8,9 @@ const PRETTY = { persistence: "Persistence (baseline)", seasonal_naive: "Seasona
 
 function summary(card) {
   if (!card) return "";
-  const { n_points: n, first_period: first, last_period: last } = card.data;
-  return `${n} points, ${first} to ${last} (${card.data.file_name})`;
+  const { n_points: n, first_period: first, last_period: last, series } = card.data;
+  const many = series > 1 ? ` in ${series} series` : "";
+  return `${n} points${many}, ${first} to ${last} (${card.data.file_name})`;
 }
 
 function stateCell(model) {
@@ -126,11 +127,14 @@ function lists(card) {
     ["Learning rate", String(t.learning_rate)],
     ["Seed", String(t.seed)],
     ["Took", `${formatNumber(t.wall_seconds)} s`],
+    ["Served weights", t.refit ? "a refit on all the data, after scoring" : "the scored fit"],
   ]);
   fillList($("card-data"), [
     ["File", d.file_name],
     ["Frequency", d.frequency],
+    ["Series", d.series > 1 ? `${d.series}${d.id_name ? `, ids in “${d.id_name}”` : ""}` : null],
     ["Points", `${d.n_points}: ${d.train_points} train, ${d.test_points} test`],
+    ["Test part", t.test_periods ? `the last ${t.test_periods} periods of each series` : null],
     ["Periods", `${d.first_period} to ${d.last_period}`],
     ["Value", d.value_name],
     ["Training range", `${formatNumber(d.train_min)} to ${formatNumber(d.train_max)}`],

@@ -37,12 +37,15 @@ function intervalsText(answer, card) {
   return "without intervals (none asked for)";
 }
 
-/** Draw the forecast answer; returns the sentence announced to screen readers. */
+/**
+ * Draw the forecast answer; returns the sentence announced to screen readers. `parsed` is
+ * the history: `{values, periods: {labels, next(n)} | null, from?}` (`from` names it).
+ */
 export function showForecast(answer, parsed, card) {
   const labels = forecastLabels(parsed, answer.horizon);
   const future = parsed.periods ? labels.slice(parsed.values.length) : null;
   const said = `${answer.model} version ${answer.version}: ${answer.horizon} step(s) ahead from`
-    + ` ${parsed.values.length} values, ${intervalsText(answer, card)}.`;
+    + ` ${parsed.from ?? `${parsed.values.length} values`}, ${intervalsText(answer, card)}.`;
   $("forecast-summary").textContent = said;
   warnings("forecast-warnings", answer.warnings);
   forecastChart($("forecast-chart"), {
@@ -61,7 +64,8 @@ export function showForecast(answer, parsed, card) {
   csvUrl = URL.createObjectURL(new Blob([csv(answer, future)], { type: "text/csv" }));
   const link = $("forecast-csv");
   link.href = csvUrl;
-  link.download = `${answer.model}-v${answer.version}-forecast.csv`;
+  const id = answer.series_id ? `-${answer.series_id.replace(/[^\w.-]+/g, "_")}` : "";
+  link.download = `${answer.model}-v${answer.version}${id}-forecast.csv`;
   return said;
 }
 
