@@ -93,7 +93,9 @@ def list_series(
     )
 
 
-@router.get("/{name}/series/{series_id}", summary="One series: its history, calendar, accuracy")
+@router.get(
+    "/{name}/series/{series_id:path}", summary="One series: its history, calendar, accuracy"
+)
 def describe_series(name: str, series_id: str, registry: RegistryDep) -> SeriesDetail:
     forecaster = _forecaster(name, registry)
     table = _table(forecaster)

@@ -132,3 +132,10 @@ def test_toy_models_without_series_refuse_ids_but_forecast_values(toy_models: Pa
         assert answer.status_code == 422 and "knows no series by id" in answer.json()["error"]
         listing = c.get("/v1/models/toy/series")
         assert listing.status_code == 422 and "retrain it" in listing.json()["error"]
+
+
+def test_an_id_with_a_slash_is_described_too(client: TestClient) -> None:
+    """Ids are the file's (a BLS code, a `region/store` key): a path segment may hold a slash."""
+    answer = client.get("/v1/models/catalog/series/small%2Fnot-there")
+    assert answer.status_code == 404 and answer.json()["type"] == "series_not_found"
+    assert "'small/not-there'" in answer.json()["error"]
