@@ -21,7 +21,7 @@ import numpy as np
 from app.contract.intervals import bounds, bounds_by_row
 from app.contract.manifest import Manifest
 from app.contract.pipeline import Histories, Pipeline, as_rows, recursive_forecast
-from app.contract.series import SeriesTable, forecast_by_row, normalisations
+from app.contract.series import SeriesTable, forecast_by_row, loggable, normalisations
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
 from app.engine.network import Network, stack
@@ -151,7 +151,7 @@ class Forecaster:
         log, spread = table.log[known], table.spread[known]
         if (unknown := known < 0).any():
             log[unknown], spread[unknown] = normalisations(self.pipeline, rows[unknown])
-        return log, spread
+        return loggable(self.pipeline, rows, log, spread)
 
     @property
     def interval_horizon(self) -> int:

@@ -23,7 +23,7 @@ from app.contract.intervals import Calibration
 from app.contract.pipeline import AffineScaler, Pipeline, as_rows, one_step_histories
 from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
 from app.contract.seasonal import SeasonalPipeline
-from app.contract.series import forecast_by_row, normalisation
+from app.contract.series import forecast_by_row, loggable, normalisation
 from app.errors import TrainingFailed
 from training.calibrate import calibrate
 from training.network import build_ensemble, build_model, export_members
@@ -79,15 +79,14 @@ class Ensemble:
 
     def forecast(self, histories: np.ndarray, horizon: int, series: np.ndarray) -> np.ndarray:
         """(batch, width) history rows of the series numbered `series` -> (batch, horizon)."""
+        states = self.states(histories, series)
         return forecast_by_row(
-            histories,
-            horizon,
-            self.pipeline,
-            self.affine,
-            self.predict,
-            self.log[series],
-            self.spread[series],
+            histories, horizon, self.pipeline, self.affine, self.predict, *states
         )
+
+    def states(self, histories: np.ndarray, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log, spread) each history row is forecast with: its series', unless `loggable`."""
+        return loggable(self.pipeline, histories, self.log[series], self.spread[series])
 
     def forecast_from(
         self, values: Sequence[np.ndarray], points: Sequence[np.ndarray], horizon: int

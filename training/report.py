@@ -24,6 +24,7 @@ from app.contract.manifest import (
     StepScores,
     WorstSeries,
 )
+from app.contract.pipeline import as_rows
 from app.contract.scoring import (
     BASELINE_LABELS,
     Backtest,
@@ -180,19 +181,25 @@ def test_bands(
 ) -> list[tuple[float, list[np.ndarray], list[np.ndarray]]]:
     """Per reported level, per series, the one-step (lower, upper) bounds of its test points.
 
-    The evaluation fit's normalisation scales each series' bands, as serving does.
+    Each point's band is in the space, and (for a normalised calibration) at the
+    spread, its history is forecast with (`Ensemble.states`), as serving does.
     """
     calibration, evaluation = fitted.calibration, fitted.evaluation
+    width = evaluation.pipeline.history_width
     half = calibration.half_widths(REPORTED_LEVELS, 1)[:, 0]
+    states = []
+    for k, series in enumerate(values):
+        test = fitted.targets[k][fitted.targets[k] >= fitted.splits[k].train_size]
+        rows = as_rows([series[max(0, t - width) : t] for t in test], width)
+        log, spread = evaluation.states(rows, np.full(len(test), k))
+        states.append((log, spread if calibration.normalised else np.ones(len(test))))
     out = []
-    for level, width in zip(REPORTED_LEVELS, half, strict=True):
+    for level, one in zip(REPORTED_LEVELS, half, strict=True):
         lowers, uppers = [], []
-        for k in range(len(values)):
+        for k, (log, spread) in enumerate(states):
             test = fitted.targets[k] >= fitted.splits[k].train_size
             point = fitted.predictions[k][test][:, np.newaxis]
-            spread = evaluation.spread[k] if calibration.normalised else 1.0
-            log = np.full(len(point), evaluation.log[k])
-            lower, upper = bounds_by_row(point, np.full_like(point, width * spread), log)
+            lower, upper = bounds_by_row(point, (one * spread)[:, np.newaxis], log)
             lowers.append(lower[:, 0])
             uppers.append(upper[:, 0])
         out.append((level, lowers, uppers))

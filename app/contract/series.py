@@ -214,6 +214,24 @@ def read_histories(data: bytes, series: int, width: int) -> np.ndarray:
     return histories
 
 
+def loggable(
+    pipeline: Pipeline, rows: np.ndarray, log: np.ndarray, spread: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The states rows can be forecast with: a series in logs whose history holds a value of
+    zero or less cannot be, so that row takes the state of its own values (no logs).
+
+    A catalog's series may be positive through training and reach zero later; its
+    forecast then comes from the rule any unseen series gets, instead of a NaN. Training
+    scores, and serving answers, through this one rule.
+    """
+    stuck = log & (rows <= 0).any(axis=1)  # NaN padding compares False
+    if not stuck.any():
+        return log, spread
+    log, spread = log.copy(), spread.copy()
+    log[stuck], spread[stuck] = normalisations(pipeline, rows[stuck])
+    return log, spread
+
+
 def forecast_by_row(
     histories: np.ndarray,
     horizon: int,

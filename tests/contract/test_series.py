@@ -17,6 +17,7 @@ from app.contract.series import (
     SeriesFile,
     forecast_by_row,
     histories_bytes,
+    loggable,
     normalisation,
     normalisations,
     read_histories,
@@ -126,3 +127,22 @@ def test_forecast_by_row_is_each_row_forecast_with_its_own_state() -> None:
             rows[i : i + 1], 3, spec, AffineScaler(0.8 / spread[i], 0.1), predict
         )
         np.testing.assert_allclose(together[i], alone[0], rtol=1e-12)
+
+
+def test_a_series_in_logs_that_reaches_zero_is_forecast_from_its_own_values() -> None:
+    rng = np.random.default_rng(4)
+    rows = 100 + rng.normal(0, 5, (2, PIPELINE.history_width)).cumsum(axis=1)
+    rows[1, -3] = 0.0  # positive through training, zero now
+    log, spread = np.array([True, True]), np.array([0.05, 0.05])
+    usable_log, usable_spread = loggable(PIPELINE, rows, log, spread)
+    assert usable_log.tolist() == [True, False]
+    own = normalisations(PIPELINE, rows[1:])
+    assert (usable_spread[0], usable_spread[1]) == (0.05, own[1][0]) and not own[0][0]
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x))
+
+    forecasts = forecast_by_row(
+        rows, 2, PIPELINE, AffineScaler(1.0, 0.0), predict, usable_log, usable_spread
+    )
+    assert np.isfinite(forecasts).all()
