@@ -52,24 +52,26 @@ def replicate(version_dir: Path, models_dir: Path, replicas: int) -> Path:
 
     bigger = {key: grown(value) for key, value in table.items()}
     bigger["ids"] = [f"{sid}~{k}" for k in range(replicas) for sid in table["ids"]]
+    name = f"{manifest.name}-x{replicas}"
 
     def build(directory: Path, version: int) -> dict[str, Any]:
-        for name in manifest.files:
-            if name not in (SERIES_FILE, HISTORIES_FILE):
-                shutil.copyfile(version_dir / name, directory / name)
+        for file in manifest.files:
+            if file not in (SERIES_FILE, HISTORIES_FILE):
+                shutil.copyfile(version_dir / file, directory / file)
         (directory / SERIES_FILE).write_text(json.dumps(bigger))
         matrix = np.tile(histories.histories, (replicas, 1))
         (directory / HISTORIES_FILE).write_bytes(histories_bytes(matrix))
         fields = manifest.model_dump(include=set(ModelCard.model_fields) - {"version"})
         series = info.model_copy(update={"count": len(bigger["ids"])})
         return fields | {
+            "name": name,
             "networks": manifest.networks,
             "calibration": manifest.calibration,
             "libraries": manifest.libraries,
             "series": series,
         }
 
-    return write_version(models_dir, f"{manifest.name}-x{replicas}", build)
+    return write_version(models_dir, name, build)
 
 
 def start_and_measure(models_dir: Path, name: str, logs: Path) -> dict[str, Any]:
@@ -149,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(args.version, models / name / "1")
         report: dict[str, Any] = {"pinned": servers.PINNING, "batch": BATCH}
         report["start"] = [start_and_measure(models, name, logs)]
-        if args.replicas > 1:
-            bigger = replicate(args.version, models, args.replicas)
-            report["start"].append(start_and_measure(models, bigger.parent.name, logs))
+        if args.replicas > 1:  # in a models directory of its own: its memory alone
+            bigger = replicate(args.version, Path(tmp) / "bigger", args.replicas)
+            report["start"].append(start_and_measure(bigger.parents[1], bigger.parent.name, logs))
         report["throughput"] = by_id_against_values(models, name, logs, args.duration)
     print(json.dumps(report, indent=2))
     return 0
