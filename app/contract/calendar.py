@@ -44,7 +44,9 @@ def period_number(label: str, frequency: Frequency) -> int:
     """
     text = label.strip()
     if frequency is Frequency.ANNUAL:
-        return int(_match(_YEAR_LABEL, text, "a year like 2019")[1])
+        if _YEAR_LABEL.fullmatch(text) is None:
+            return date.fromordinal(_day(text)).year  # a date names its year
+        return int(text)
     if frequency is Frequency.QUARTERLY:
         found = _QUARTER_LABEL.fullmatch(text)
         if found:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from app.contract.calendar import Frequency
+from app.contract.calendar import Frequency, period_label, period_number
 from app.dataplane import Answer
 from app.errors import FieldError, InvalidInput, ServiceError
 from app.timeseries.plane import FIELD, SeriesForecast, SeriesQuery, row_field
@@ -80,13 +80,7 @@ def period_of(timestamp: str, calendar: Frequency, at: str) -> str:
         raise InvalidInput.at(
             at, f"{timestamp!r} is not an ISO 8601 date or timestamp like 2019-07-01T00:00:00Z"
         ) from None
-    if calendar is Frequency.ANNUAL:
-        return f"{day.year:04d}"
-    if calendar is Frequency.QUARTERLY:
-        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
-    if calendar is Frequency.MONTHLY:
-        return f"{day.year:04d}-{day.month:02d}"
-    return day.isoformat()
+    return period_label(period_number(day.isoformat(), calendar), calendar)
 
 
 def timestamp_of(period: str) -> str:

@@ -34,3 +34,9 @@ def test_a_date_names_the_period_holding_it_and_nonsense_is_refused() -> None:
     for bad in ("2019-13", "July 2019", "2019-02-30"):
         with pytest.raises(ValueError, match="is not"):
             period_number(bad, Frequency.MONTHLY)
+
+
+def test_a_date_names_its_year_for_annual_series() -> None:
+    assert period_number("1999-07-01", Frequency.ANNUAL) == period_number("1999", Frequency.ANNUAL)
+    with pytest.raises(ValueError, match="is not a date"):
+        period_number("99", Frequency.ANNUAL)
