@@ -17,6 +17,16 @@ EVALUATED = numbers(
 )
 
 
-def examples(*examples: dict[str, Any]) -> ConfigDict:
-    """A body model's config: unknown fields refused, `examples` shown by OpenAPI."""
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+def examples(*examples: dict[str, Any], rules: dict[str, Any] | None = None) -> ConfigDict:
+    """A body model's config: unknown fields refused, `examples` shown by OpenAPI.
+
+    `rules` are JSON Schema keywords for what a `model_validator` checks between fields
+    (`anyOf`, `oneOf`), so the schema a client reads accepts exactly what the model does.
+    """
+    extra = {"examples": list(examples), **(rules or {})}
+    return ConfigDict(extra="forbid", json_schema_extra=extra)
+
+
+def one_given(*fields: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Schemas each requiring one of `fields` present and not null (of its given schema)."""
+    return [{"required": [name], "properties": {name: schema}} for name, schema in fields]

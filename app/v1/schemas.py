@@ -20,7 +20,7 @@ from app.contract.series import SeriesId
 from app.dataplane import Forecasts, Scored
 from app.http.fields import Horizon, Level, Period, Value
 from app.queries import SeriesQuery
-from app.v1.examples import EVALUATED, MILK, examples
+from app.v1.examples import EVALUATED, MILK, examples, one_given
 
 
 def _levels_field() -> Any:
@@ -41,6 +41,9 @@ class PredictRequest(BaseModel):
         {"values": MILK[-37:], "horizon": 3, "levels": [80, 95]},
         {"series_id": "milk", "horizon": 3},
         {"values": MILK[-37:], "start": "1972-12", "horizon": 3},
+        rules={
+            "anyOf": one_given(("values", {"type": "array"}), ("series_id", {"type": "string"}))
+        },
     )
 
     series_id: SeriesId | None = Field(
@@ -76,6 +79,9 @@ class BatchPredictRequest(BaseModel):
     model_config = examples(
         {"series": [MILK[-37:], MILK[-38:-1]], "horizon": 2},
         {"series_ids": ["milk"], "horizon": 2},
+        rules={
+            "oneOf": one_given(("series", {"type": "array"}), ("series_ids", {"type": "array"}))
+        },
     )
 
     series: list[Annotated[list[Value], Field(min_length=1)]] | None = Field(
