@@ -92,8 +92,7 @@ class DataPlane:
         """Forecast several series in one vectorised pass; errors name row i `field[i]`."""
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
-        if len(series) > self._settings.max_series:
-            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
+        self._check_batch(len(series), field)
         fields = [f"{field}[{i}]" for i in range(len(series))]
         for values, at in zip(series, fields, strict=True):
             self._check_length(forecaster, len(values), at)
@@ -110,8 +109,7 @@ class DataPlane:
         """Forecast series the version knows from their stored histories, by id."""
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
-        if len(ids) > self._settings.max_series:
-            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
+        self._check_batch(len(ids), field)
         resolved = by_ids(forecaster, ids, field)
         fields = [f"{field}[{i}]" for i in range(len(ids))] if len(ids) > 1 else [field]
         return self._forecast(forecaster, resolved, fields, horizon, levels, list(ids))
@@ -131,8 +129,7 @@ class DataPlane:
         """
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
-        if len(queries) > self._settings.max_series:
-            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
+        self._check_batch(len(queries), field)
         fields = [f"{field}[{i}]" for i in range(len(queries))] if len(queries) > 1 else [field]
         for query, at in zip(queries, fields, strict=True):
             posted = len(query.values) if query.values is not None else 0
@@ -271,6 +268,10 @@ class DataPlane:
             raise InvalidInput.at(field, f"at most {self._settings.max_values} values, got {n}")
         if why := forecaster.shortfall(n, extra):
             raise InvalidInput.at(field, why)
+
+    def _check_batch(self, n: int, field: str) -> None:
+        if n > self._settings.max_series:
+            raise InvalidInput.at(field, f"at most {self._settings.max_series} series per batch")
 
     def _check_horizon(self, horizon: int) -> None:
         if horizon > self._settings.max_horizon:
