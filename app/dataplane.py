@@ -19,7 +19,7 @@ import numpy.typing as npt
 from app import metrics
 from app.budget import Work, check_levels, check_work
 from app.errors import InvalidInput
-from app.evaluation import Evaluation, baseline_note, evaluate, require_finite_scores
+from app.evaluation import Evaluation, baseline_notes, evaluate, require_finite_scores
 from app.forecaster import Band, Forecaster
 from app.queries import Resolved, SeriesQuery, by_ids, resolve, values_only
 from app.registry import Registry
@@ -189,7 +189,9 @@ class DataPlane:
         require_finite_scores(result)
         notes += [
             *(f"values: {note}" for note in forecaster.range_notes(series[np.newaxis]).values()),
-            baseline_note(result.baselines, len(result.targets), forecaster.pipeline.season_length),
+            *baseline_notes(
+                result.baselines, len(result.targets), forecaster.pipeline.season_length
+            ),
         ]
         return Scored(
             model=forecaster.name,

@@ -65,10 +65,19 @@ def evaluate(
             mae=scoring.mae(actuals, predictions),
             mape=scoring.mape(actuals, predictions),
             mase=scoring.mase(actuals, predictions, scoring.naive_scale(series, season)),
-            baselines=scoring.score_baselines(series, targets, season),
+            baselines=scoring.score_baselines(series, targets, season)
+            | {"pipeline_alone": _pipeline_alone(forecaster, histories, actuals)},
             intervals=_interval_scores(forecaster, predictions, actuals, levels, states),
             steps=_backtest(forecaster, series, targets, horizon) if horizon > 1 else [],
         )
+
+
+def _pipeline_alone(
+    forecaster: Forecaster, histories: np.ndarray, actuals: np.ndarray
+) -> BaselineScores | None:
+    """The version's pipeline without its network, on the same points; None when it has none."""
+    alone = forecaster.forecast_without_network(histories, 1)
+    return None if alone is None else scoring.baseline_scores(actuals, alone[:, 0])
 
 
 def _interval_scores(
@@ -110,10 +119,24 @@ def require_finite_scores(result: Evaluation) -> None:
         )
 
 
-def baseline_note(
+def baseline_notes(
+    baselines: dict[Baseline, BaselineScores | None], n: int, season_length: int
+) -> list[str]:
+    """Say which baselines cover fewer points than the model, or none."""
+    seasonal = _seasonal_note(baselines, n, season_length)
+    alone = None if baselines.get("pipeline_alone") else _NO_PIPELINE_ALONE
+    return [note for note in (seasonal, alone) if note]
+
+
+_NO_PIPELINE_ALONE = (
+    "pipeline_alone: not computed; the model's differencing pipeline has no forecast"
+    " without its network"
+)
+
+
+def _seasonal_note(
     baselines: dict[Baseline, BaselineScores | None], n: int, season_length: int
 ) -> str | None:
-    """Say when the seasonal naive covers fewer points than the model, or none."""
     seasonal = baselines["seasonal_naive"]
     if season_length == 1:
         return "seasonal_naive: not computed; the model's series has no season"

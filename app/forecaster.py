@@ -109,7 +109,7 @@ class Forecaster:
         """
         rows = as_rows(histories, self.pipeline.history_width)
         states = self.normalisation(rows, series)
-        values = self._forecast(rows, horizon, states)
+        values = self._forecast(rows, horizon, states, self.weights(series, len(rows)))
         notes = self.range_notes(rows, series)
         if (row := _first_nonfinite(values)) is not None:
             return Prediction(values, [], notes, row)  # no bands around what is refused
@@ -125,15 +125,37 @@ class Forecaster:
 
         Recursive (`app.contract.pipeline.recursive_forecast`); every ensemble
         member runs in the same pass and their outputs are averaged. Each row is
-        normalised as its series (`normalisation`).
+        normalised as its series (`normalisation`) and uses its series' share of the
+        network (`weights`).
         """
-        return self._forecast(histories, horizon, self.normalisation(histories, series))
+        states = self.normalisation(histories, series)
+        return self._forecast(histories, horizon, states, self.weights(series, len(histories)))
 
-    def _forecast(self, histories: np.ndarray, horizon: int, states: States | None) -> np.ndarray:
-        scaler = self.verified.scaler
+    def forecast_without_network(
+        self, histories: np.ndarray, horizon: int, series: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """`forecast` by the version's pipeline alone, its network left out: the baseline the
+        network must beat (`Pipeline.without_network`). None when the pipeline has none."""
+        alone = self.pipeline.without_network()
+        if alone is None:
+            return None
+        states = self.normalisation(histories, series)
+        return self._forecast(histories, horizon, states, None, alone)
+
+    def _forecast(
+        self,
+        histories: np.ndarray,
+        horizon: int,
+        states: States | None,
+        weight: np.ndarray | None,
+        pipeline: Pipeline | None = None,
+    ) -> np.ndarray:
+        scaler, pipeline = self.verified.scaler, pipeline or self.pipeline
         if states is None:
-            return recursive_forecast(histories, horizon, self.pipeline, scaler, self._predict)
-        return forecast_by_row(histories, horizon, self.pipeline, scaler, self._predict, *states)
+            return recursive_forecast(histories, horizon, pipeline, scaler, self._predict)
+        return forecast_by_row(
+            histories, horizon, pipeline, scaler, self._predict, *states, weight=weight
+        )
 
     def normalisation(self, rows: np.ndarray, series: np.ndarray | None) -> States | None:
         """(log, spread) per row: its series' (`series[i]` >= 0) or its own (`normalisation`).
@@ -146,12 +168,29 @@ class Forecaster:
         table = self.series
         if table is None:
             return None
-        known = np.full(len(rows), -1 if len(table) > 1 else 0) if series is None else series
-        known = np.where(known < 0, -1 if len(table) > 1 else 0, known)
+        known = self._rows(table, series, len(rows))
         log, spread = table.log[known], table.spread[known]
         if (unknown := known < 0).any():
             log[unknown], spread[unknown] = normalisations(self.pipeline, rows[unknown])
         return loggable(self.pipeline, rows, log, spread)
+
+    def weights(self, series: np.ndarray | None, n: int) -> np.ndarray | None:
+        """Each row's share of the network: its series' (`SeriesTable.weight`), or the
+        pipeline's own `network_weight` for a series the version never saw. None: the
+        version keeps no weight per series, and the pipeline's applies to every row."""
+        table = self.series
+        if table is None or table.weight is None:
+            return None
+        known = self._rows(table, series, n)
+        default = getattr(self.pipeline, "network_weight", 1.0)
+        return np.where(known >= 0, table.weight[np.maximum(known, 0)], default)
+
+    @staticmethod
+    def _rows(table: SeriesTable, series: np.ndarray | None, n: int) -> np.ndarray:
+        """The table row of each of `n` rows, -1 for a series the version never saw; values
+        posted to a version of one series are that series."""
+        unknown = -1 if len(table) > 1 else 0
+        return np.full(n, unknown) if series is None else np.where(series < 0, unknown, series)
 
     @property
     def interval_horizon(self) -> int:

@@ -87,13 +87,16 @@ def test_evaluate_scores_the_series_and_says_which_baseline_it_left_out(
 ) -> None:
     full = plane.evaluate("toy-diff", SERIES)
     assert full.evaluation.baselines["seasonal_naive"] is not None
+    assert full.evaluation.baselines["pipeline_alone"] is None  # differencing: there is none
     assert full.warnings == [
-        "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
+        "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals",
+        "pipeline_alone: not computed; the model's differencing pipeline has no forecast"
+        " without its network",
     ]
     short = plane.evaluate("toy", SERIES[:15])  # 12 points forecast; 3 have a season before
     seasonal = short.evaluation.baselines["seasonal_naive"]
     assert seasonal is not None and seasonal.n == 3
-    assert "seasonal_naive: scored on the last 3 of the 12 points" in short.warnings[-1]
+    assert "seasonal_naive: scored on the last 3 of the 12 points" in short.warnings[-2]
     shorter = plane.evaluate("toy", SERIES[:10])
     assert shorter.evaluation.baselines["seasonal_naive"] is None
     assert any(w.startswith("seasonal_naive: not computed") for w in shorter.warnings)

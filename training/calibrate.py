@@ -8,6 +8,10 @@ pipeline's error space, becomes a calibration residual. Forecasting from origins
 long after a refit mimics how the served model is used: fitted once, then asked
 for months. The test part is never touched.
 
+The same refits decide first how much of the network the version uses
+(`training.shrinkage`, from their one-step forecasts); the residuals are then those of
+forecasts made with that choice, the forecasts the version serves.
+
 H is at least two seasons (24 steps without a season), shortened only so that
 every step keeps at least `MIN_RESIDUALS` residuals. For many series, the refits stop
 once every step has more residuals than it keeps (`MAX_PER_STEP`): with 148 series the
@@ -16,8 +20,10 @@ oldest origin alone gives 11,000 per step.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -46,6 +52,10 @@ class Forecasts(Protocol):
         self, values: Sequence[np.ndarray], points: Sequence[np.ndarray], horizon: int
     ) -> list[np.ndarray]: ...
 
+    def weighted(self, weight: float | np.ndarray) -> Forecasts:
+        """The same fit using `weight` (one, or one per series) of its network's correction."""
+        ...
+
 
 def wanted_horizon(season_length: int) -> int:
     """Two seasons ahead, or 24 steps for a series without a season."""
@@ -66,46 +76,84 @@ def origins(train_size: int, history_length: int, season_length: int) -> list[in
     return [o for o in found if o >= earliest] or [max(earliest, train_size - step)]
 
 
-def calibrate(
+@dataclass(frozen=True)
+class Refit:
+    """The recipe refitted at one origin, and the points it forecasts from in the series it kept.
+
+    `points[i]` are the indices in series `series[i]`'s training part from the origin to
+    its end: the refit never saw them, so its forecasts there are out of sample.
+    """
+
+    origin: int
+    fitted: Forecasts
+    series: list[int]
+    points: list[np.ndarray]
+
+    def weighted(self, weights: np.ndarray) -> Refit:
+        """This refit forecasting each series with its weight (`weights`: one per series)."""
+        return dataclasses.replace(self, fitted=self.fitted.weighted(weights[self.series]))
+
+
+def refits(
     parts: Sequence[np.ndarray],
     final: Forecasts,
     refit: Callable[[list[np.ndarray]], Forecasts],
-) -> Calibration:
-    """Residuals per step 1..H from refits at `origins`, forecasting to the training parts' end.
+) -> list[Refit]:
+    """The recipe refitted at `origins`, each on what came before its origin, oldest first.
 
-    `final` is the version's evaluation fit: residuals are measured in each series'
-    error space as it records it (logs or not), whatever a refit's own rule said,
-    and, for many series, divided by the series' spread so they pool (`normalised`).
+    For many series the refits stop once every step 1..H has more residuals than
+    calibration keeps (`MAX_PER_STEP`): more would only cost time.
     """
     pipeline = final.pipeline
     sizes = np.array([len(p) for p in parts])
     reference = int(sizes[0]) if len(parts) == 1 else int(np.median(sizes))
-    starts = origins(reference, pipeline.history_length, pipeline.season_length)
     horizon = wanted_horizon(pipeline.season_length)
-    normalised = len(parts) > 1
-    residuals: list[list[np.ndarray]] = [[] for _ in range(horizon)]
-    used: list[int] = []
-    flat, offsets = np.concatenate(parts), np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    for origin in starts:
-        if min(sum(len(part) for part in step) for step in residuals) >= MAX_PER_STEP:
-            break  # every step has more residuals than it keeps: more refits only cost time
+    counts = np.zeros(horizon, dtype=np.int64)  # residuals each step will have
+    found: list[Refit] = []
+    for origin in origins(reference, pipeline.history_length, pipeline.season_length):
+        if counts.min() >= MAX_PER_STEP:
+            break
         back = reference - origin
-        used.append(origin)
         kept = [k for k, n in enumerate(sizes) if n - back > pipeline.history_length]
         fitted = refit([parts[k][: sizes[k] - back] for k in kept])
         history = fitted.pipeline.history_length
-        found = [np.arange(max(sizes[k] - back, history), sizes[k]) for k in kept]
-        forecasts = fitted.forecast_from([parts[k] for k in kept], found, horizon)
+        points = [np.arange(max(sizes[k] - back, history), sizes[k]) for k in kept]
+        lengths = np.array([len(p) for p in points])
+        counts += np.maximum(0, lengths[:, np.newaxis] - np.arange(horizon)).sum(axis=0)
+        found.append(Refit(origin, fitted, kept, points))
+    return found
+
+
+def calibrate(parts: Sequence[np.ndarray], final: Forecasts, found: Sequence[Refit]) -> Calibration:
+    """Residuals per step 1..H of the refits, forecasting to the training parts' end.
+
+    `final` is the version's evaluation fit, and the refits forecast as it does (the same
+    network weight): residuals are measured in each series' error space as it records it
+    (logs or not), whatever a refit's own rule said, and, for many series, divided by the
+    series' spread so they pool (`normalised`).
+    """
+    pipeline = final.pipeline
+    sizes = np.array([len(p) for p in parts])
+    horizon = wanted_horizon(pipeline.season_length)
+    normalised = len(parts) > 1
+    residuals: list[list[np.ndarray]] = [[] for _ in range(horizon)]
+    flat, offsets = np.concatenate(parts), np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    for refit in found:
+        kept = refit.series
+        forecasts = refit.fitted.forecast_from([parts[k] for k in kept], refit.points, horizon)
         predicted = np.concatenate(forecasts)
         where = np.concatenate(
-            [np.column_stack([np.full(len(f), k), f]) for k, f in zip(kept, found, strict=True)]
+            [
+                np.column_stack([np.full(len(f), k), f])
+                for k, f in zip(kept, refit.points, strict=True)
+            ]
         )
         for h in range(horizon):
             known = where[:, 1] + h < sizes[where[:, 0]]
             k, t = where[known, 0], where[known, 1] + h
             actual = flat[offsets[k] + t]
             logged = final.log[k]
-            error = np.abs(_space(actual, logged) - _space(predicted[known, h], logged))
+            error = np.abs(space(actual, logged) - space(predicted[known, h], logged))
             residuals[h].append(error / final.spread[k] if normalised else error)
     pooled = [_worst_for_unmeasurable(np.concatenate(r)) for r in residuals]
     steps = 1  # counts fall with the step: keep the steps that have enough residuals
@@ -114,7 +162,7 @@ def calibrate(
     return Calibration(
         space=pipeline.error_space,
         normalised=normalised,
-        origins=used,
+        origins=[refit.origin for refit in found],
         residuals=[_thinned(r).tolist() for r in pooled[:steps]],
     )
 
@@ -134,7 +182,8 @@ def _worst_for_unmeasurable(residuals: np.ndarray) -> np.ndarray:
     return np.sort(residuals)
 
 
-def _space(values: np.ndarray, log: np.ndarray) -> np.ndarray:
+def space(values: np.ndarray, log: np.ndarray) -> np.ndarray:
+    """Values in the error space of each one's series: logs where `log`, else as they are."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(log, np.log(np.where(log, values, 1.0)), values)
 

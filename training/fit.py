@@ -25,9 +25,10 @@ from app.contract.scalers import SCALER_KINDS, affine_from_sklearn
 from app.contract.seasonal import SeasonalPipeline
 from app.contract.series import forecast_by_row, loggable, normalisation
 from app.errors import TrainingFailed
-from training.calibrate import calibrate
+from training.calibrate import calibrate, refits
 from training.network import build_ensemble, build_model, export_members
 from training.presets import Preset
+from training.shrinkage import Weights, choose_weights
 
 if TYPE_CHECKING:
     import keras
@@ -67,6 +68,7 @@ class Ensemble:
     models: list[keras.Model]  # one Sequential model per member
     joint: keras.Model  # all members side by side, (batch, members) out
     epochs_run: int
+    weight: np.ndarray  # (series,) each one's share of the network's correction
 
     def member_outputs(self, inputs: np.ndarray) -> np.ndarray:
         """(batch, look_back, 1) model inputs -> (members, batch) network outputs."""
@@ -81,7 +83,13 @@ class Ensemble:
         """(batch, width) history rows of the series numbered `series` -> (batch, horizon)."""
         states = self.states(histories, series)
         return forecast_by_row(
-            histories, horizon, self.pipeline, self.affine, self.predict, *states
+            histories,
+            horizon,
+            self.pipeline,
+            self.affine,
+            self.predict,
+            *states,
+            weight=self.weight[series],
         )
 
     def states(self, histories: np.ndarray, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +119,21 @@ class Ensemble:
         targets = [one_step_histories(v, self.pipeline)[1] for v in values]
         return targets, [f[:, 0] for f in self.forecast_from(values, targets, 1)]
 
+    def weighted(self, weight: float | np.ndarray, unseen: float | None = None) -> Ensemble:
+        """This fit forecasting each series with `weight` (one, or one per series) of its
+        network's correction, and a series it never saw with `unseen` (the pipeline's
+        `network_weight`; by default `weight` when that is one number, else unchanged).
+
+        A pipeline without a network-free forecast has no weight: it stays as it is.
+        """
+        if not isinstance(self.pipeline, SeasonalPipeline):
+            return self
+        if unseen is None:
+            unseen = float(weight) if np.ndim(weight) == 0 else self.pipeline.network_weight
+        pipeline = dataclasses.replace(self.pipeline, network_weight=unseen)
+        per_series = np.broadcast_to(np.asarray(weight, dtype=np.float64), self.log.shape)
+        return dataclasses.replace(self, pipeline=pipeline, weight=per_series)
+
 
 @dataclass(frozen=True)
 class Fitted:
@@ -125,10 +148,12 @@ class Fitted:
     served: Ensemble
     splits: list[Split]  # one per series
     calibration: Calibration
+    network: Weights | None  # how much of the network each series uses; None: all, no choice
     fit_seconds: float  # the evaluation fit alone
     wall_seconds: float  # every fit, calibration refits and the refit included
     targets: list[np.ndarray]  # per series: index of every point forecast one step ahead
     predictions: list[np.ndarray]  # per series: those forecasts, in series units
+    alone: list[np.ndarray] | None  # per series: the pipeline alone's forecasts of them
 
     @property
     def pipeline(self) -> Pipeline:
@@ -202,8 +227,10 @@ def train(
     """Fit the version deterministically: same values, preset and seed give the same weights.
 
     The evaluation ensemble is fitted on every series' training part at once; the
-    interval calibration refits the same recipe at a few earlier origins inside them
-    (`training.calibrate`); every point is then forecast one step ahead. The test
+    recipe is refitted at a few earlier origins inside them (`training.calibrate.refits`),
+    whose out-of-sample forecasts decide how much of the network to use
+    (`training.shrinkage`) and then calibrate the intervals of the forecasts so made;
+    every point is then forecast one step ahead, with the network and without. The test
     parts are only forecast, never fitted on. With `refit`, the recipe is then fitted
     again on all the data, and that is what the version serves.
     """
@@ -212,10 +239,13 @@ def train(
     started = time.perf_counter()
     evaluation = fit_ensemble(parts, preset, seed, verbose=verbose)
     fit_seconds = time.perf_counter() - started
+    found = refits(parts, evaluation, lambda prefixes: fit_ensemble(prefixes, preset, seed))
+    network = choose_weights(parts, evaluation, found)
+    if network is not None:
+        evaluation = evaluation.weighted(network.series, network.pooled)
+        found = [refit.weighted(network.series) for refit in found]
     try:
-        calibration = calibrate(
-            parts, evaluation, lambda prefixes: fit_ensemble(prefixes, preset, seed)
-        )
+        calibration = calibrate(parts, evaluation, found)
     except ValueError as exc:
         raise TrainingError(f"cannot calibrate the intervals: {exc}") from None
     targets, predictions = evaluation.one_step(values)
@@ -223,16 +253,23 @@ def train(
         raise TrainingError(
             "training diverged: the network forecasts non-finite values; try another --seed"
         )
-    served = fit_ensemble(values, preset, seed, verbose=verbose) if refit else evaluation
+    alone = None if network is None else evaluation.weighted(0.0).one_step(values)[1]
+    served = evaluation
+    if refit:
+        served = fit_ensemble(values, preset, seed, verbose=verbose)
+        if network is not None:
+            served = served.weighted(network.series, network.pooled)
     return Fitted(
         evaluation=evaluation,
         served=served,
         splits=list(splits),
         calibration=calibration,
+        network=network,
         fit_seconds=fit_seconds,
         wall_seconds=time.perf_counter() - started,
         targets=targets,
         predictions=predictions,
+        alone=alone,
     )
 
 
@@ -281,7 +318,7 @@ def fit_ensemble(
         if preset.members == 1
         else export_members(joint, preset.look_back, preset.units, preset.members)
     )
-    return Ensemble(pipeline, scaler, affine, log, spread, models, joint, epochs)
+    return Ensemble(pipeline, scaler, affine, log, spread, models, joint, epochs, np.ones(len(log)))
 
 
 def _with_log(pipeline: Pipeline, log: bool) -> Pipeline:

@@ -29,7 +29,7 @@ from app.contract.scoring import (
     BASELINE_LABELS,
     Backtest,
     Baseline,
-    BaselineScores,
+    baseline_scores,
     mae,
     mape,
     mase,
@@ -84,25 +84,30 @@ def score(values: Sequence[np.ndarray], ids: Sequence[str], fitted: Fitted) -> S
         for kind, lag in lags:
             usable = test[test >= lag] if kind == "persistence" or season > 1 else test[:0]
             naive.setdefault(kind, []).append((series[usable], series[usable - lag]))
+        alone = None if fitted.alone is None else fitted.alone[k][targets >= train_size]
+        if alone is not None:
+            naive.setdefault("pipeline_alone", []).append((series[test], alone))
         _series_columns(
             columns,
             coverage_by_level,
             series,
             test,
             fitted.predictions[k][targets >= train_size],
+            alone,
             scale,
             season,
             [(lv, lo[k], up[k]) for lv, lo, up in bands],
         )
+    if fitted.alone is None:
+        columns.pop("pipeline_alone_rmse")  # the pipeline has no network-free forecast
     table = SeriesScores(points=points, coverage=coverage_by_level, **columns)
     metrics = Metrics(
         train=_pooled(parts["train"], mases["train"]),
         test=_pooled(parts["test"], mases["test"]),
         baselines={
-            kind: BaselineScores(rmse=rmse(a, g), mae=mae(a, g), n=len(a))
+            kind: baseline_scores(a, np.concatenate([p[1] for p in pairs]))
             for kind, pairs in naive.items()
             if len(a := np.concatenate([p[0] for p in pairs]))
-            for g in [np.concatenate([p[1] for p in pairs])]
         },
         intervals=_interval_scores(values, fitted, bands),
         steps=_step_scores(values, fitted),
@@ -111,7 +116,14 @@ def score(values: Sequence[np.ndarray], ids: Sequence[str], fitted: Fitted) -> S
     return Scored(metrics, table, ids, bands)
 
 
-_COLUMNS = ("rmse", "mae", "mase", "seasonal_naive_rmse", "seasonal_naive_mase")
+_COLUMNS = (
+    "rmse",
+    "mae",
+    "mase",
+    "seasonal_naive_rmse",
+    "seasonal_naive_mase",
+    "pipeline_alone_rmse",
+)
 
 
 def _series_columns(
@@ -120,6 +132,7 @@ def _series_columns(
     series: np.ndarray,
     test: np.ndarray,
     predicted: np.ndarray,
+    alone: np.ndarray | None,
     scale: float | None,
     season: int,
     bands: list[tuple[float, np.ndarray, np.ndarray]],
@@ -134,6 +147,7 @@ def _series_columns(
         "mase": mase(actual, predicted, scale) if len(test) else None,
         "seasonal_naive_rmse": rmse(actual, guess) if guess is not None else None,
         "seasonal_naive_mase": mase(actual, guess, scale) if guess is not None else None,
+        "pipeline_alone_rmse": rmse(actual, alone) if alone is not None and len(test) else None,
     }
     for name, value in found.items():
         columns[name].append(value)
@@ -167,13 +181,29 @@ def _panel(ids: Sequence[str], table: SeriesScores) -> PanelScores:
         level: [float(q) for q in np.quantile([c for c in found if c is not None], [0, 0.5, 1])]
         for level, found in table.coverage.items()
     }
+    against_alone = np.array(
+        [
+            r / a
+            for r, a in zip(table.rmse, table.pipeline_alone_rmse or [], strict=False)
+            if r is not None and a is not None and r > 0 and a > 0
+        ]
+    )
     return PanelScores(
         series=sum(1 for n in table.points if n),
-        gm_mase_ratio=float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else float("nan"),
+        gm_mase_ratio=_geometric_mean(ratios),
         mean_mase=float(np.mean([m for m in table.mase if m is not None])),
         coverage=coverage_spread,
         worst=[WorstSeries(series_id=s, mase=m, seasonal_naive_mase=n) for s, m, n in worst],
+        gm_rmse_to_pipeline_alone=_geometric_mean(against_alone) if len(against_alone) else None,
+        network_hurts=float(np.mean(against_alone > HURTS)) if len(against_alone) else None,
     )
+
+
+HURTS = 1.01  # test RMSE / the pipeline alone's above which the network made a series worse
+
+
+def _geometric_mean(ratios: np.ndarray) -> float:
+    return float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else float("nan")
 
 
 def test_bands(
@@ -320,10 +350,15 @@ def _draw(ax: Any, series: Drawn, fitted: Fitted, scored: Scored, many: bool) ->
     ax.axvspan(split.train_size - 0.5, len(values) - 0.5, color="0.5", alpha=0.12)
     ax.axvline(split.train_size - 0.5, color="0.3", linestyle="--", linewidth=1)
     handles, _ = ax.get_legend_handles_labels()
-    naive = scored.series.seasonal_naive_rmse[k]
-    if naive is not None:
-        label = f"{BASELINE_LABELS['seasonal_naive']} baseline: test RMSE {naive:.2f}"
-        handles.append(Line2D([], [], linestyle="none", label=label))
+    alone = scored.series.pipeline_alone_rmse
+    baselines: tuple[tuple[Baseline, float | None], ...] = (
+        ("seasonal_naive", scored.series.seasonal_naive_rmse[k]),
+        ("pipeline_alone", None if alone is None else alone[k]),
+    )
+    for kind, found in baselines:
+        if found is not None:
+            label = f"{BASELINE_LABELS[kind]} baseline: test RMSE {found:.2f}"
+            handles.append(Line2D([], [], linestyle="none", label=label))
     if not many:
         persistence = scored.metrics.baselines.get("persistence")
         if persistence is not None:

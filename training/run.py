@@ -19,6 +19,7 @@ from app.contract.intervals import CALIBRATION_FILE
 from app.contract.manifest import (
     DataInfo,
     IntervalInfo,
+    NetworkChoice,
     SeriesInfo,
     TrainingInfo,
     describe_pipeline,
@@ -65,7 +66,7 @@ def run(plan: Plan, name: str, seed: int, models_dir: Path, *, quiet: bool = Fal
         )
     fitted = train(values, plan.splits, preset, seed, refit=plan.refit, verbose=0 if quiet else 2)
     scored = score(values, ids, fitted)
-    report(scored)
+    report(scored, None if fitted.network is None else fitted.network.record)
 
     def build(directory: Path, version: int) -> dict[str, Any]:
         members = fitted.served.models
@@ -97,9 +98,15 @@ def run(plan: Plan, name: str, seed: int, models_dir: Path, *, quiet: bool = Fal
         raise TrainingError(f"cannot write under {models_dir}: {exc.strerror or exc}") from None
 
 
-def report(scored: Scored) -> None:
+def report(scored: Scored, network: NetworkChoice | None) -> None:
     """The scores a user reads at the end of a run: pooled, then across series."""
     metrics = scored.metrics
+    if network is not None:
+        print(
+            f"Network weight: {_weights(network)} (validation RMSE inside the training part:"
+            f" pipeline alone {network.rmse_alone:.4g}, whole network {network.rmse_network:.4g},"
+            f" chosen {network.rmse_chosen:.4g})"
+        )
     print(f"Train Score: {metrics.train.rmse:.2f} RMSE")
     print(f"Test Score: {metrics.test.rmse:.2f} RMSE")
     for kind, scores in metrics.baselines.items():
@@ -111,6 +118,23 @@ def report(scored: Scored) -> None:
             f" {panel.gm_mase_ratio:.3f}, mean MASE {panel.mean_mase:.3f}; worst:"
             f" {', '.join(worst)}"
         )
+        if panel.gm_rmse_to_pipeline_alone is not None and panel.network_hurts is not None:
+            print(
+                "Against the pipeline alone: geometric mean of RMSE ratios"
+                f" {panel.gm_rmse_to_pipeline_alone:.3f}; the network hurts"
+                f" {panel.network_hurts:.1%} of series"
+            )
+
+
+def _weights(network: NetworkChoice) -> str:
+    """`0.41`, or for many series how the weights spread and how many are 0."""
+    low, median, high = network.series_weights
+    if low == high:
+        return f"{low:.2f}"
+    return (
+        f"{low:.2f} to {high:.2f} over the series (median {median:.2f}; the pipeline alone for"
+        f" {network.series_without_network:.0%})"
+    )
 
 
 def _drawn(plan: Plan, ids: list[str], k: int) -> Drawn:
@@ -145,6 +169,7 @@ def series_table(plan: Plan, fitted: Fitted, scored: Scored) -> SeriesFile:
         train_points=[split.train_size for split in fitted.splits],
         log=served.log.tolist(),
         spread=served.spread.tolist(),
+        network_weight=None if fitted.network is None else served.weight.tolist(),
         train_min=[float(v.min()) for v in seen],
         train_max=[float(v.max()) for v in seen],
         test=scored.series,
@@ -225,6 +250,7 @@ def manifest_fields(name: str, plan: Plan, fitted: Fitted, seed: int) -> dict[st
             test_fraction=None if plan.test_periods else preset.test_fraction,
             test_periods=plan.test_periods,
             refit=fitted.refit,
+            network=None if fitted.network is None else fitted.network.record,
             validation_fraction=0.0,
             early_stopping=False,
             wall_seconds=round(fitted.wall_seconds, 3),

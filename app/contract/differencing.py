@@ -92,6 +92,11 @@ class DifferencingPipeline:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return training_windows(series, self, scaler)
 
+    def without_network(self) -> None:
+        """None: the post's pipeline has no network-free forecast. Its MinMax scaler's 0 is the
+        smallest training change, not a neutral one, so "output 0" would be a straw man."""
+        return None
+
     def scaler_values(self, train_values: np.ndarray) -> np.ndarray:
         """What the scaler is fitted on: the transformed training values the network sees."""
         return difference(train_values, self)

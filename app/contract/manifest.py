@@ -68,10 +68,23 @@ class SeasonalInfo(_ScaledInfo):
     seasons: int = Field(description="K: seasons averaged into the seasonal index.")
     decay: float = Field(description="rho: weight of each older season against the next.")
     log: bool = Field(description="Whether the series is modelled in logs (decided by rule).")
+    network_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="w: the share of the network's correction each forecast uses (0: the"
+        " pipeline alone); chosen on validation inside the training part. Absent before it"
+        " was chosen: 1.",
+    )
 
     def spec(self) -> SeasonalPipeline:
         return SeasonalPipeline(
-            self.look_back, self.season_length, self.seasons, self.decay, self.log
+            self.look_back,
+            self.season_length,
+            self.seasons,
+            self.decay,
+            self.log,
+            self.network_weight,
         )
 
 
@@ -90,6 +103,7 @@ def describe_pipeline(pipeline: Pipeline, scaler: str) -> DifferencingInfo | Sea
             seasons=pipeline.seasons,
             decay=pipeline.decay,
             log=pipeline.log,
+            network_weight=pipeline.network_weight,
         )
     if not isinstance(pipeline, DifferencingPipeline):
         raise TypeError(f"no manifest record for a {type(pipeline).__name__}")
@@ -115,6 +129,31 @@ class Architecture(_Strict):
     members: int = Field(ge=1, description="Networks averaged into each forecast (an ensemble).")
 
 
+class NetworkChoice(_Strict):
+    """How much of the network the version uses (`pipeline.network_weight`), and why.
+
+    Decided on the calibration refits' one-step forecasts inside the training part: per
+    series, the weight that minimises their squared error, shrunk towards 0 by its
+    standard error, so the network is used only as far as validation shows it helps
+    (`training.shrinkage`). RMSEs are in the error space, each series' errors divided by
+    its spread, over every validation forecast.
+    """
+
+    weight: float = Field(
+        ge=0, le=1, description="The pooled weight: for series the version never saw."
+    )
+    points: int = Field(ge=0, description="Validation forecasts behind the choice.")
+    rmse_alone: float = Field(description="Validation RMSE of the pipeline alone (w = 0).")
+    rmse_network: float = Field(description="Validation RMSE with the whole network (w = 1).")
+    rmse_chosen: float = Field(description="Validation RMSE at each series' chosen weight.")
+    series_weights: list[float] = Field(
+        description="The lowest, median and highest weight over the version's series."
+    )
+    series_without_network: float = Field(
+        ge=0, le=1, description="Share of series forecast by the pipeline alone (weight 0)."
+    )
+
+
 class TrainingInfo(_Strict):
     preset: str
     epochs: int = Field(
@@ -134,6 +173,11 @@ class TrainingInfo(_Strict):
         default=False,
         description="The served networks were refitted on all the data after scoring; the"
         " metrics are the evaluation fit's, on data it never saw.",
+    )
+    network: NetworkChoice | None = Field(
+        default=None,
+        description="How the network's share was chosen; null for pipelines without a"
+        " network-free forecast and for versions written before it was chosen.",
     )
     validation_fraction: float = Field(ge=0, lt=1)
     early_stopping: bool  # milk/1 stopped early; the recipes since run every epoch
@@ -202,6 +246,16 @@ class PanelScores(_Strict):
         description="Per level: the lowest, median and highest per-series one-step coverage."
     )
     worst: list[WorstSeries] = Field(description="Series with the highest MASE ratio.")
+    gm_rmse_to_pipeline_alone: float | None = Field(
+        default=None,
+        description="Geometric mean over series of test RMSE / the pipeline alone's RMSE"
+        " (null: no pipeline-alone baseline).",
+    )
+    network_hurts: float | None = Field(
+        default=None,
+        description="Share of series (0 to 1) whose test RMSE is above 1.01 x the pipeline"
+        " alone's: where the network made the forecast worse.",
+    )
 
 
 class Metrics(_Strict):

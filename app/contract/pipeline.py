@@ -121,6 +121,11 @@ class Pipeline(Protocol):
         """What the scaler is fitted on, from the training part only."""
         ...
 
+    def without_network(self) -> Pipeline | None:
+        """The same pipeline forecasting without its network (the "pipeline alone" baseline),
+        or None when it has no neutral network output to stand in for the network."""
+        ...
+
 
 def history_rows(series: np.ndarray, least: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Every (history, index of the point after it) with at least `least` values before it.

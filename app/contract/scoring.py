@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.contract.pipeline import as_rows
 
-Baseline = Literal["persistence", "seasonal_naive"]
-"""The naive forecasts every model is compared with, by the names the API and manifest use."""
+Baseline = Literal["persistence", "seasonal_naive", "pipeline_alone"]
+"""The forecasts every model is compared with, by the names the API and manifest use: two
+naive ones, and the model's own pipeline without its network (`Pipeline.without_network`)."""
 BASELINE_LABELS: dict[Baseline, str] = {
     "persistence": "Persistence",
     "seasonal_naive": "Seasonal naive",
+    "pipeline_alone": "Pipeline alone",
 }
 
 
@@ -79,7 +81,7 @@ def baselines(series: np.ndarray, targets: np.ndarray, season_length: int) -> Ba
 
 
 class BaselineScores(BaseModel):
-    """A naive forecast scored on the points where it exists (all of the model's, or fewer)."""
+    """A baseline scored on the points where it exists (all of the model's, or fewer)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,7 +95,7 @@ class BaselineScores(BaseModel):
 def score_baselines(
     series: np.ndarray, targets: np.ndarray, season_length: int
 ) -> dict[Baseline, BaselineScores | None]:
-    """Each baseline on the target points where it exists, saying how many that is.
+    """Each naive baseline on the target points where it exists, saying how many that is.
 
     Persistence exists at every target; the seasonal naive at those with a value
     one season before them (and nowhere without a season). None: no point at all.
@@ -110,8 +112,12 @@ def score_baselines(
 def _scored(series: np.ndarray, targets: np.ndarray, lag: int) -> BaselineScores | None:
     if not len(targets):
         return None
-    actual, guess = series[targets], series[targets - lag]
-    return BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess), n=len(targets))
+    return baseline_scores(series[targets], series[targets - lag])
+
+
+def baseline_scores(actual: np.ndarray, guess: np.ndarray) -> BaselineScores:
+    """A baseline's forecasts `guess` of `actual`, scored."""
+    return BaselineScores(rmse=rmse(actual, guess), mae=mae(actual, guess), n=len(actual))
 
 
 @dataclass(frozen=True)

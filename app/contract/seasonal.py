@@ -8,7 +8,14 @@ For a series y with season length s (1: no season), over one history:
     u_j = z_j - S_j                                         deseasonalised (u = z without season)
     input   x = (u_{t-L+1..t} - u_t) * scale                the window relative to its last value
     target  (u_{t+1} - u_t) scaled by the fitted StandardScaler
-    forecast z_{t+1} = S_{t+1} + u_t + scaler.inverse(network output), y = exp(z) when logged
+    forecast z_{t+1} = S_{t+1} + u_t + scaler.inverse(w * network output), y = exp(z) when logged
+
+w (`network_weight`, in [0, 1]) is how much of the network's correction the version uses.
+With w = 0 the forecast is the pipeline alone: the seasonal index, the last deseasonalised
+value and the scaler's mean change (a scaled output of 0 is the mean of the changes the
+StandardScaler was fitted on), a seasonal random walk with drift. Training chooses w on
+validation inside the training part (`training.shrinkage`), so the network is used only as
+far as it was seen to help, and every model is scored against its pipeline alone.
 
 Everything is causal and reads at most `history_width` values (L + (K + 1) s - 1): older
 values do not change a forecast. A shorter history (at least `history_length`) uses the
@@ -25,6 +32,7 @@ the training parts of the panel; see the README.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -43,6 +51,7 @@ class SeasonalPipeline:
     seasons: int = 6  # K: seasons averaged into the seasonal index
     decay: float = 0.75  # rho: weight of each older season relative to the next newer one
     log: bool = False
+    network_weight: float = 1.0  # w: share of the network's correction the forecast uses
 
     def __post_init__(self) -> None:
         for name in ("look_back", "season_length", "seasons"):
@@ -50,6 +59,8 @@ class SeasonalPipeline:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if not 0 < self.decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {self.decay}")
+        if not 0 <= self.network_weight <= 1:
+            raise ValueError(f"network_weight must be in [0, 1], got {self.network_weight}")
 
     @property
     def error_space(self) -> Space:
@@ -139,12 +150,19 @@ class SeasonalPipeline:
     ) -> np.ndarray:
         """`to_series_units(predict(model_inputs(h)), h)`, deseasonalising `h` once, not twice."""
         u, seasonal = self.deseasonalised(histories)
-        return self._series_units(predict(_inputs(u, scaler)), u, seasonal, scaler)
+        # The pipeline alone (w = 0) never reads the network's output, so it does not run it.
+        outputs = predict(_inputs(u, scaler)) if self.network_weight else np.zeros(len(u))
+        return self._series_units(outputs, u, seasonal, scaler)
+
+    def without_network(self) -> SeasonalPipeline:
+        """This pipeline forecasting alone (w = 0): the baseline the network must beat."""
+        return dataclasses.replace(self, network_weight=0.0)
 
     def _series_units(
         self, outputs: np.ndarray, u: np.ndarray, seasonal: np.ndarray, scaler: AffineScaler
     ) -> np.ndarray:
-        z = seasonal + u[:, -1] + scaler.inverse(np.asarray(outputs, dtype=np.float64))
+        correction = self.network_weight * np.asarray(outputs, dtype=np.float64)
+        z = seasonal + u[:, -1] + scaler.inverse(correction)
         return np.exp(z) if self.log else z
 
     def changes(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

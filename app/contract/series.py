@@ -3,7 +3,8 @@
 A version trained on a long-format file serves one network for all its series. What
 differs between series is kept per series, here: its id and calendar, the last
 `history_width` values through the file's last period (what a forecast by id starts
-from), its training range, its test scores, and its normalisation:
+from), its training range, its test scores, how much of the network it uses, and its
+normalisation:
 
 - `log`: whether it is modelled in logs (`log_rule` on its own training part);
 - `spread`: the standard deviation of the pipeline's one-step changes over its training
@@ -11,6 +12,11 @@ from), its training range, its test scores, and its normalisation:
   divided by their spread, so a series at level 100 and one at 800 look alike to the
   network, and interval half-widths, calibrated in spreads, are multiplied back by each
   series' own spread (ES-RNN and the M4 global models normalise per series the same way).
+
+`network_weight` is each series' share of the network's correction (`training.shrinkage`),
+chosen on its own validation forecasts: a series the network was not seen to help is
+forecast by the pipeline alone; a series the version never saw uses the pipeline's
+`network_weight`.
 
 A series the version never saw (values posted without an id) is normalised by the same
 rule applied to the posted values (`normalisation`). Versions trained on one series have a
@@ -59,6 +65,11 @@ class SeriesScores(BaseModel):
     mase: list[Optional] = Field(description="MAE over the training part's seasonal-naive MAE.")
     seasonal_naive_rmse: list[Optional]
     seasonal_naive_mase: list[Optional]
+    pipeline_alone_rmse: list[Optional] | None = Field(
+        default=None,
+        description="The version's pipeline without its network (null: it has none, or the"
+        " version predates the baseline).",
+    )
     coverage: dict[str, list[Optional]] = Field(
         description='One-step interval coverage (0 to 1) by level, e.g. `"80"`.'
     )
@@ -79,6 +90,11 @@ class SeriesFile(BaseModel):
     spread: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]]
     train_min: list[Annotated[float, Field(allow_inf_nan=False)]]
     train_max: list[Annotated[float, Field(allow_inf_nan=False)]]
+    network_weight: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        default=None,
+        description="Each series' share of the network's correction, chosen on its own"
+        " validation forecasts (null: every series uses the pipeline's `network_weight`).",
+    )
     test: SeriesScores
 
     @model_validator(mode="after")
@@ -114,6 +130,11 @@ class SeriesTable:
     @cached_property
     def spread(self) -> np.ndarray:
         return np.array(self.columns.spread, dtype=np.float64)
+
+    @cached_property
+    def weight(self) -> np.ndarray | None:
+        found = self.columns.network_weight
+        return None if found is None else np.array(found, dtype=np.float64)
 
     @property
     def ids(self) -> list[str]:
@@ -240,25 +261,44 @@ def forecast_by_row(
     predict: Predict,
     log: np.ndarray,
     spread: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """`recursive_forecast` with each row normalised as its own series: (batch, horizon).
 
     Rows are grouped by `log` (one pipeline per group; at most two passes), and each
-    row's changes are divided by its `spread` through the scaler (`per_series`). Training
-    scores, calibrates and checks parity with this function; serving forecasts with it.
+    row's changes are divided by its `spread` through the scaler (`per_series`). With
+    `weight`, each row uses its series' share of the network's correction instead of the
+    pipeline's one `network_weight`. Training scores, calibrates and checks parity with
+    this function; serving forecasts with it.
     """
     out = np.empty((len(histories), horizon))
     for flag in np.unique(log).tolist():
         rows = slice(None) if len(log) and log.all() == log.any() else np.flatnonzero(log == flag)
-        spec = (
-            dataclasses.replace(pipeline, log=flag)
-            if isinstance(pipeline, SeasonalPipeline)
-            else pipeline
-        )
+        spec: Pipeline = pipeline
+        found = predict
+        if isinstance(pipeline, SeasonalPipeline):
+            seasonal = dataclasses.replace(pipeline, log=flag)
+            spec, found = (
+                (seasonal, predict)
+                if weight is None
+                else _weighted(seasonal, predict, weight[rows])
+            )
         out[rows] = recursive_forecast(
-            histories[rows], horizon, spec, scaler.per_series(spread[rows]), predict
+            histories[rows], horizon, spec, scaler.per_series(spread[rows]), found
         )
     return out
+
+
+def _weighted(
+    pipeline: SeasonalPipeline, predict: Predict, weight: np.ndarray
+) -> tuple[SeasonalPipeline, Predict]:
+    """The pipeline and network that give each row `weight` of the network's correction:
+    scaling the outputs row by row is the same as `network_weight`, one per row."""
+    if not weight.any():
+        return pipeline.without_network(), predict  # the network is never run
+    if (weight == 1).all():
+        return dataclasses.replace(pipeline, network_weight=1.0), predict
+    return dataclasses.replace(pipeline, network_weight=1.0), lambda x: weight * predict(x)
 
 
 def inputs_by_row(

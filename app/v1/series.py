@@ -41,6 +41,9 @@ class TestScores(BaseModel):
     mase: float | None = Field(description="MAE over the training part's seasonal-naive MAE.")
     seasonal_naive_rmse: float | None
     seasonal_naive_mase: float | None
+    pipeline_alone_rmse: float | None = Field(
+        description="The version's pipeline without its network (null: none for this model)."
+    )
     coverage: dict[str, float | None] = Field(description="One-step coverage by level (0 to 1).")
 
 
@@ -50,6 +53,9 @@ class SeriesSummary(BaseModel):
     last_period: str = Field(description="Its stored history ends here; forecasts follow it.")
     train_last_period: str = Field(description="The last period the scoring fit saw.")
     points: int
+    network_weight: float = Field(
+        description="Its share of the network's correction (0: the pipeline alone)."
+    )
     test: TestScores
 
 
@@ -142,6 +148,7 @@ def _summary(table: SeriesTable, row: int) -> SeriesSummary:
         last_period=c.last_period[row],
         train_last_period=c.train_last_period[row],
         points=c.points[row],
+        network_weight=1.0 if table.weight is None else float(table.weight[row]),
         test=TestScores(
             points=t.points[row],
             rmse=t.rmse[row],
@@ -149,6 +156,9 @@ def _summary(table: SeriesTable, row: int) -> SeriesSummary:
             mase=t.mase[row],
             seasonal_naive_rmse=t.seasonal_naive_rmse[row],
             seasonal_naive_mase=t.seasonal_naive_mase[row],
+            pipeline_alone_rmse=None
+            if t.pipeline_alone_rmse is None
+            else t.pipeline_alone_rmse[row],
             coverage={level: found[row] for level, found in t.coverage.items()},
         ),
     )

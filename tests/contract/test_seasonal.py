@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import hypothesis.strategies as st
 import numpy as np
 import pytest
@@ -90,3 +92,47 @@ def test_the_log_rule(make: object, season: int, expected: bool) -> None:
 @pytest.mark.parametrize(("season", "look_back"), [(12, 6), (4, 2), (52, 26), (7, 4), (1, 5)])
 def test_the_window_is_half_a_season(season: int, look_back: int) -> None:
     assert window_length(season) == look_back
+
+
+@settings(max_examples=60, deadline=None)
+@given(pipeline=pipelines, seed=st.integers(0, 10_000), weight=st.floats(0.0, 1.0, allow_nan=False))
+def test_the_network_weight_moves_the_forecast_along_the_network_correction(
+    pipeline: SeasonalPipeline, seed: int, weight: float
+) -> None:
+    """z(w) = z0 + w d: the pipeline alone at w = 0, the whole network at w = 1, linear between."""
+    series = series_for(pipeline, pipeline.history_width + 5, seed)
+    rows = as_rows([series[:-k] for k in range(1, 4)], pipeline.history_width)
+    outputs = np.random.default_rng(seed).normal(0, 1, len(rows))
+
+    def forecast(w: float) -> np.ndarray:
+        found = dataclasses.replace(pipeline, network_weight=w)
+        return found.next_values(rows, SCALER, lambda _: outputs)
+
+    space = np.log if pipeline.log else np.asarray
+    alone, whole = space(forecast(0.0)), space(forecast(1.0))
+    np.testing.assert_allclose(space(forecast(weight)), alone + weight * (whole - alone), atol=1e-9)
+    np.testing.assert_array_equal(
+        pipeline.without_network().next_values(rows, SCALER, lambda _: outputs), forecast(0.0)
+    )
+
+
+def test_the_pipeline_alone_is_the_seasonal_index_plus_the_last_level_and_the_mean_change() -> None:
+    """A scaled output of 0 is the scaler's mean change; the network is never called."""
+    pipeline = SeasonalPipeline(look_back=6, season_length=12).without_network()
+    series = series_for(pipeline, pipeline.history_width, seed=4)
+    rows = series[np.newaxis]
+    mean_change, scale = 0.8, 0.37
+    scaler = AffineScaler(scale, -mean_change * scale)  # a StandardScaler's arithmetic
+
+    def refuse(inputs: np.ndarray) -> np.ndarray:
+        raise AssertionError("the pipeline alone must not run the network")
+
+    u, seasonal = pipeline.deseasonalised(rows)
+    expected = seasonal + u[:, -1] + mean_change
+    np.testing.assert_allclose(pipeline.next_values(rows, scaler, refuse), expected)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan")])
+def test_a_network_weight_outside_0_1_is_refused(weight: float) -> None:
+    with pytest.raises(ValueError, match="network_weight"):
+        SeasonalPipeline(look_back=6, season_length=12, network_weight=weight)

@@ -60,21 +60,30 @@ def test_manifest_describes_data_split_and_metrics(trained: tuple[Path, Path, st
     numbers = [getattr(s, f) for s in scores for f in ("rmse", "mae", "mape", "mase")]
     numbers += [b.rmse for b in m.metrics.baselines.values()]
     assert all(x is not None and math.isfinite(x) and x >= 0 for x in numbers)
-    assert set(m.metrics.baselines) == {"persistence", "seasonal_naive"}
+    assert set(m.metrics.baselines) == {"persistence", "seasonal_naive", "pipeline_alone"}
+    choice = m.training.network
+    assert choice is not None and m.pipeline.kind == "seasonal"
+    assert 0 <= choice.weight == m.pipeline.network_weight <= 1 and choice.points > 0
     assert set(m.libraries) == {"python", "tensorflow", "keras", "scikit-learn", "numpy"}
     assert m.architecture.parameters > 0 and m.architecture.layers[0].kind == "LSTM"
 
 
-def test_prints_the_posts_score_lines_then_baselines_then_the_path(
+def test_prints_the_weight_then_the_posts_score_lines_then_baselines_then_the_path(
     trained: tuple[Path, Path, str],
 ) -> None:
     _, version_dir, out = trained
     m = read_version(version_dir).manifest
+    choice = m.training.network
+    assert choice is not None
     assert out.splitlines() == [
+        f"Network weight: {choice.weight:.2f} (validation RMSE inside the training part:"
+        f" pipeline alone {choice.rmse_alone:.4g}, whole network {choice.rmse_network:.4g},"
+        f" chosen {choice.rmse_chosen:.4g})",
         f"Train Score: {m.metrics.train.rmse:.2f} RMSE",
         f"Test Score: {m.metrics.test.rmse:.2f} RMSE",
         f"Persistence: {m.metrics.baselines['persistence'].rmse:.2f} RMSE",
         f"Seasonal naive: {m.metrics.baselines['seasonal_naive'].rmse:.2f} RMSE",
+        f"Pipeline alone: {m.metrics.baselines['pipeline_alone'].rmse:.2f} RMSE",
         str(version_dir),
     ]
 

@@ -8,6 +8,10 @@ from apikit import SERIES
 from fastapi.testclient import TestClient
 
 NO_INTERVALS = "intervals: none, since model 'toy-diff' version 1 has no calibrated intervals"
+NO_PIPELINE_ALONE = (
+    "pipeline_alone: not computed; the model's differencing pipeline has no forecast without"
+    " its network"
+)
 
 
 def test_evaluate_scores_model_and_baselines(client: TestClient) -> None:
@@ -17,7 +21,8 @@ def test_evaluate_scores_model_and_baselines(client: TestClient) -> None:
     assert {"rmse", "mae", "mape", "mase"} <= set(body)
     assert set(body["baselines"]["seasonal_naive"]) == {"rmse", "mae", "n"}
     assert body["intervals"] == [] and body["backtest"] == []
-    assert body["warnings"] == [NO_INTERVALS]  # toy-diff predates intervals; the default asks
+    assert body["baselines"]["pipeline_alone"] is None  # a differencing pipeline has none
+    assert body["warnings"] == [NO_INTERVALS, NO_PIPELINE_ALONE]  # toy-diff predates intervals
 
 
 def test_evaluate_scores_the_seasonal_baseline_where_it_exists(client: TestClient) -> None:
@@ -25,7 +30,7 @@ def test_evaluate_scores_the_seasonal_baseline_where_it_exists(client: TestClien
     body = client.post("/v1/models/toy/evaluate", json={"values": SERIES}).json()
     seasonal = body["baselines"]["seasonal_naive"]
     assert body["n"] == 93 and seasonal["n"] == 84 and body["baselines"]["persistence"]["n"] == 93
-    assert "seasonal_naive: scored on the last 84 of the 93 points" in body["warnings"][-1]
+    assert "seasonal_naive: scored on the last 84 of the 93 points" in body["warnings"][-2]
 
 
 def test_evaluate_says_when_the_seasonal_baseline_is_unavailable(client: TestClient) -> None:

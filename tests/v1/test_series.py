@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.contract.pipeline import one_step_histories
+from app.contract.scoring import rmse
 from app.forecaster import load_forecaster
 from app.main import create_app
 from app.settings import Settings
@@ -139,3 +141,21 @@ def test_an_id_with_a_slash_is_described_too(client: TestClient) -> None:
     answer = client.get("/v1/models/catalog/series/small%2Fnot-there")
     assert answer.status_code == 404 and answer.json()["type"] == "series_not_found"
     assert "'small/not-there'" in answer.json()["error"]
+
+
+def test_evaluate_scores_the_versions_pipeline_alone_on_the_same_points(
+    client: TestClient, catalog_models: Path
+) -> None:
+    """The third baseline: this version's own pipeline with its network left out."""
+    values = np.array(client.get("/v1/models/catalog/series/large").json()["history"])
+    body = client.post("/v1/models/catalog/evaluate", json={"values": values.tolist()}).json()
+    forecaster = load_forecaster(catalog_models / "catalog" / "1")
+    histories, targets = one_step_histories(values, forecaster.pipeline)
+    expected = forecaster.forecast_without_network(histories, 1)
+    assert expected is not None
+    alone = body["baselines"]["pipeline_alone"]
+    assert alone["n"] == body["n"] == len(targets)
+    assert alone["rmse"] == pytest.approx(rmse(values[targets], expected[:, 0]), rel=1e-12)
+    assert not any(w.startswith("pipeline_alone") for w in body["warnings"])
+    listed = client.get("/v1/models/catalog/series", params={"limit": 1}).json()["series"][0]
+    assert listed["test"]["pipeline_alone_rmse"] > 0
