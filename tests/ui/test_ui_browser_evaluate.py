@@ -44,7 +44,10 @@ def test_evaluate_scores_the_series_beside_the_baselines(visit: Any, server: Liv
         "toy version 1",
         "Persistence (baseline)",
         "Seasonal naive (baseline)",
+        "Pipeline alone (the model without its network)",
     ]
+    assert body["baselines"]["pipeline_alone"] is None  # the toy's differencing pipeline
+    assert scores[1][3][1] == "none: this model's pipeline has no forecast without its network"
     rmse = [row[1] for row in scores[1]]
     assert float(rmse[0]) == shown([body["rmse"]], 4)[0]
     assert float(rmse[1]) == shown([body["baselines"]["persistence"]["rmse"]], 4)[0]

@@ -65,6 +65,10 @@ def test_the_card_shows_the_aggregate_the_worst_series_and_which_fit_scored(
     verdict = "(below 1: better than the seasonal naive)"
     assert got["GM MASE ratio"] == f"{score(panel['gm_mase_ratio'])} {verdict}"
     assert got["Mean MASE"] == score(panel["mean_mase"])
+    assert got["Against its pipeline alone"] == (
+        f"GM RMSE ratio {score(panel['gm_rmse_to_pipeline_alone'])}; the network makes"
+        f" {share(panel['network_hurts'])} of the series worse (ratio above 1.01)"
+    )
     for level, (lowest, median, highest) in panel["coverage"].items():
         assert got[f"{level} % coverage"] == (
             f"{share(median)} median, {share(lowest)} lowest, {share(highest)} highest"

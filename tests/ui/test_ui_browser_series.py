@@ -107,9 +107,17 @@ def test_picking_a_series_draws_its_history_forecast_and_accuracy_as_the_api_giv
     test = detail["test"]
     scores = read_table(page, "#forecast-accuracy table")
     assert scores[0] == ["", "RMSE", "MAE", "MASE"]
-    assert [row[0] for row in scores[1]] == ["catalog version 1", "Seasonal naive (baseline)"]
-    assert column(scores, "RMSE") == shown([test["rmse"], test["seasonal_naive_rmse"]], 4)
-    assert column(scores, "MASE") == shown([test["mase"], test["seasonal_naive_mase"]], 4)
+    assert [row[0] for row in scores[1]] == [
+        "catalog version 1",
+        "Seasonal naive (baseline)",
+        "Pipeline alone (the model without its network)",
+    ]
+    rmses = [test["rmse"], test["seasonal_naive_rmse"], test["pipeline_alone_rmse"]]
+    assert column(scores, "RMSE") == shown(rmses, 4)
+    mase = [float(row[3]) for row in scores[1][:2]]  # the pipeline alone's MASE is not kept
+    assert mase == shown([test["mase"], test["seasonal_naive_mase"]], 4)
+    share = f"{shown([100 * detail['network_weight']], 4)[0]:g} % of the network's correction"
+    assert share in page.text_content("#forecast-accuracy")
     coverage = read_table(page, "#forecast-accuracy .scroll:last-child table")
     assert [row[0] for row in coverage[1]] == ["80 %", "95 %"]
     got = [float(row[1].removesuffix(" %")) for row in coverage[1]]

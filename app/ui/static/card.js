@@ -1,10 +1,9 @@
 // The models list and the selected model's card, exactly as `GET /v1/models[/{name}]` give them.
 
 import { fillList, fillTable, h, table } from "./dom.js";
-import { formatNumber, formatScore, formatShare, formatTime } from "./format.js";
+import { BASELINE_NAMES, formatNumber, formatScore, formatShare, formatTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
-const PRETTY = { persistence: "Persistence (baseline)", seasonal_naive: "Seasonal naive (baseline)" };
 
 function summary(card) {
   if (!card) return "";
@@ -56,10 +55,10 @@ function metricsTable(metrics) {
     s.mape === undefined ? "–" : formatScore(s.mape), s.mase === undefined ? "–" : formatScore(s.mase)];
   const rows = [row("Train", metrics.train, metrics.train.n), row("Test", metrics.test, metrics.test.n)];
   for (const [name, scores] of Object.entries(metrics.baselines)) {
-    rows.push(row(PRETTY[name] ?? name, scores, metrics.test.n));
+    rows.push(row(BASELINE_NAMES[name] ?? name, scores, metrics.test.n));
   }
   fillTable($("card-metrics"), {
-    caption: "The model against the naive baselines on the same test points (series units; MAPE in %)",
+    caption: "The model against its baselines on the same test points (series units; MAPE in %)",
     head: ["", "n", "RMSE", "MAE", "MAPE", "MASE"],
     rows,
     numeric: [1, 2, 3, 4, 5],
@@ -108,6 +107,20 @@ function transformText(p) {
   return String(p.transform ?? "none").replaceAll("_", " ");
 }
 
+// How much of the network's correction the forecasts use, and the validation that chose it.
+function networkText(p, choice) {
+  if (p.kind !== "seasonal") return "all of it (the pipeline has no forecast without it)";
+  const weight = `${formatNumber((p.network_weight ?? 1) * 100, 3)} % of its correction`;
+  if (!choice) return weight;
+  const [low, median, high] = choice.series_weights;
+  const perSeries = low === high ? weight
+    : `per series ${formatShare(low)} to ${formatShare(high)} of its correction (median ${formatShare(median)};`
+      + ` the pipeline alone for ${formatShare(choice.series_without_network)} of the series)`;
+  return `${perSeries}, chosen on ${choice.points} validation forecasts inside the training part`
+    + ` (RMSE: pipeline alone ${formatScore(choice.rmse_alone)}, whole network ${formatScore(choice.rmse_network)},`
+    + ` chosen ${formatScore(choice.rmse_chosen)}; per series' spread)`;
+}
+
 function lists(card) {
   const { pipeline: p, architecture: a, training: t, data: d, intervals: iv } = card;
   fillList($("card-pipeline"), [
@@ -117,6 +130,7 @@ function lists(card) {
     ["Season length", String(p.season_length)],
     ["Layers", a.layers.map(layerText).join(" → ")],
     ["Parameters", `${a.parameters}${a.members > 1 ? ` per member, ${a.members} members averaged` : ""}`],
+    ["Network", networkText(p, t.network)],
     ["Intervals", iv ? `${iv.method}, ${iv.space} space, calibrated up to ${iv.horizon} steps ahead` : "none"],
   ]);
   fillList($("card-training"), [

@@ -20,3 +20,10 @@ export function formatTime(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
+
+/** The baselines a model is scored against, by the names the API gives them. */
+export const BASELINE_NAMES = {
+  persistence: "Persistence (baseline)",
+  seasonal_naive: "Seasonal naive (baseline)",
+  pipeline_alone: "Pipeline alone (the model without its network)",
+};

@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { h, table } from "./dom.js";
-import { formatScore, formatShare } from "./format.js";
+import { BASELINE_NAMES, formatScore, formatShare } from "./format.js";
 import { createPicker } from "./picker.js";
 
 const $ = (id) => document.getElementById(id);
@@ -65,7 +65,9 @@ async function configure(card) {
   if (mine !== generation) return false;
   $("source-count").textContent = `(${card.data.series} in ${card.name})`;
   $("source").hidden = false;
-  $("source-known").checked = true;
+  // A catalog is picked from; a model of one series keeps pasting first (its one series
+  // is a click away), as the page worked before versions kept their series.
+  $(card.data.series > 1 ? "source-known" : "source-paste").checked = true;
   showSource();
   return true;
 }
@@ -119,13 +121,15 @@ export function showAccuracy(detail, card) {
   const levels = Object.entries(t.coverage);
   box.replaceChildren(
     h("h3", {}, `Test accuracy of ${detail.series_id}`),
-    h("p", { class: "note" }, `${t.points} test points after ${detail.train_last_period}, forecast one step ahead${refit}.${beat}`),
+    h("p", { class: "note" }, `${t.points} test points after ${detail.train_last_period}, forecast one step ahead${refit}.${beat}`
+      + ` Its forecasts use ${formatShare(detail.network_weight)} of the network's correction.`),
     table({
-      caption: `${detail.series_id}: the model against the seasonal naive on the same test points (series units)`,
+      caption: `${detail.series_id}: the model against its baselines on the same test points (series units)`,
       head: ["", "RMSE", "MAE", "MASE"],
       rows: [
         [`${card.name} version ${card.version}`, formatScore(t.rmse), formatScore(t.mae), formatScore(t.mase)],
-        ["Seasonal naive (baseline)", formatScore(t.seasonal_naive_rmse), "–", formatScore(t.seasonal_naive_mase)],
+        [BASELINE_NAMES.seasonal_naive, formatScore(t.seasonal_naive_rmse), "–", formatScore(t.seasonal_naive_mase)],
+        ...(t.pipeline_alone_rmse == null ? [] : [[BASELINE_NAMES.pipeline_alone, formatScore(t.pipeline_alone_rmse), "–", "–"]]),
       ],
       numeric: [1, 2, 3],
     }),

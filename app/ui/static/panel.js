@@ -27,6 +27,14 @@ function coverageText([lowest, median, highest]) {
  * Fill the card's panel block: the aggregate and the worst series (`onPick(id)` when one
  * is pressed), or nothing for a model of one series (`panel` null or absent).
  */
+// The network against the pipeline without it: a null (an older version) reads as a dash.
+function alone(panel) {
+  const gm = panel.gm_rmse_to_pipeline_alone;
+  if (gm == null) return null;
+  return `GM RMSE ratio ${formatScore(gm)}; the network makes ${formatShare(panel.network_hurts)}`
+    + " of the series worse (ratio above 1.01)";
+}
+
 export function renderPanel(card, onPick) {
   $("card-fit").textContent = fitText(card);
   const box = $("card-panel");
@@ -44,6 +52,7 @@ export function renderPanel(card, onPick) {
     ["Series", `${panel.series}${card.data.id_name ? ` (ids in “${card.data.id_name}”)` : ""}`],
     ["GM MASE ratio", `${formatScore(ratio)}${verdict}`],
     ["Mean MASE", formatScore(panel.mean_mase)],
+    ["Against its pipeline alone", alone(panel)],
     ...Object.entries(panel.coverage).map(([level, spread]) => [`${level} % coverage`, coverageText(spread)]),
   ]);
   const worst = panel.worst.map((w) => [

@@ -2,7 +2,7 @@
 
 import { evaluateChart, forecastChart } from "./chart.js";
 import { fillTable, h, table } from "./dom.js";
-import { formatNumber, formatScore, formatShare } from "./format.js";
+import { BASELINE_NAMES, formatNumber, formatScore, formatShare } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 let csvUrl = null;
@@ -74,10 +74,12 @@ function scoresTable(answer) {
     ? [label, "–", "–", "–", "–"]
     : [label, formatScore(s.rmse), formatScore(s.mae), formatScore(s.mape), formatScore(s.mase)]);
   const rows = [row(`${answer.model} version ${answer.version}`, answer)];
-  const names = { persistence: "Persistence (baseline)", seasonal_naive: "Seasonal naive (baseline)" };
   for (const [name, scores] of Object.entries(answer.baselines)) {
-    rows.push(scores === null ? [names[name] ?? name, "too little history for this baseline", "", "", ""]
-      : row(names[name] ?? name, { mape: null, mase: null, ...scores }));
+    const label = BASELINE_NAMES[name] ?? name;
+    const why = name === "pipeline_alone"
+      ? "none: this model's pipeline has no forecast without its network"
+      : "too little history for this baseline";
+    rows.push(scores === null ? [label, why, "", "", ""] : row(label, { mape: null, mase: null, ...scores }));
   }
   fillTable($("evaluate-scores"), {
     caption: `Scores on the same ${answer.n} points, one step ahead (series units; MAPE in %)`,
