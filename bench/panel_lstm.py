@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from app.contract.pipeline import as_rows
+from app.contract.store import read_manifest
 from app.forecaster import load_forecaster
 from bench.classical import Bands
 from bench.panel_accuracy import (
@@ -40,8 +41,10 @@ from bench.panel_accuracy import (
 )
 from bench.report import write_section
 from training.panel import Panel, load_panel
+from training.report import HURTS
 
 LSTM = "LSTM"
+ALONE = "pipeline alone"
 LEVELS = (80.0, 95.0)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,8 +67,9 @@ def train(data: Path, id_column: str, test_periods: int, models: Path) -> tuple[
 
 def served(
     version: Path, panel: Panel, sizes: dict[str, int]
-) -> tuple[dict[str, np.ndarray], dict[str, Bands]]:
-    """Every test point forecast one step ahead by id, from the true history, as served."""
+) -> tuple[dict[str, np.ndarray], dict[str, Bands], dict[str, np.ndarray]]:
+    """Every test point forecast one step ahead by id, from the true history, as served; and
+    by the version's pipeline alone (its network left out), on the same points."""
     forecaster = load_forecaster(version)
     table = forecaster.series
     assert table is not None
@@ -77,9 +81,13 @@ def served(
             histories.append(values[max(0, t - width) : t])
             owners.append(sid)
         rows += [table.index[sid]] * (len(values) - size)
-    prediction = forecaster.predict(as_rows(histories, width), 1, LEVELS, np.array(rows))
+    matrix, series = as_rows(histories, width), np.array(rows)
+    prediction = forecaster.predict(matrix, 1, LEVELS, series)
+    without = forecaster.forecast_without_network(matrix, 1, series)
+    assert without is not None  # the default recipe's pipeline forecasts alone
     owner = np.array(owners)
     points = {sid: prediction.values[owner == sid, 0] for sid in sizes}
+    alone = {sid: without[owner == sid, 0] for sid in sizes}
     bands: dict[str, Bands] = {
         sid: {
             band.level: (band.lower[owner == sid, 0], band.upper[owner == sid, 0])
@@ -87,7 +95,7 @@ def served(
         }
         for sid in sizes
     }
-    return points, bands
+    return points, bands, alone
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +114,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.version
             else train(args.data, args.id_column, args.test_periods, Path(tmp))
         )
-        points, bands = served(version, panel, sizes)
+        points, bands, alone = served(version, panel, sizes)
+        choice = read_manifest(version).training.network
     scores[LSTM] = score_predictions(panel, sizes, points, bands)
+    scores[ALONE] = score_predictions(panel, sizes, alone)
     LABELS[LSTM] = "LSTM `default`, one global model, served by id"
+    LABELS[ALONE] = "its pipeline alone (the same version, network output 0)"
+    against = np.array([scores[LSTM][sid].rmse / scores[ALONE][sid].rmse for sid in sizes])
     table = render(panel, args.test_periods, scores)
     ours = aggregate(scores[LSTM], scores[SEASONAL_NAIVE], scores[SARIMA])
     theirs = aggregate(scores[SARIMA], scores[SEASONAL_NAIVE], scores[SARIMA])
@@ -117,6 +129,22 @@ def main(argv: list[str] | None = None) -> int:
         f" bench-accuracy`): the whole training CLI took {seconds:.0f} s on this machine.",
         "",
         table,
+        "",
+        "The network against its own pipeline: geometric mean over series of LSTM RMSE /"
+        f" pipeline-alone RMSE **{np.exp(np.mean(np.log(against))):.3f}**; the network hurts"
+        f" (ratio above {HURTS}) on {np.mean(against > HURTS):.1%} of series, helps (below"
+        f" {2 - HURTS:.2f}) on {np.mean(against < 2 - HURTS):.1%}. Network weights"
+        + (
+            f" per series {choice.series_weights[0]:.2f} to {choice.series_weights[2]:.2f}"
+            f" (median {choice.series_weights[1]:.2f}; the pipeline alone for"
+            f" {choice.series_without_network:.1%} of series; pooled, for series the version"
+            f" never saw, {choice.weight:.3f}), chosen on {choice.points:,} validation"
+            " forecasts inside the training parts (validation RMSE per spread: alone"
+            f" {choice.rmse_alone:.4f}, whole network {choice.rmse_network:.4f}, chosen"
+            f" {choice.rmse_chosen:.4f})."
+            if choice is not None
+            else ": none recorded."
+        ),
         "",
         "| one-step interval | LSTM coverage | LSTM Winkler / scale | SARIMA coverage"
         " | SARIMA Winkler / scale |",
