@@ -3,7 +3,7 @@
 Scores use `app.contract.scoring`, the functions the service's evaluation uses, so a
 figure in a manifest means the same as one the service computes. The plot is
 the post's figure made readable: what was predicted where, against what, and
-how that compares with the naive forecasts on the same points.
+how that compares with the baselines on the same points.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def score(values: Sequence[np.ndarray], ids: Sequence[str], fitted: Fitted) -> S
     season = fitted.pipeline.season_length
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "test": []}
     mases: dict[str, list[float]] = {"train": [], "test": []}
-    naive: dict[Baseline, list[tuple[np.ndarray, np.ndarray]]] = {}
+    compared: dict[Baseline, list[tuple[np.ndarray, np.ndarray]]] = {}  # (actual, baseline)
     bands = test_bands(values, fitted)
     columns: dict[str, list[float | None]] = {c: [] for c in _COLUMNS}
     coverage_by_level: dict[str, list[float | None]] = {f"{v:g}": [] for v in REPORTED_LEVELS}
@@ -83,10 +83,10 @@ def score(values: Sequence[np.ndarray], ids: Sequence[str], fitted: Fitted) -> S
         lags: tuple[tuple[Baseline, int], ...] = (("persistence", 1), ("seasonal_naive", season))
         for kind, lag in lags:
             usable = test[test >= lag] if kind == "persistence" or season > 1 else test[:0]
-            naive.setdefault(kind, []).append((series[usable], series[usable - lag]))
+            compared.setdefault(kind, []).append((series[usable], series[usable - lag]))
         alone = None if fitted.alone is None else fitted.alone[k][targets >= train_size]
         if alone is not None:
-            naive.setdefault("pipeline_alone", []).append((series[test], alone))
+            compared.setdefault("pipeline_alone", []).append((series[test], alone))
         _series_columns(
             columns,
             coverage_by_level,
@@ -106,7 +106,7 @@ def score(values: Sequence[np.ndarray], ids: Sequence[str], fitted: Fitted) -> S
         test=_pooled(parts["test"], mases["test"]),
         baselines={
             kind: baseline_scores(a, np.concatenate([p[1] for p in pairs]))
-            for kind, pairs in naive.items()
+            for kind, pairs in compared.items()
             if len(a := np.concatenate([p[0] for p in pairs]))
         },
         intervals=_interval_scores(values, fitted, bands),
