@@ -18,8 +18,10 @@ the service as a real process (probes, a clean stop, SIGTERM with work in flight
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +33,12 @@ from pgkit import POSTGRES, postgres_server
 
 from app.main import create_app
 from app.settings import Settings
+
+# Every app a test starts (in process or live) keeps its default SQLite ledger here, not in
+# the repository's `data/`; a test that looks at the ledger gives its own directory.
+if "FORECAST_DATA_DIR" not in os.environ:
+    os.environ["FORECAST_DATA_DIR"] = tempfile.mkdtemp(prefix="forecast-test-data-")
+    atexit.register(shutil.rmtree, os.environ["FORECAST_DATA_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
