@@ -78,7 +78,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_CONCURRENCY=1 \
     FORECAST_HOST=0.0.0.0 \
     FORECAST_PORT=8000 \
-    FORECAST_MODEL_DIR=/srv/models
+    FORECAST_MODEL_DIR=/srv/models \
+    FORECAST_DATA_DIR=/var/lib/forecast
 
 COPY --from=builder /opt/venv /opt/venv
 
@@ -90,7 +91,8 @@ RUN test -n "$(ls -A /srv/models)" \
         || { echo 'models/ is empty: train or check out the committed models first' >&2; exit 1; } \
  && chmod -R a+rX,go-w /srv \
  && python -m compileall -q --invalidation-mode checked-hash /srv/app \
- && python -c "import app.main"
+ && python -c "import app.main" \
+ && install -d -o "$APP_UID" -g "$APP_UID" -m 0700 /var/lib/forecast
 
 USER ${APP_UID}:${APP_UID}
 EXPOSE 8000

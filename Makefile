@@ -16,7 +16,7 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test reliability lint browser train bench bench-accuracy lock container-check docs ui-vendor clean
+.PHONY: serve test reliability lint browser postgres train bench bench-accuracy lock container-check docs ui-vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -46,7 +46,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app training bench scripts
 
-test: lint browser
+test: lint browser postgres
 	$(BIN)/python -m pytest -m "not reliability"
 
 # The /docs and page tests drive Debian's headless Chromium. Installed here when it is
@@ -56,6 +56,18 @@ browser:
 		&& echo "installing Debian's chromium for the browser tests" \
 		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "no chromium (install Debian's chromium as root): the browser tests will skip"
+
+# The database tests start their own throwaway server (tests/pgkit.py) from Debian's
+# PostgreSQL binaries in /usr/lib/postgresql/<major>/bin; the package's own cluster is left
+# unused. Installed here when missing and apt-get can (as root); otherwise one line says
+# those tests will skip (under CI=true they fail instead).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+		|| { command -v initdb && command -v pg_ctl; } >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing Debian's postgresql for the database tests" \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+		|| echo "no PostgreSQL (install Debian's postgresql as root): the PostgreSQL tests will skip"
 
 # Live Schemathesis fuzzing, a 60 s soak at concurrency 32 and fault injection
 # against real `python -m app` processes: about 3 minutes.

@@ -103,6 +103,12 @@ class Overloaded(ServiceError):
     type = "overloaded"
 
 
+class LedgerUnavailable(ServiceError):
+    """The ledger is off, or its database cannot be reached: forecasts still answer."""
+
+    type = "ledger_unavailable"
+
+
 class Unauthorized(ServiceError):
     """A missing or wrong API key; `challenge` is the `WWW-Authenticate` value (RFC 6750)."""
 

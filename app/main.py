@@ -22,19 +22,21 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.dataplane import DataPlane
+from app.errors import LedgerUnavailable
 from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_limits import BodyLimitsMiddleware
 from app.http.middleware.load_shedding import LoadSheddingMiddleware
 from app.http.routes import docs, health, metrics
+from app.ledger.store import Ledger, sqlite_url
 from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
 from app.timeseries import routes as timeseries
 from app.ui.routes import install_ui
-from app.v1 import bench, models, predict, reload, series
+from app.v1 import bench, models, observations, predict, reload, series
 from app.v2 import routes as v2
 from app.watcher import ModelWatcher
 
@@ -46,6 +48,7 @@ ROUTERS = (
     metrics.router,
     models.router,
     series.router,
+    observations.router,
     reload.router,
     v2.router,
     timeseries.router,
@@ -74,9 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(watcher.load_all)
         app.state.registry, app.state.watcher = registry, watcher
         app.state.plane = DataPlane(registry, settings)
+        app.state.ledger = await run_in_threadpool(_open_ledger, settings)
         _log_start(registry, settings)
-        async with operating(app, watcher, settings.worker_threads):  # polling; drain on SIGTERM
-            yield
+        try:
+            async with operating(app, watcher, settings.worker_threads):  # drain on SIGTERM
+                yield
+        finally:
+            if app.state.ledger is not None:
+                app.state.ledger.close()
 
     app = FastAPI(
         title="LSTM forecast service",
@@ -107,6 +115,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     document_open_access(app)
     return app
+
+
+def _open_ledger(settings: Settings) -> Ledger | None:
+    """The ledger, migrated; None when it is off or its database cannot be reached.
+
+    A database that cannot be reached leaves the service forecasting, the ledger's
+    endpoints answering 503 with the reason; a migration that fails on a database that
+    can be reached stops the start (`LedgerUnavailable`, one line), since serving on a
+    schema the code does not expect would lose data.
+    """
+    if not settings.ledger:
+        return None
+    url = settings.database_url.get_secret_value() or sqlite_url(settings.data_dir)
+    ledger = Ledger(url)
+    try:
+        ledger.reach()
+    except LedgerUnavailable as exc:
+        log.error("the ledger is degraded, forecasts still answer: %s", exc.message)
+        ledger.close()
+        return None
+    ledger.migrate()
+    return ledger
 
 
 def _log_start(registry: Registry, settings: Settings) -> None:

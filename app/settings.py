@@ -187,6 +187,25 @@ class Settings(BaseSettings):
             "cancelled and the process exits; keep it under the orchestrator's grace period."
         ),
     )
+    ledger: bool = Field(
+        default=True,
+        description=(
+            "Keep the actuals clients post (`/v1/models/{name}/observations`) in the ledger's "
+            "database; `false` turns the ledger off (its endpoints answer 503)."
+        ),
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the default SQLite ledger (`ledger.sqlite3`) is created.",
+    )
+    database_url: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "The ledger's database, as a SQLAlchemy URL (`postgresql+psycopg://user:password@"
+            "host/db` for several workers or replicas); empty: SQLite in `FORECAST_DATA_DIR`."
+            " A secret: it may hold a password."
+        ),
+    )
     log_level: Annotated[LogLevel, BeforeValidator(_lower)] = Field(
         default="info",
         description=(

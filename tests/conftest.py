@@ -7,7 +7,8 @@ The folders mirror the packages: `contract/`, `engine/`, `http/`, `v1/`, `v2/`,
 tests of the top-level `app` modules (`test_registry.py` for `app/registry.py`, ...) and
 of whole-repository rules (`test_boundaries.py`, `test_kubernetes.py`), beside the
 helpers every folder imports by name: `modelkit` (toy model directories), `liveserver`
-(a real uvicorn process, and the repository's `ROOT`), `chromium`, `apikit`, `v2kit`,
+(a real uvicorn process, and the repository's `ROOT`), `chromium`, `pgkit` (a real
+PostgreSQL server of Debian's, behind the `postgres_url` fixture), `apikit`, `v2kit`,
 `tskit` and `trainkit`. A folder's own helpers sit in it, on the pythonpath too
 (`reliability/reliability_kit.py`, `training/datakit.py`, `ui/pagekit.py`). `live/` runs
 the service as a real process (probes, a clean stop, SIGTERM with work in flight), and
@@ -17,7 +18,10 @@ the service as a real process (probes, a clean stop, SIGTERM with work in flight
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +29,16 @@ import pytest
 from fastapi.testclient import TestClient
 from liveserver import LiveServer, live_server
 from modelkit import TOYS, build_keras_models, synthetic_series, write_toy
+from pgkit import POSTGRES, postgres_server
 
 from app.main import create_app
 from app.settings import Settings
+
+# Every app a test starts (in process or live) keeps its default SQLite ledger here, not in
+# the repository's `data/`; a test that looks at the ledger gives its own directory.
+if "FORECAST_DATA_DIR" not in os.environ:
+    os.environ["FORECAST_DATA_DIR"] = tempfile.mkdtemp(prefix="forecast-test-data-")
+    atexit.register(shutil.rmtree, os.environ["FORECAST_DATA_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +94,19 @@ def server(toy_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = tmp_path_factory.mktemp("server") / "uvicorn.log"
     with live_server(env, log) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The SQLAlchemy URL of a real PostgreSQL server, fresh for the session and then stopped.
+
+    Without Debian's PostgreSQL the tests that use it skip, except under CI=true, where
+    they fail: CI must never pass by skipping the database.
+    """
+    if POSTGRES is None:
+        reason = "no PostgreSQL (`make postgres` installs Debian's postgresql as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI=true runs the PostgreSQL tests, never skips them")
+        pytest.skip(reason)
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url

@@ -24,6 +24,7 @@ from app.errors import (
     ErrorBody,
     FieldError,
     InvalidInput,
+    LedgerUnavailable,
     ModelNotReady,
     NotFound,
     Overloaded,
@@ -45,6 +46,7 @@ STATUS: dict[type[ServiceError], int] = {
     ModelNotReady: 503,
     ShuttingDown: 503,
     Overloaded: 503,
+    LedgerUnavailable: 503,
 }
 """The HTTP status of each domain error, the one place it is decided; anything else is 500."""
 

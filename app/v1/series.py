@@ -83,8 +83,8 @@ def list_series(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 100,
 ) -> SeriesPage:
-    forecaster = _forecaster(name, registry)
-    table = _table(forecaster)
+    forecaster = served_forecaster(name, registry)
+    table = table_of(forecaster)
     wanted = search.casefold()
     rows = [i for i, sid in enumerate(table.ids) if wanted in sid.casefold()] if wanted else None
     total = len(table) if rows is None else len(rows)
@@ -103,8 +103,8 @@ def list_series(
     "/{name}/series/{series_id:path}", summary="One series: its history, calendar, accuracy"
 )
 def describe_series(name: str, series_id: str, registry: RegistryDep) -> SeriesDetail:
-    forecaster = _forecaster(name, registry)
-    table = _table(forecaster)
+    forecaster = served_forecaster(name, registry)
+    table = table_of(forecaster)
     row = table.index.get(series_id)
     if row is None:
         nearest = table.nearest(series_id)
@@ -125,13 +125,15 @@ def describe_series(name: str, series_id: str, registry: RegistryDep) -> SeriesD
     )
 
 
-def _forecaster(name: str, registry: RegistryDep) -> Forecaster:
+def served_forecaster(name: str, registry: RegistryDep) -> Forecaster:
+    """The served version of `name`, noted for the access log."""
     served = registry.served(name)
     note_served(name, served.version)
     return served.forecaster
 
 
-def _table(forecaster: Forecaster) -> SeriesTable:
+def table_of(forecaster: Forecaster) -> SeriesTable:
+    """The version's series; 422 for a version trained before versions kept them."""
     if forecaster.series is None:
         raise InvalidInput(
             f"model {forecaster.name!r} version {forecaster.version} was trained before"

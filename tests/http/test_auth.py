@@ -224,7 +224,7 @@ def test_an_open_server_documents_the_key_as_optional_and_every_401(client: Test
     secured = [
         op for methods in spec["paths"].values() for op in methods.values() if "security" in op
     ]
-    assert len(secured) == 18  # every /v1 (time series included) and /v2/models operation
+    assert len(secured) == 19  # every /v1 (time series included) and /v2/models operation
     for operation in secured:
         assert operation["security"] == [{"HTTPBearer": []}, {}], operation["summary"]
         assert "401" in operation["responses"], operation["summary"]

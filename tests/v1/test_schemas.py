@@ -13,7 +13,8 @@ def test_openapi_has_an_example_for_every_request_body(client: TestClient) -> No
         for op in methods.values()
         if "requestBody" in op
     ]
-    assert len(bodies) == 7  # v1: predict (twice), batch, evaluate; V2: infer (twice); KServe TS
+    # v1: predict (twice), batch, evaluate, observations; V2: infer (twice); KServe TS
+    assert len(bodies) == 8
     for name in set(bodies):
         assert spec["components"]["schemas"][name]["examples"], name
 
