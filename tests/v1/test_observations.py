@@ -187,3 +187,21 @@ def test_an_acknowledged_observation_survives_kill_9(catalog_models: Path, tmp_p
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait(timeout=10)
     assert sum(len(v) for v in stored(data_dir).values()) == 3
+
+
+def test_head_names_the_newest_migration_and_a_migrated_database_is_at_it(tmp_path: Path) -> None:
+    """`HEAD` lets a start skip Alembic; it must be the revision Alembic would migrate to."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from app.ledger.store import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+    ledger = Ledger(sqlite_url(tmp_path))
+    assert ledger.revision() is None
+    ledger.migrate()
+    assert ledger.revision() == HEAD
+    ledger.migrate()  # at head: nothing to do
+    ledger.close()
