@@ -80,11 +80,14 @@ def post_observations(
     frequency = forecaster.manifest.data.frequency
     rows: list[Observation] = []
     errors: list[FieldError] = []
+    hinted = False
     for i, row in enumerate(body.observations):
         where = f"observations[{i}]"
         found = table.index.get(row.series_id)
         if found is None:
-            nearest = ", ".join(map(repr, table.nearest(row.series_id)))
+            # The nearest ids of the first unknown one only: each search reads every id.
+            nearest = "" if hinted else ", ".join(map(repr, table.nearest(row.series_id)))
+            hinted = True
             hint = f"; nearest: {nearest}" if nearest else ""
             errors.append(
                 FieldError(

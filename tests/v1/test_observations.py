@@ -205,3 +205,15 @@ def test_head_names_the_newest_migration_and_a_migrated_database_is_at_it(tmp_pa
     assert ledger.revision() == HEAD
     ledger.migrate()  # at head: nothing to do
     ledger.close()
+
+
+def test_many_unknown_ids_are_refused_quickly_and_only_the_first_gets_its_nearest(
+    client: TestClient,
+) -> None:
+    """The nearest-id search reads every id, so it runs once, not once per bad row."""
+    bad = [{"series_id": f"smal{i}", "period": "2008-01", "value": 1.0} for i in range(5_000)]
+    answer = client.post("/v1/models/catalog/observations", json={"observations": bad})
+    body = answer.json()
+    assert answer.status_code == 422 and "(and 4999 more)" in body["error"]
+    assert "nearest: 'small'" in body["errors"][0]["message"]
+    assert len(body["errors"]) == 100 and "nearest" not in body["errors"][1]["message"]
