@@ -21,6 +21,7 @@ from app.budget import Work, check_levels, check_work
 from app.errors import InvalidInput
 from app.evaluation import Evaluation, baseline_notes, evaluate, require_finite_scores
 from app.forecaster import Band, Forecaster
+from app.ledger.service import LedgerService
 from app.queries import Resolved, SeriesQuery, by_ids, resolve, values_only
 from app.registry import Registry
 from app.settings import Settings
@@ -63,9 +64,13 @@ class Scored(Answer):
 class DataPlane:
     """Answers predict and evaluate requests from the registry's served versions."""
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
+    def __init__(
+        self, registry: Registry, settings: Settings, ledger: LedgerService | None = None
+    ) -> None:
         self.registry = registry
         self._settings = settings
+        self.ledger = ledger
+        self.actuals = None if ledger is None else ledger.actuals
 
     def predict(
         self,
@@ -110,7 +115,7 @@ class DataPlane:
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
         self._check_batch(len(ids), field)
-        resolved = by_ids(forecaster, ids, field)
+        resolved = by_ids(forecaster, ids, field, self.actuals)
         fields = [f"{field}[{i}]" for i in range(len(ids))] if len(ids) > 1 else [field]
         return self._forecast(forecaster, resolved, fields, horizon, levels, list(ids))
 
@@ -140,7 +145,7 @@ class DataPlane:
                 )
             if query.series_id is None:
                 self._check_length(forecaster, posted, values_field)
-        resolved = resolve(forecaster, queries, fields)
+        resolved = resolve(forecaster, queries, fields, self.actuals)
         ids = [q.series_id for q in queries]
         named = ids if any(sid is not None for sid in ids) else None
         return self._forecast(forecaster, resolved, fields, horizon, levels, named)
@@ -220,6 +225,18 @@ class DataPlane:
             raise InvalidInput.at(fields[prediction.overflow] or "values", OVERFLOW)
         metrics.record_forecasts(forecaster.name, forecaster.version, len(series), horizon)
         outside = [f"{fields[i] or 'values'}: {note}" for i, note in prediction.notes.items()]
+        periods = resolved.periods(forecaster.manifest.data.frequency, horizon)
+        if self.ledger is not None and ids is not None and resolved.series is not None:
+            assert periods is not None  # every row named by id has its calendar
+            self.ledger.served(
+                forecaster,
+                resolved.series,
+                ids,
+                resolved.ends,
+                periods,
+                prediction.values,
+                prediction.bands,
+            )
         return Forecasts(
             model=forecaster.name,
             version=forecaster.version,
@@ -228,7 +245,7 @@ class DataPlane:
             warnings=[w for w in [*notes, *outside] if w],
             intervals=prediction.bands,
             series_ids=ids,
-            periods=resolved.periods(forecaster.manifest.data.frequency, horizon),
+            periods=periods,
         )
 
     def _interval_levels(

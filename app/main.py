@@ -22,21 +22,21 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.dataplane import DataPlane
-from app.errors import LedgerUnavailable
 from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_limits import BodyLimitsMiddleware
 from app.http.middleware.load_shedding import LoadSheddingMiddleware
 from app.http.routes import docs, health, metrics
-from app.ledger.store import Ledger, sqlite_url
+from app.ledger.service import LedgerService
+from app.ledger.store import sqlite_url
 from app.lifecycle import operating
 from app.logs import configure_logging
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
 from app.timeseries import routes as timeseries
 from app.ui.routes import install_ui
-from app.v1 import bench, models, observations, predict, reload, series
+from app.v1 import accuracy, bench, models, observations, predict, reload, series
 from app.v2 import routes as v2
 from app.watcher import ModelWatcher
 
@@ -49,6 +49,7 @@ ROUTERS = (
     models.router,
     series.router,
     observations.router,
+    accuracy.router,
     reload.router,
     v2.router,
     timeseries.router,
@@ -76,15 +77,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = ModelWatcher(registry, settings.poll_seconds, settings.load_wait_seconds)
         await run_in_threadpool(watcher.load_all)
         app.state.registry, app.state.watcher = registry, watcher
-        app.state.plane = DataPlane(registry, settings)
-        app.state.ledger = await run_in_threadpool(_open_ledger, settings)
+        ledger = await run_in_threadpool(_open_ledger, settings, registry)
+        app.state.ledger = ledger
+        app.state.plane = DataPlane(registry, settings, ledger)
         _log_start(registry, settings)
+        if ledger is not None:
+            ledger.start()
         try:
             async with operating(app, watcher, settings.worker_threads):  # drain on SIGTERM
                 yield
         finally:
-            if app.state.ledger is not None:
-                app.state.ledger.close()
+            if ledger is not None:
+                await run_in_threadpool(ledger.stop)  # what is queued is written first
 
     app = FastAPI(
         title="LSTM forecast service",
@@ -117,25 +121,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _open_ledger(settings: Settings) -> Ledger | None:
-    """The ledger, migrated; None when it is off or its database cannot be reached.
+def _open_ledger(settings: Settings, registry: Registry) -> LedgerService | None:
+    """The ledger, migrated; None when it is off.
 
-    A database that cannot be reached leaves the service forecasting, the ledger's
-    endpoints answering 503 with the reason; a migration that fails on a database that
-    can be reached stops the start (`LedgerUnavailable`, one line), since serving on a
-    schema the code does not expect would lose data.
+    A database that cannot be reached leaves the service forecasting and the ledger
+    degraded (its endpoints answer 503 with the reason, `/ready` says so) until it
+    reconnects; a migration that fails on a database that can be reached stops the start
+    (`LedgerUnavailable`, one line), since serving on a schema the code does not expect
+    would lose data.
     """
     if not settings.ledger:
         return None
     url = settings.database_url.get_secret_value() or sqlite_url(settings.data_dir)
-    ledger = Ledger(url)
-    try:
-        ledger.reach()
-    except LedgerUnavailable as exc:
-        log.error("the ledger is degraded, forecasts still answer: %s", exc.message)
-        ledger.close()
-        return None
-    ledger.migrate()
+    ledger = LedgerService(url, registry)
+    ledger.open()
     return ledger
 
 

@@ -79,6 +79,45 @@ SERVED_VERSION = Gauge(
     ["model"],
     multiprocess_mode="livemin",
 )
+LEDGER_UP = Gauge(
+    "forecast_ledger_up",
+    "1 while the ledger's database is reachable, 0 while the ledger is degraded (forecasts"
+    " still answer). With several workers, the lowest of any live worker.",
+    multiprocess_mode="livemin",
+)
+LEDGER_RECORDED = Counter(
+    "forecast_ledger_forecasts_recorded", "Forecast values (series x step) written to the ledger."
+)
+LEDGER_DROPPED = Counter(
+    "forecast_ledger_forecasts_dropped",
+    "Forecast values served but not recorded in the ledger: its queue was full (queue_full)"
+    " or its database refused them and the queue had no room to keep them (database).",
+    ["reason"],
+)
+LIVE_SCORED = Gauge(
+    "forecast_live_scored",
+    "One-step forecasts whose actual has arrived, per model and version.",
+    ["model", "version"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_RMSE = Gauge(
+    "forecast_live_rmse",
+    "Live one-step RMSE against posted actuals, in series units, per model and version.",
+    ["model", "version"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_MASE = Gauge(
+    "forecast_live_mase",
+    "Live one-step MASE (each error over its series' training seasonal-naive MAE).",
+    ["model", "version"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_COVERAGE = Gauge(
+    "forecast_live_coverage",
+    "Live one-step share of actuals inside their interval (0 to 1), per level.",
+    ["model", "version", "level"],
+    multiprocess_mode="mostrecent",
+)
 
 
 def record_request(

@@ -5,8 +5,9 @@ used), post values (a series the version never saw, or, with a `series_id`, the 
 since the stored history ends), and say when the posted values start (`start`). This
 module resolves each into the history row the forecaster reads, the version's row of
 its series (-1: unknown), and the period of its last value, from which the answer's
-forecast periods follow. Refusals are `InvalidInput` or `SeriesNotFound`, naming the
-request's field.
+forecast periods follow. A known series' stored history is followed by the actuals
+posted for it since (`app.ledger.actuals`), when the ledger is on. Refusals are
+`InvalidInput` or `SeriesNotFound`, naming the request's field.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app.contract.calendar import Frequency, following, period_label, period_num
 from app.contract.series import SeriesTable
 from app.errors import InvalidInput, SeriesNotFound
 from app.forecaster import Forecaster
+from app.ledger.actuals import Actuals, extended
 
 Values = Sequence[float] | npt.NDArray[np.float64]
 
@@ -59,7 +61,9 @@ def values_only(histories: Sequence[Values] | np.ndarray) -> Resolved:
     return Resolved(histories, None, [None] * len(histories))
 
 
-def by_ids(forecaster: Forecaster, ids: Sequence[str], field: str) -> Resolved:
+def by_ids(
+    forecaster: Forecaster, ids: Sequence[str], field: str, actuals: Actuals | None = None
+) -> Resolved:
     """Series the version knows, forecast from their stored histories: one gather for all."""
     table = _table(forecaster, field)
     try:
@@ -67,12 +71,23 @@ def by_ids(forecaster: Forecaster, ids: Sequence[str], field: str) -> Resolved:
     except KeyError as exc:
         at = f"{field}[{list(ids).index(exc.args[0])}]" if len(ids) > 1 else field
         raise _unknown(forecaster, at, exc.args[0]) from None
-    ends = [table.columns.last_period[r] for r in rows.tolist()]
-    return Resolved(table.histories[rows], rows, list(ends))
+    ends: list[str | None] = [table.columns.last_period[r] for r in rows.tolist()]
+    histories = table.histories[rows]  # a copy: rows moved on below leave the table as it is
+    if actuals is not None and actuals.any_for(forecaster.name):
+        frequency = forecaster.manifest.data.frequency
+        for i, (sid, end) in enumerate(zip(ids, ends, strict=True)):
+            assert end is not None
+            if recent := actuals.since(forecaster.name, sid, end, frequency):
+                histories[i] = extended(histories[i], recent)
+                ends[i] = _shifted(end, len(recent), frequency, field)
+    return Resolved(histories, rows, ends)
 
 
 def resolve(
-    forecaster: Forecaster, queries: Sequence[SeriesQuery], fields: Sequence[str]
+    forecaster: Forecaster,
+    queries: Sequence[SeriesQuery],
+    fields: Sequence[str],
+    actuals: Actuals | None = None,
 ) -> Resolved:
     """Each query's history row, series row and last period (`SeriesQuery`'s rules).
 
@@ -96,8 +111,13 @@ def resolve(
             if row is None:
                 raise _unknown(forecaster, f"{field}series_id", query.series_id)
             stored = table.histories[row]
-            history = np.concatenate([stored[~np.isnan(stored)], np.asarray(posted, np.float64)])
             end = table.columns.last_period[row]
+            sid = query.series_id
+            recent = [] if actuals is None else actuals.since(forecaster.name, sid, end, frequency)
+            if recent:
+                end = _shifted(end, len(recent), frequency, f"{field}series_id")
+            known = [stored[~np.isnan(stored)], np.asarray(recent), np.asarray(posted, np.float64)]
+            history = np.concatenate(known)
             if query.start is not None:
                 _agrees(query.start, end, frequency, f"{field}start", query.series_id)
             end = _shifted(end, len(posted), frequency, f"{field}values")

@@ -136,6 +136,18 @@ class SeriesTable:
         found = self.columns.network_weight
         return None if found is None else np.array(found, dtype=np.float64)
 
+    @cached_property
+    def mase_scale(self) -> np.ndarray:
+        """Each series' MASE denominator (its training part's seasonal-naive MAE); NaN where
+        it has none. Derived from its test MAE and MASE, the one place training computed it."""
+        test = self.columns.test
+        mae = np.array([np.nan if v is None else v for v in test.mae], dtype=np.float64)
+        mase = np.array([np.nan if v is None else v for v in test.mase], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = mae / mase
+        scale[~(np.isfinite(scale) & (scale > 0))] = np.nan
+        return scale
+
     @property
     def ids(self) -> list[str]:
         return self.columns.ids

@@ -52,6 +52,12 @@ def note_served(model: str, version: int) -> None:
         context.model, context.version = model, version
 
 
+def current_request_id() -> str | None:
+    """The id of the request being answered; None outside a request."""
+    context = _current.get()
+    return None if context is None else context.request_id
+
+
 def answered(answer: A) -> A:
     """Note the model version that gave `answer` (anything with `model` and `version`)."""
     note_served(answer.model, answer.version)

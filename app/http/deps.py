@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 
 from app.dataplane import DataPlane
 from app.errors import LedgerUnavailable, ShuttingDown
-from app.ledger.store import Ledger
+from app.ledger.service import LedgerService
 from app.registry import Registry
 from app.settings import Settings
 from app.watcher import ModelWatcher
@@ -45,21 +45,16 @@ async def get_dataplane(request: Request) -> DataPlane:
 DataPlaneDep = Annotated[DataPlane, Depends(get_dataplane)]
 
 
-async def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> LedgerService:
     """The ledger, or 503 saying why there is none (off, or its database out of reach)."""
-    ledger: Ledger | None = request.app.state.ledger
+    ledger: LedgerService | None = request.app.state.ledger
     if ledger is None:
-        settings: Settings = request.app.state.settings
-        why = (
-            "it is off (FORECAST_LEDGER=false)"
-            if not settings.ledger
-            else ("its database could not be reached at start; the log says why")
-        )
-        raise LedgerUnavailable(f"the ledger is unavailable: {why}")
+        raise LedgerUnavailable("the ledger is unavailable: it is off (FORECAST_LEDGER=false)")
+    ledger.available()
     return ledger
 
 
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+LedgerDep = Annotated[LedgerService, Depends(get_ledger)]
 
 
 async def get_watcher(request: Request) -> ModelWatcher:

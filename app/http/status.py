@@ -18,6 +18,10 @@ class ServedModel(BaseModel):
 
 class Ready(BaseModel):
     status: Literal["ready"] = "ready"
+    ledger: Literal["ok", "degraded", "off"] = Field(
+        description="The ledger's database: reachable, out of reach (forecasts still answer,"
+        " the ledger's endpoints answer 503 until it reconnects), or turned off."
+    )
     default_model: str | None = Field(
         default=None, description="The default model's name; left out when API keys are on."
     )

@@ -1,11 +1,19 @@
-"""The ledger's database: connect, migrate at start, write actuals in one transaction, read them.
+"""The ledger's database: connect, migrate at start, write actuals and forecasts, score, read.
 
 SQLite by default: one file under the data directory, created on first start, in WAL mode
 with `synchronous=FULL`, so a write acknowledged is on disk (it survives a `kill -9`
 right after) and readers never wait for the writer. PostgreSQL by URL
 (`FORECAST_DATABASE_URL`, `postgresql+psycopg://...`) for several workers and replicas.
-Writes are upserts through each dialect's `INSERT ... ON CONFLICT DO UPDATE`, so posting
-the same rows twice changes nothing, and a batch is one transaction: all of it or none.
+
+Actuals are upserts through each dialect's `INSERT ... ON CONFLICT DO UPDATE`, so posting
+the same rows twice changes nothing, and a batch is one transaction (all of it or none)
+that also records one `ingests` row. Scoring the forecasts those actuals meet happens off
+the post's path (`score_pending`). Forecasts are inserted with `ON CONFLICT DO NOTHING` on
+their random key, so a retried flush never duplicates a row.
+
+Filling in actuals races between workers on PostgreSQL (a forecast flushed while an
+ingest commits could be missed by both), so both writers take one transaction-level
+advisory lock: whichever commits second sees the other's rows. SQLite has one writer.
 """
 
 from __future__ import annotations
@@ -16,15 +24,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    case,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import LedgerUnavailable
-from app.ledger.tables import observations
+from app.ledger.tables import LEVELS, forecasts, ingests, observations
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0001"  # the newest migration's revision; a test holds it to Alembic's own head
+HEAD = "0002"  # the newest migration's revision; a test holds it to Alembic's own head
+WRITERS_LOCK = 0x1ED6E5  # the PostgreSQL advisory lock the ledger's writers share
+PENDING_BATCH = 100  # ingests one scoring pass claims
 SQLITE_BUSY_MS = 5_000  # how long a SQLite writer waits for another worker's transaction
 CHUNK = 5_000  # rows per INSERT statement: SQLite allows 32,766 bound parameters
 
@@ -38,12 +63,52 @@ class Observation:
     value: float
 
 
+@dataclass(frozen=True)
+class Ingest:
+    """One accepted post of actuals: its rows in `observations` carry its `received_at`."""
+
+    id: int
+    model: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class StepSums:
+    """What the scored forecasts of one version and step add up to (`app.ledger.accuracy`)."""
+
+    version: int
+    step: int
+    first_served: datetime
+    recorded: int  # forecasts recorded, scored or not
+    n: int  # forecasts whose actual has arrived
+    sq: float
+    ae: float
+    scaled: int  # of them, those with a MASE scale
+    ase: float
+    bands: dict[int, tuple[int, float, float]]  # level -> (n, inside, Winkler sum)
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """An actual outside the 95 % band that was served for it."""
+
+    series_id: str
+    period: str
+    version: int
+    step: int
+    forecast: float
+    actual: float
+    lower: float
+    upper: float
+
+
 class Ledger:
     """One database, as the service uses it. Thread-safe: SQLAlchemy pools the connections."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
+        self._postgres = self.engine.dialect.name == "postgresql"
 
     def reach(self) -> None:
         """Connect once: `LedgerUnavailable` when the database cannot be reached."""
@@ -85,15 +150,18 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot read the ledger's schema: {_reason(exc)}") from None
 
-    def record(self, model: str, rows: Sequence[Observation]) -> None:
-        """Upsert `rows` for `model` in one transaction: all of them are stored, or none."""
+    def record(self, model: str, rows: Sequence[Observation]) -> Ingest:
+        """Upsert `rows` for `model` in one transaction: all of them are stored, or none.
+
+        The same transaction adds the `ingests` row that tells every worker of them.
+        """
         now = datetime.now(UTC)
         values = [
             {"model": model, "series_id": r.series_id, "period": r.period, "value": r.value}
             | {"received_at": now}
             for r in rows
         ]
-        insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
+        insert = (postgresql if self._postgres else sqlite).insert
         try:
             with self.engine.begin() as connection:
                 for start in range(0, len(values), CHUNK):
@@ -107,6 +175,12 @@ class Ledger:
                             },
                         )
                     )
+                found = connection.execute(
+                    ingests.insert()
+                    .values(model=model, received_at=now, rows=len(values), scored=0)
+                    .returning(ingests.c.id)
+                )
+                return Ingest(found.scalar_one(), model, now)
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"the observations were not stored: {_reason(exc)}") from None
 
@@ -130,8 +204,215 @@ class Ledger:
             raise LedgerUnavailable(f"cannot read the observations: {_reason(exc)}") from None
         return found
 
+    def actuals(
+        self, model: str, received_at: datetime | None = None
+    ) -> list[tuple[str, str, float]]:
+        """(series, period, value) of a model's actuals: all, or one ingest's."""
+        query = select(observations.c.series_id, observations.c.period, observations.c.value).where(
+            observations.c.model == model
+        )
+        if received_at is not None:
+            query = query.where(observations.c.received_at == received_at)
+        try:
+            with self.engine.connect() as connection:
+                return [(sid, period, value) for sid, period, value in connection.execute(query)]
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot read the observations: {_reason(exc)}") from None
+
+    def ingests_since(self, since: datetime) -> list[Ingest]:
+        """The ingests received at or after `since`, oldest first."""
+        query = (
+            select(ingests.c.id, ingests.c.model, ingests.c.received_at)
+            .where(ingests.c.received_at >= since)
+            .order_by(ingests.c.id)
+        )
+        try:
+            with self.engine.connect() as connection:
+                return [Ingest(*row) for row in connection.execute(query)]
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot read the ingests: {_reason(exc)}") from None
+
+    def record_forecasts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert served forecast values (`app.ledger.recorder` builds the rows), in one go.
+
+        A forecast for a period already observed is scored at once; the rest are scored
+        when their actual arrives (`score_pending`).
+        """
+        if not rows:
+            return
+        insert = (postgresql if self._postgres else sqlite).insert
+        statement = insert(forecasts).on_conflict_do_nothing()
+        try:
+            with self.engine.begin() as connection:
+                self._lock(connection)
+                connection.execute(statement, list(rows))  # the driver's executemany
+                keys = [row["id"] for row in rows]
+                for start in range(0, len(keys), CHUNK):
+                    connection.execute(_fill(forecasts.c.id.in_(keys[start : start + CHUNK])))
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"the forecasts were not recorded: {_reason(exc)}") from None
+
+    def score_pending(self, model: str | None = None) -> int:
+        """Fill in the actuals of forecasts that unscored ingests meet; the ingests scored.
+
+        Any worker may run it; claiming an ingest and scoring it are one transaction.
+        """
+        query = select(ingests.c.id, ingests.c.model, ingests.c.received_at).where(
+            ingests.c.scored == 0
+        )
+        if model is not None:
+            query = query.where(ingests.c.model == model)
+        query = query.order_by(ingests.c.id).limit(PENDING_BATCH)
+        done = 0
+        try:
+            while True:
+                with self.engine.begin() as connection:
+                    self._lock(connection)
+                    pending = [Ingest(*row) for row in connection.execute(query)]
+                    for ingest in pending:
+                        connection.execute(
+                            _fill(
+                                observations.c.model == ingest.model,
+                                observations.c.received_at == ingest.received_at,
+                            )
+                        )
+                    ids = [ingest.id for ingest in pending]
+                    if ids:
+                        connection.execute(
+                            update(ingests).where(ingests.c.id.in_(ids)).values(scored=1)
+                        )
+                done += len(pending)
+                if len(pending) < PENDING_BATCH:
+                    return done
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot score the forecasts: {_reason(exc)}") from None
+
+    def step_sums(
+        self, model: str, series_id: str | None = None, since: str | None = None
+    ) -> list[StepSums]:
+        """Per version and step, the sums behind every accuracy score, from one index scan."""
+        f = forecasts.c
+        columns = [
+            f.version,
+            f.step,
+            func.min(f.served_at),
+            func.count(),
+            func.count(f.sq),
+            func.coalesce(func.sum(f.sq), 0.0),
+            func.coalesce(func.sum(f.ae), 0.0),
+            func.count(f.ase),
+            func.coalesce(func.sum(f.ase), 0.0),
+        ]
+        for level in LEVELS:
+            inside, score = f[f"in_{level}"], f[f"winkler_{level}"]
+            columns += [
+                func.count(inside),
+                func.coalesce(func.sum(inside), 0.0),
+                func.coalesce(func.sum(score), 0.0),
+            ]
+        query = (
+            select(*columns)
+            .where(f.model == model, *_filters(series_id, since))
+            .group_by(f.version, f.step)
+            .order_by(f.version, f.step)
+        )
+        try:
+            with self.engine.connect() as connection:
+                found = connection.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot read the forecasts: {_reason(exc)}") from None
+        sums = []
+        for row in found:
+            version, step, first, recorded, n, sq, ae, scaled, ase, *bands = row
+            by_level = {
+                level: (int(bands[3 * i]), float(bands[3 * i + 1]), float(bands[3 * i + 2]))
+                for i, level in enumerate(LEVELS)
+            }
+            sums.append(
+                StepSums(version, step, _aware(first), recorded, n, sq, ae, scaled, ase, by_level)
+            )
+        return sums
+
+    def anomalies(
+        self, model: str, series_id: str | None = None, since: str | None = None, limit: int = 100
+    ) -> tuple[int, list[Anomaly]]:
+        """How many actuals fell outside their 95 % band, and the latest `limit` of them."""
+        f = forecasts.c
+        outside = and_(f.model == model, f.in_95 == 0, *_filters(series_id, since))
+        listed = (
+            select(
+                f.series_id, f.period, f.version, f.step, f.value, f.actual, f.lower_95, f.upper_95
+            )
+            .where(outside)
+            .order_by(f.period.desc(), f.series_id, f.version, f.step)
+            .limit(limit)
+        )
+        try:
+            with self.engine.connect() as connection:
+                total = connection.execute(select(func.count()).where(outside)).scalar_one()
+                rows = connection.execute(listed).all()
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot read the forecasts: {_reason(exc)}") from None
+        return total, [Anomaly(*row) for row in rows]
+
     def close(self) -> None:
         self.engine.dispose()
+
+    def _lock(self, connection: Connection) -> None:
+        """Serialise the writers that fill in actuals (PostgreSQL; SQLite has one writer)."""
+        if self._postgres:
+            connection.execute(select(func.pg_advisory_xact_lock(WRITERS_LOCK)))
+
+
+def _fill(*where: ColumnElement[bool]) -> Any:
+    """An UPDATE that gives the forecasts matching `where` their actual and score terms.
+
+    Every term is computed in the database from the row's own forecast and bands, so a
+    corrected actual rescored replaces the old terms. A band not served leaves its terms
+    null; a series without a MASE scale, its scaled error.
+    """
+    f, actual = forecasts.c, observations.c.value
+    error = actual - f.value
+    terms: dict[str, Any] = {
+        "actual": actual,
+        "sq": error * error,
+        "ae": func.abs(error),
+        "ase": func.abs(error) / f.scale,
+    }
+    for level in LEVELS:
+        lower, upper = f[f"lower_{level}"], f[f"upper_{level}"]
+        penalty = 2.0 / (1.0 - level / 100.0)
+        missed = case((actual < lower, lower - actual), (actual > upper, actual - upper), else_=0.0)
+        terms[f"in_{level}"] = case(
+            (lower.is_(None), null()),
+            (and_(actual >= lower, actual <= upper), literal(1.0)),
+            else_=literal(0.0),
+        )
+        terms[f"winkler_{level}"] = upper - lower + penalty * missed
+    return (
+        update(forecasts)
+        .where(
+            f.model == observations.c.model,
+            f.series_id == observations.c.series_id,
+            f.period == observations.c.period,
+            *where,
+        )
+        .values(terms)
+    )
+
+
+def _filters(series_id: str | None, since: str | None) -> list[ColumnElement[bool]]:
+    found = []
+    if series_id is not None:
+        found.append(forecasts.c.series_id == series_id)
+    if since is not None:
+        found.append(forecasts.c.period >= since)
+    return found
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; the ledger writes them in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def sqlite_url(data_dir: Path) -> str:

@@ -115,5 +115,6 @@ def post_observations(
         head, more = errors[0], f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         message = f"{head.field}: {head.message}{more}; nothing was stored"
         raise InvalidInput(message, errors[:MAX_ERRORS])
-    ledger.record(forecaster.name, rows)
+    ingest = ledger.available().record(forecaster.name, rows)
+    ledger.observed(forecaster.name, rows, ingest)
     return ObservationsStored(model=forecaster.name, version=forecaster.version, stored=len(rows))

@@ -45,6 +45,7 @@ PROTECTED: list[tuple[str, str, Any]] = [
     ("post", "/v1/models/toy/predict/batch", {"series": [SERIES]}),
     ("post", "/v1/models/toy/evaluate", {"values": SERIES}),
     ("post", "/v1/models/toy/reload", None),
+    ("get", "/v1/models/toy/accuracy", None),
     ("get", "/v2/models/toy", None),
     ("get", "/v2/models/toy/versions/1", None),
     ("get", "/v2/models/toy/ready", None),
@@ -224,7 +225,7 @@ def test_an_open_server_documents_the_key_as_optional_and_every_401(client: Test
     secured = [
         op for methods in spec["paths"].values() for op in methods.values() if "security" in op
     ]
-    assert len(secured) == 19  # every /v1 (time series included) and /v2/models operation
+    assert len(secured) == 20  # every /v1 (time series included) and /v2/models operation
     for operation in secured:
         assert operation["security"] == [{"HTTPBearer": []}, {}], operation["summary"]
         assert "401" in operation["responses"], operation["summary"]

@@ -52,7 +52,7 @@ def broken(settings: Settings, models_dir: Path) -> Iterator[tuple[Settings, str
 def test_with_keys_a_ready_server_shows_no_model_names(settings: Settings) -> None:
     with TestClient(create_app(keyed(settings))) as client:
         ready = client.get("/ready")
-        assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+        assert ready.status_code == 200 and ready.json() == {"status": "ready", "ledger": "ok"}
         assert client.get("/v2/health/ready").json() == {"ready": True}
         assert client.get("/v1/models").status_code == 401  # what the probe must not leak
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from liveserver import free_port, live_server
-from sqlalchemy import create_engine, text
 
 from app.ledger.store import Ledger, sqlite_url
 from app.main import create_app
@@ -32,25 +30,6 @@ ROWS = [
     {"series_id": "small", "period": "2008-02", "value": 99.0},
     {"series_id": "large", "period": "2008-01", "value": 4012.25},
 ]
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, data_dir: Path) -> str:
-    """The ledger's URL: SQLite in the data directory, or a new database on the server."""
-    if request.param == "sqlite":
-        return sqlite_url(data_dir)
-    server: str = request.getfixturevalue("postgres_url")
-    name = f"ledger_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server.rsplit('/', 1)[0]}/{name}"
 
 
 @pytest.fixture
@@ -150,8 +129,11 @@ def test_a_database_out_of_reach_leaves_forecasts_answering(
     settings = Settings(model_dir=catalog_models, default_model="catalog", database_url=url)
     with TestClient(create_app(settings)) as client:
         answer = client.post("/v1/models/catalog/observations", json={"observations": ROWS})
-        assert answer.status_code == 503 and "could not be reached" in answer.json()["error"]
+        assert answer.status_code == 503 and "cannot reach" in answer.json()["error"]
         assert client.post("/v1/models/catalog/predict", json={"series_id": "small"}).is_success
+        ready = client.get("/ready")
+        assert ready.status_code == 200 and ready.json()["ledger"] == "degraded"
+        assert "forecast_ledger_up 0.0" in client.get("/metrics").text
 
 
 def test_a_schema_from_an_unknown_migration_stops_the_start_in_one_line(

@@ -1,5 +1,8 @@
 """Probes: liveness answers while the process runs; readiness waits for the default model.
 
+Readiness does not wait for the ledger: a database out of reach leaves forecasts
+answering, so `/ready` stays 200 and says `"ledger": "degraded"` in its body.
+
 Both are `async`: they take microseconds and must answer even when every
 thread-pool worker is busy with forecasts, or an orchestrator would restart a
 healthy, merely busy process.
@@ -22,6 +25,7 @@ from app.http.auth import keys_required
 from app.http.deps import RegistryDep, SettingsDep, refuse_while_draining
 from app.http.responses import error_responses
 from app.http.status import Health, Ready, ServedModel
+from app.ledger.service import LedgerService
 from app.registry import ModelState, Registry
 
 LIVE, READY = "/health", "/ready"
@@ -57,14 +61,16 @@ async def ready(
         raise ModelNotReady(_missing(registry, name, guarded)) from None
     if state.served is None:
         raise ModelNotReady(_not_served(state, guarded))
+    ledger: LedgerService | None = request.app.state.ledger
+    status = "off" if ledger is None else ledger.status
     if guarded:
-        return Ready()
+        return Ready(ledger=status)
     served = [
         ServedModel(name=s.name, version=s.served.version)
         for s in registry.states()
         if s.served is not None
     ]
-    return Ready(default_model=name, models=served)
+    return Ready(ledger=status, default_model=name, models=served)
 
 
 def _missing(registry: Registry, name: str, guarded: bool) -> str:
