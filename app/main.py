@@ -133,7 +133,7 @@ def _open_ledger(settings: Settings, registry: Registry) -> LedgerService | None
     if not settings.ledger:
         return None
     url = settings.database_url.get_secret_value() or sqlite_url(settings.data_dir)
-    ledger = LedgerService(url, registry)
+    ledger = LedgerService(url, registry, queue_limit=settings.ledger_queue)
     ledger.open()
     return ledger
 

@@ -190,8 +190,19 @@ class Settings(BaseSettings):
     ledger: bool = Field(
         default=True,
         description=(
-            "Keep the actuals clients post (`/v1/models/{name}/observations`) in the ledger's "
-            "database; `false` turns the ledger off (its endpoints answer 503)."
+            "Record every forecast served for a known series and keep the actuals clients post "
+            "(`/v1/models/{name}/observations`) in the ledger's database, to score them "
+            "(`/v1/models/{name}/accuracy`); `false` turns the ledger off (its endpoints "
+            "answer 503)."
+        ),
+    )
+    ledger_queue: int = Field(
+        default=200_000,
+        ge=1,
+        description=(
+            "Forecast values (series x steps) a worker holds for the ledger while its database "
+            "is slow or down; what does not fit is counted in `forecast_ledger_forecasts_dropped`"
+            " and logged. Each takes tens of bytes while queued."
         ),
     )
     data_dir: Path = Field(

@@ -18,7 +18,9 @@ advisory lock: whichever commits second sees the other's rows. SQLite has one wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import fcntl
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +51,7 @@ from app.ledger.tables import LEVELS, forecasts, ingests, observations
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD = "0002"  # the newest migration's revision; a test holds it to Alembic's own head
 WRITERS_LOCK = 0x1ED6E5  # the PostgreSQL advisory lock the ledger's writers share
+MIGRATION_LOCK = 0x1ED6E6  # and the one its migrators share
 PENDING_BATCH = 100  # ingests one scoring pass claims
 SQLITE_BUSY_MS = 5_000  # how long a SQLite writer waits for another worker's transaction
 CHUNK = 5_000  # rows per INSERT statement: SQLite allows 32,766 bound parameters
@@ -133,11 +136,40 @@ class Ledger:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            with self._migrating():
+                if self.revision() == HEAD:  # another worker migrated while this one waited
+                    return
+                with self.engine.begin() as connection:
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
         except (SQLAlchemyError, CommandError) as exc:
             raise LedgerUnavailable(f"cannot migrate the ledger database: {_reason(exc)}") from None
+
+    @contextmanager
+    def _migrating(self) -> Iterator[None]:
+        """One migrator at a time: the workers of a first start all find the schema missing.
+
+        PostgreSQL: a session advisory lock. SQLite: an exclusive lock on a file beside the
+        database (its workers share one machine).
+        """
+        if self._postgres:
+            with self.engine.connect() as connection:
+                connection.execute(select(func.pg_advisory_lock(MIGRATION_LOCK)))
+                try:
+                    yield
+                finally:
+                    connection.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK)))
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrating", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def revision(self) -> str | None:
         """The migration the database is at (Alembic's `alembic_version`); None before any."""
