@@ -29,7 +29,7 @@ from app.forecaster import Band, Forecaster
 from app.http.context import current_request_id
 from app.ledger.accuracy import LiveVersion, live_versions
 from app.ledger.actuals import Actuals
-from app.ledger.recorder import Recorder, Served, rows_of
+from app.ledger.recorder import Recorder, Served, packed
 from app.ledger.store import Ingest, Ledger, Observation
 from app.registry import Registry
 
@@ -63,7 +63,6 @@ class LedgerService:
         self.reason: str | None = "not opened yet"
         self._loaded: set[str] = set()  # models whose stored actuals this worker has read
         self._seen: dict[int, datetime] = {}  # ingests already read, by id
-        self._rng = np.random.default_rng()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._flushing = threading.Lock()
@@ -147,6 +146,7 @@ class LedgerService:
             bands,
             current_request_id(),
             datetime.now(UTC),
+            forecaster.manifest.data.frequency.value,
         )
         if not self.recorder.add(served):
             metrics.LEDGER_DROPPED.labels("queue_full").inc(served.size)
@@ -167,6 +167,7 @@ class LedgerService:
         """Write what is queued and score what has arrived, so a read sees it all."""
         store = self.available()
         self.flush()
+        store.expand(model)
         store.score_pending(model)
         return store
 
@@ -182,8 +183,8 @@ class LedgerService:
             try:
                 if store is None:
                     raise LedgerUnavailable(self.reason or "the database is out of reach")
-                rows = rows_of(taken, self._rng)
-                store.record_forecasts(rows)
+                records = [record for item in taken for record in packed(item)]
+                store.record_served(records)
             except LedgerUnavailable as exc:
                 dropped = self.recorder.put_back(taken)
                 if dropped:
@@ -192,7 +193,7 @@ class LedgerService:
                 if store is not None:
                     self._degrade(exc.message)
                 return
-            metrics.LEDGER_RECORDED.inc(len(rows))
+            metrics.LEDGER_RECORDED.inc(sum(item.size for item in taken))
 
     def _run(self) -> None:
         while not self._stopping.is_set():

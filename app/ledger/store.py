@@ -8,8 +8,9 @@ right after) and readers never wait for the writer. PostgreSQL by URL
 Actuals are upserts through each dialect's `INSERT ... ON CONFLICT DO UPDATE`, so posting
 the same rows twice changes nothing, and a batch is one transaction (all of it or none)
 that also records one `ingests` row. Scoring the forecasts those actuals meet happens off
-the post's path (`score_pending`). Forecasts are inserted with `ON CONFLICT DO NOTHING` on
-their random key, so a retried flush never duplicates a row.
+the post's path (`score_pending`). Forecasts are written packed, one row per answer
+(`record_served`), and expanded into one row per value in bulk when the model's actuals
+arrive or its accuracy is asked for (`expand`).
 
 Filling in actuals races between workers on PostgreSQL (a forecast flushed while an
 ingest commits could be missed by both), so both writers take one transaction-level
@@ -42,17 +43,19 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import LedgerUnavailable
-from app.ledger.tables import LEVELS, forecasts, ingests, observations
+from app.ledger.recorder import FORECAST_COLUMNS, unpacked
+from app.ledger.tables import LEVELS, forecasts, ingests, observations, served
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD = "0002"  # the newest migration's revision; a test holds it to Alembic's own head
 WRITERS_LOCK = 0x1ED6E5  # the PostgreSQL advisory lock the ledger's writers share
 MIGRATION_LOCK = 0x1ED6E6  # and the one its migrators share
 PENDING_BATCH = 100  # ingests one scoring pass claims
+EXPAND_BATCH = 200  # packed answers one expansion transaction takes
+KEY_BITS = 24  # a forecasts row's key: its served row's id << KEY_BITS, plus its place
 SQLITE_BUSY_MS = 5_000  # how long a SQLite writer waits for another worker's transaction
 CHUNK = 5_000  # rows per INSERT statement: SQLite allows 32,766 bound parameters
 
@@ -188,25 +191,12 @@ class Ledger:
         The same transaction adds the `ingests` row that tells every worker of them.
         """
         now = datetime.now(UTC)
-        values = [
-            {"model": model, "series_id": r.series_id, "period": r.period, "value": r.value}
-            | {"received_at": now}
-            for r in rows
-        ]
-        insert = (postgresql if self._postgres else sqlite).insert
+        stamp = observations.c.received_at.type.bind_processor(self.engine.dialect)
+        at = now if stamp is None else stamp(now)
+        values = [(model, r.series_id, r.period, r.value, at) for r in rows]
         try:
             with self.engine.begin() as connection:
-                for start in range(0, len(values), CHUNK):
-                    statement = insert(observations).values(values[start : start + CHUNK])
-                    connection.execute(
-                        statement.on_conflict_do_update(
-                            index_elements=["model", "series_id", "period"],
-                            set_={
-                                "value": statement.excluded.value,
-                                "received_at": statement.excluded.received_at,
-                            },
-                        )
-                    )
+                connection.exec_driver_sql(self._observations_upsert(), values)
                 found = connection.execute(
                     ingests.insert()
                     .values(model=model, received_at=now, rows=len(values), scored=0)
@@ -264,30 +254,74 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot read the ingests: {_reason(exc)}") from None
 
-    def record_forecasts(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert served forecast values (`app.ledger.recorder` builds the rows), in one go.
-
-        A forecast for a period already observed is scored at once; the rest are scored
-        when their actual arrives (`score_pending`).
-        """
-        if not rows:
+    def record_served(self, records: Sequence[dict[str, Any]]) -> None:
+        """Write packed answers (`app.ledger.recorder.packed`): one row each, one transaction."""
+        if not records:
             return
-        insert = (postgresql if self._postgres else sqlite).insert
-        statement = insert(forecasts).on_conflict_do_nothing()
         try:
             with self.engine.begin() as connection:
-                self._lock(connection)
-                connection.execute(statement, list(rows))  # the driver's executemany
-                keys = [row["id"] for row in rows]
-                for start in range(0, len(keys), CHUNK):
-                    connection.execute(_fill(forecasts.c.id.in_(keys[start : start + CHUNK])))
+                connection.execute(served.insert(), list(records))
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"the forecasts were not recorded: {_reason(exc)}") from None
+
+    def expand(self, model: str) -> int:
+        """Turn the model's packed answers into one `forecasts` row per value; how many rows.
+
+        Each batch of answers is expanded, scored against the actuals already stored, and
+        deleted from `served` in one transaction, so nothing is expanded twice or lost.
+        """
+        pending = (
+            select(served).where(served.c.model == model).order_by(served.c.id).limit(EXPAND_BATCH)
+        )
+        insert_sql = self._forecasts_insert()
+        stamp = forecasts.c.served_at.type.bind_processor(self.engine.dialect)
+        total = 0
+        try:
+            while True:
+                with self.engine.begin() as connection:
+                    self._lock(connection)
+                    records = connection.execute(pending).all()
+                    for record in records:
+                        first = record.id << KEY_BITS
+                        rows = unpacked(record, first)
+                        if stamp is not None:
+                            at = stamp(record.served_at)
+                            rows = [(*row[:-1], at) for row in rows]
+                        connection.exec_driver_sql(insert_sql, rows)  # the driver's executemany
+                        connection.execute(_fill(forecasts.c.id.between(first, first + len(rows))))
+                        total += len(rows)
+                    if records:
+                        ids = [record.id for record in records]
+                        connection.execute(served.delete().where(served.c.id.in_(ids)))
+                if len(records) < EXPAND_BATCH:
+                    return total
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot expand the forecasts: {_reason(exc)}") from None
+
+    def _observations_upsert(self) -> str:
+        """The driver's own upsert of observations (SQLAlchemy's per-row processing would
+        cost more than the database's own work; both dialects speak this SQL)."""
+        mark = "%s" if self._postgres else "?"
+        return (
+            "INSERT INTO observations (model, series_id, period, value, received_at)"
+            f" VALUES ({', '.join([mark] * 5)})"
+            " ON CONFLICT (model, series_id, period)"
+            " DO UPDATE SET value = excluded.value, received_at = excluded.received_at"
+        )
+
+    def _forecasts_insert(self) -> str:
+        """The driver's own INSERT of a forecasts row: SQLAlchemy's per-row processing would
+        cost several times the database's own work on the rows an expansion writes."""
+        mark = "%s" if self._postgres else "?"
+        columns = ", ".join(FORECAST_COLUMNS)
+        marks = ", ".join([mark] * len(FORECAST_COLUMNS))
+        return f"INSERT INTO forecasts ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
 
     def score_pending(self, model: str | None = None) -> int:
         """Fill in the actuals of forecasts that unscored ingests meet; the ingests scored.
 
-        Any worker may run it; claiming an ingest and scoring it are one transaction.
+        The models with unscored ingests have their packed answers expanded first. Any
+        worker may run it; claiming an ingest and scoring it are one transaction.
         """
         query = select(ingests.c.id, ingests.c.model, ingests.c.received_at).where(
             ingests.c.scored == 0
@@ -296,6 +330,13 @@ class Ledger:
             query = query.where(ingests.c.model == model)
         query = query.order_by(ingests.c.id).limit(PENDING_BATCH)
         done = 0
+        try:
+            with self.engine.connect() as connection:
+                waiting = {row.model for row in connection.execute(query)}
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot score the forecasts: {_reason(exc)}") from None
+        for name in sorted(waiting):
+            self.expand(name)
         try:
             while True:
                 with self.engine.begin() as connection:

@@ -34,7 +34,10 @@ IDS = ["small", "large", "late"]
 
 
 def forecast_rows(url: str) -> tuple[int, int]:
-    """(rows, distinct keys) of the ledger's forecasts table."""
+    """(rows, distinct keys) of the ledger's forecasts table, its packed answers expanded."""
+    ledger = Ledger(url)
+    ledger.expand("catalog")
+    ledger.close()
     engine = create_engine(url)
     try:
         with engine.connect() as connection:

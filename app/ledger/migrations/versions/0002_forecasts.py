@@ -1,4 +1,5 @@
-"""The forecasts served, and the ingests that tell workers of new actuals.
+"""The forecasts served (packed per answer, then one row per value), and the ingests that tell
+workers of new actuals.
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +29,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_ingests_received_at", "ingests", ["received_at"])
     op.create_index("ix_ingests_scored", "ingests", ["scored"])
+    op.create_table(
+        "served",
+        sa.Column("id", _id, primary_key=True),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("frequency", sa.String(16), nullable=False),
+        sa.Column("served_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("request_id", sa.String(64)),
+        sa.Column("horizon", sa.Integer, nullable=False),
+        sa.Column("series_ids", sa.Text, nullable=False),
+        sa.Column("origins", sa.Text, nullable=False),
+        sa.Column("points", sa.LargeBinary, nullable=False),
+        sa.Column("bands", sa.LargeBinary, nullable=False),
+        sa.Column("levels", sa.String(32), nullable=False),
+        sa.Column("scales", sa.LargeBinary, nullable=False),
+    )
+    op.create_index("ix_served_model", "served", ["model"])
     op.create_table(
         "forecasts",
         sa.Column("id", _id, primary_key=True, autoincrement=False),
@@ -60,5 +78,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("forecasts")
+    op.drop_table("served")
     op.drop_table("ingests")
     op.drop_index("observations_received", "observations")
