@@ -80,6 +80,8 @@ def post_observations(
     frequency = forecaster.manifest.data.frequency
     rows: list[Observation] = []
     errors: list[FieldError] = []
+    periods: dict[str, tuple[int, str]] = {}  # label -> (number, ISO label)
+    starts: dict[str, int] = {}  # first period label -> number
     hinted = False
     for i, row in enumerate(body.observations):
         where = f"observations[{i}]"
@@ -96,13 +98,19 @@ def post_observations(
                 )
             )
             continue
-        try:
-            number = period_number(row.period, frequency)
-        except ValueError as exc:
-            errors.append(FieldError(field=f"{where}.period", message=str(exc)))
-            continue
+        period = periods.get(row.period)
+        if period is None:  # a batch names few periods: each is parsed once
+            try:
+                number = period_number(row.period, frequency)
+            except ValueError as exc:
+                errors.append(FieldError(field=f"{where}.period", message=str(exc)))
+                continue
+            period = periods[row.period] = (number, period_label(number, frequency))
         first = table.columns.first_period[found]
-        if number < period_number(first, frequency):
+        start = starts.get(first)
+        if start is None:
+            start = starts[first] = period_number(first, frequency)
+        if period[0] < start:
             errors.append(
                 FieldError(
                     field=f"{where}.period",
@@ -110,7 +118,7 @@ def post_observations(
                 )
             )
             continue
-        rows.append(Observation(row.series_id, period_label(number, frequency), row.value))
+        rows.append(Observation(row.series_id, period[1], row.value))
     if errors:
         head, more = errors[0], f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         message = f"{head.field}: {head.message}{more}; nothing was stored"
