@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from app.contract.calendar import Frequency
+from app.contract.manifest import TrainingOptions
 from training.data import DataError, load_series
 from training.fit import Split, TrainingError, plan_split
 from training.panel import Panel, is_long_format, load_panel
@@ -150,6 +151,7 @@ class Plan:
     preset: Preset
     test_periods: int | None  # None: the last `preset.test_fraction` of each series
     refit: bool
+    options: TrainingOptions  # what the command line chose, for the manifest
 
 
 def load(args: argparse.Namespace, name: str) -> Plan:
@@ -206,7 +208,10 @@ def load(args: argparse.Namespace, name: str) -> Plan:
         only = next(iter(panel.series.values()))
         splits = [plan_split(len(only.values), preset, test_periods)]
     refit = preset.name != "seed" and not args.no_refit
-    return Plan(panel, splits, preset, test_periods, refit)
+    options = TrainingOptions(
+        **{field: getattr(args, field) for field in TrainingOptions.model_fields}
+    )
+    return Plan(panel, splits, preset, test_periods, refit, options)
 
 
 def main(argv: list[str] | None = None) -> int:
