@@ -274,6 +274,7 @@ def manifest_fields(name: str, plan: Plan, fitted: Fitted, seed: int) -> dict[st
             train_max=float(max(v.max() for v in train_parts)),
             series=len(all_series),
             id_name=panel.id_name or None,
+            ledger=plan.ledger,
         ),
         "libraries": library_versions(),
     }
