@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data/monthly-milk-production-pounds-p.csv
 NAME ?=
+FROM_STORE ?=
 MILK_URL := https://raw.githubusercontent.com/plotly/datasets/master/monthly-milk-production-pounds.csv
 
 LOCK_ARGS ?=
@@ -76,12 +77,20 @@ reliability: $(VENV)/.dev-installed
 
 # `make train DATA=my.csv NAME=sales`: the default recipe on your series (NAME defaults to the
 # file's name); with no DATA, the committed default again (the milk series, seed 0).
+# `make train FROM_STORE=1 NAME=sales`: the next version of sales on its newest version's data
+# plus the actuals the service stored since, by that version's recipe (see the README's ledger).
 train: $(VENV)/.train-installed
+ifeq ($(FROM_STORE),1)
+	@test -n "$(NAME)" || { echo "make train FROM_STORE=1: name the model, e.g.\
+	 make train FROM_STORE=1 NAME=sales"; exit 2; }
+	$(BIN)/python -m training --from-store --name "$(NAME)"
+else
 	@test -f "$(DATA)" || { echo "make train: no file $(DATA). Train on your own CSV with\
 	 make train DATA=path/to/series.csv NAME=sales, or fetch the milk series first:\
 	 curl -sO $(MILK_URL) && make train DATA=monthly-milk-production-pounds.csv NAME=milk"; exit 2; }
 	$(BIN)/python -m training --data "$(DATA)" --preset default --seed 0 \
 		$(if $(NAME),--name $(NAME),$(if $(filter ../shared/%,$(DATA)),--name milk))
+endif
 
 # Engine, HTTP, start-up/footprint and training benchmarks, side by side with the
 # naive Keras-in-FastAPI peer; rewrites their sections of BENCHMARKS.md.

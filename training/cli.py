@@ -1,9 +1,11 @@
 """`forecast-train` / `python -m training`: train on a CSV and write the next model version.
 
-Bad input of any kind (unreadable CSV, impossible option values, a series too
-short for the window and the split) ends with one line on stderr and exit code
-2, before TensorFlow is even imported: a user should read what to fix, not a
-traceback.
+Or, with `--from-store`, train the next version of a model on its newest version's data
+plus the observations the service stored since (`training.retrain`), by the recipe
+that version recorded. Bad input of any kind (unreadable CSV, impossible option values,
+a series too short for the window and the split, a version or a database that cannot
+be used) ends with one line on stderr and exit code 2, before TensorFlow is even
+imported: a user should read what to fix, not a traceback.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from app.contract.calendar import Frequency
+from app.contract.manifest import LedgerAdditions, TrainingInfo, TrainingOptions
 from training.data import DataError, load_series
 from training.fit import Split, TrainingError, plan_split
 from training.panel import Panel, is_long_format, load_panel
 from training.presets import PRESETS, Preset, default_test_periods
+from training.retrain import NothingToTrain, StoreError, from_store
 from training.run import run
 
 PROG = "forecast-train"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+CSV_ONLY = ("data", "date_column", "value_column", "id_column", "series")
 
 
 class UsageError(Exception):
@@ -43,21 +48,34 @@ def build_parser() -> argparse.ArgumentParser:
     """Options default to None where the preset decides, so only what the user typed overrides."""
     parser = _Parser(
         prog=PROG,
-        description="Train the LSTM forecaster on a CSV series and write models/<name>/<version>/.",
+        description="Train the LSTM forecaster on a CSV series, or on a model's stored data and"
+        " the observations posted since (--from-store), and write models/<name>/<version>/.",
     )
-    parser.add_argument("--data", required=True, type=Path, help="CSV with a period and a value")
+    parser.add_argument("--data", type=Path, help="CSV with a period and a value")
+    parser.add_argument(
+        "--from-store",
+        action="store_true",
+        help="train the next version of --name on the data its newest version was trained on"
+        " plus the observations the service stored since (its database: FORECAST_DATABASE_URL,"
+        " else the SQLite ledger in FORECAST_DATA_DIR), by that version's recipe where no"
+        " option here says otherwise. An observation of a period already in the data replaces"
+        " its value; a series is extended up to its first missing period, and the output names"
+        " that period; with nothing new, no version is written (exit 0)",
+    )
     parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        default="default",
-        help="default: the recommended model; seed: the blog post's model, for comparison",
+        help="default: the recommended model (the default; with --from-store, the version's);"
+        " seed: the blog post's model, for comparison",
     )
     parser.add_argument("--look-back", type=int, help="window length the network sees")
     parser.add_argument("--units", type=int, help="units of every LSTM layer")
     parser.add_argument("--members", type=int, help="networks averaged into one forecast")
     parser.add_argument("--epochs", type=int, help="epochs (all run: no early stopping)")
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int, help="random seed (default 0; with --from-store, the version's)"
+    )
     parser.add_argument("--test-fraction", type=float, help="share of points held out (0.33)")
     parser.add_argument(
         "--season-length",
@@ -141,6 +159,37 @@ def check_writable(target: Path) -> None:
         raise UsageError(f"cannot write {target}: {existing} is not a writable directory")
 
 
+def check_source(args: argparse.Namespace) -> None:
+    """One source of data: a CSV (`--data`), or a model's stored data (`--from-store --name`)."""
+    if not args.from_store:
+        if args.data is None:
+            raise UsageError("give the CSV to train on (--data FILE), or --from-store --name NAME")
+        return
+    if args.name is None:
+        raise UsageError("--from-store needs --name: the model to train the next version of")
+    given = [option for option in CSV_ONLY if getattr(args, option) is not None]
+    if given:
+        option = "--" + given[0].replace("_", "-")
+        raise UsageError(
+            f"{option} reads a CSV; --from-store trains on the stored data of {args.name!r}"
+        )
+
+
+def recall(args: argparse.Namespace, training: TrainingInfo | None) -> None:
+    """Fill in what the command line left unset: the recipe `training` recorded (a version
+    trained on again, `--from-store`), else the defaults (the default preset, seed 0)."""
+    if args.preset is None:
+        args.preset = "default" if training is None else training.preset
+    if args.seed is None:
+        args.seed = 0 if training is None else training.seed
+    if training is None or training.options is None:
+        return
+    for option, value in training.options.model_dump().items():
+        given = getattr(args, option)
+        if given is None or given is False:
+            setattr(args, option, value)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What to train: the series, where each one's test part starts, and how."""
@@ -150,16 +199,28 @@ class Plan:
     preset: Preset
     test_periods: int | None  # None: the last `preset.test_fraction` of each series
     refit: bool
+    options: TrainingOptions  # what the command line chose, for the manifest
+    ledger: LedgerAdditions | None = None  # --from-store: what the ledger added
 
 
 def load(args: argparse.Namespace, name: str) -> Plan:
-    """The series to train on, their splits, and the preset configured for their frequency.
+    """What to train on `--data`'s series, and how (`plan_for`)."""
+    recall(args, None)
+    return plan_for(args, read_csv(args, name))
 
-    A single-series CSV is a panel of one, its series named after the model. A
-    long-format file (`--id-column`, or a `unique_id,ds,y` header) trains one model on
-    all its series, or on the one `--series` picks. Many series are split at one
-    calendar cutoff (`--test-periods`); one series by `--test-fraction` unless
-    `--test-periods` is given. Every refusal happens here, before TensorFlow loads.
+
+def load_stored(args: argparse.Namespace, name: str) -> Plan:
+    """What to train on `--from-store`: the model's stored data, by its newest version's recipe."""
+    stored = from_store(args.models_dir, name)
+    recall(args, stored.training)
+    return plan_for(args, stored.panel, stored.ledger)
+
+
+def read_csv(args: argparse.Namespace, name: str) -> Panel:
+    """The series of `--data`: a single-series CSV is a panel of one, named after the model.
+
+    A long-format file (`--id-column`, or a `unique_id,ds,y` header) holds many series;
+    `--series` picks one of them.
     """
     if args.id_column is None and not is_long_format(args.data):
         if args.series is not None:
@@ -177,6 +238,16 @@ def load(args: argparse.Namespace, name: str) -> Plan:
         )
         if args.series is not None:  # too short: plan_split says so, as for a single series
             panel = Panel.of_one(args.series, panel.pick(args.series))
+    return panel
+
+
+def plan_for(args: argparse.Namespace, panel: Panel, ledger: LedgerAdditions | None = None) -> Plan:
+    """The panel's splits, and the preset configured for its frequency.
+
+    Many series are split at one calendar cutoff (`--test-periods`); one series by
+    `--test-fraction` unless `--test-periods` is given. Every refusal happens here or
+    before, before TensorFlow loads.
+    """
     preset = configure(args, panel.frequency)
     many = len(panel.series) > 1
     if many and args.test_fraction is not None:
@@ -186,7 +257,7 @@ def load(args: argparse.Namespace, name: str) -> Plan:
         )
     if many and preset.name == "seed":
         raise UsageError(
-            f"the seed preset is the post's one-series model, and {args.data} holds"
+            f"the seed preset is the post's one-series model, and {panel.source} holds"
             f" {len(panel.series)} series: use the default preset, or pick one with --series ID"
         )
     test_periods = args.test_periods
@@ -206,22 +277,33 @@ def load(args: argparse.Namespace, name: str) -> Plan:
         only = next(iter(panel.series.values()))
         splits = [plan_split(len(only.values), preset, test_periods)]
     refit = preset.name != "seed" and not args.no_refit
-    return Plan(panel, splits, preset, test_periods, refit)
+    options = TrainingOptions(
+        **{field: getattr(args, field) for field in TrainingOptions.model_fields}
+    )
+    return Plan(panel, splits, preset, test_periods, refit, options, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate everything cheap first, then train; the exit code is 0, or 2 for bad input."""
+    """Validate everything cheap first, then train; the exit code is 0, or 2 for bad input.
+
+    With `--from-store` and nothing new in the ledger, one line says so on stdout and
+    the exit code is 0: nothing failed, and a scheduled retrain should not alarm.
+    """
     try:
         args = build_parser().parse_args(argv)
+        check_source(args)
         name = model_name(args)
         if args.season_length is not None and args.season_length < 1:
             raise UsageError(f"--season-length must be at least 1, got {args.season_length}")
         if args.test_periods is not None and args.test_periods < 1:
             raise UsageError(f"--test-periods must be at least 1, got {args.test_periods}")
-        plan = load(args, name)
+        plan = load_stored(args, name) if args.from_store else load(args, name)
         check_writable(args.models_dir / name)
         version_dir = run(plan, name, args.seed, args.models_dir, quiet=args.quiet)
-    except (UsageError, DataError, TrainingError) as exc:
+    except NothingToTrain as exc:
+        print(f"{PROG}: {exc}")
+        return 0
+    except (UsageError, DataError, TrainingError, StoreError) as exc:
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     print(version_dir)

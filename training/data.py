@@ -123,16 +123,14 @@ def _load(path: Path, date_column: str | None, value_column: str | None) -> Seri
     )
 
 
-def read_text(path: Path) -> tuple[bytes, str]:
-    """Read the bytes once, as they are both parsed and hashed; refuse what is not UTF-8 text."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise Problem("file not found") from None
-    except IsADirectoryError:
-        raise Problem("is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise Problem(f"cannot be read ({exc.strerror or exc})") from None
+def read_text(path: Path, raw: bytes | None = None) -> tuple[bytes, str]:
+    """Read the bytes once, as they are both parsed and hashed; refuse what is not UTF-8 text.
+
+    `raw`: the file's bytes, already read (and checked against a manifest's sha256):
+    those are parsed, and `path` only names them.
+    """
+    if raw is None:
+        raw = _read_bytes(path)
     if b"\x00" in raw:
         raise Problem("is binary (contains NUL bytes), not a text CSV file")
     try:
@@ -143,6 +141,17 @@ def read_text(path: Path) -> tuple[bytes, str]:
     if not text.strip():
         raise Problem("file is empty")
     return raw, text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise Problem("file not found") from None
+    except IsADirectoryError:
+        raise Problem("is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise Problem(f"cannot be read ({exc.strerror or exc})") from None
 
 
 def parse_table(text: str, notes: list[str]) -> tuple[list[str], pd.DataFrame]:

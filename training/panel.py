@@ -167,22 +167,29 @@ def load_panel(
     date_column: str | None = None,
     value_column: str | None = None,
     min_points: int = 1,
+    raw: bytes | None = None,
 ) -> Panel:
     """Read every series of a long-format CSV; skip those shorter than `min_points`, noted.
 
     The id column is `id_column`, or `unique_id` under a `unique_id, ds, y` header.
-    Raises DataError, one line naming the file (and the series and period at fault).
+    `raw`: the file's bytes already read and verified (`training.datafile`), parsed
+    instead of reading `path`. Raises DataError, one line naming the file (and the
+    series and period at fault).
     """
     path = Path(path)
-    panel = in_one_line(path, lambda: _load(path, id_column, date_column, value_column))
+    panel = in_one_line(path, lambda: _load(path, id_column, date_column, value_column, raw))
     return panel.trainable(min_points)
 
 
 def _load(
-    path: Path, id_column: str | None, date_column: str | None, value_column: str | None
+    path: Path,
+    id_column: str | None,
+    date_column: str | None,
+    value_column: str | None,
+    raw: bytes | None,
 ) -> Panel:
     """Parse as data.py does, then group rows by series, sort by period and check each series."""
-    raw, text = read_text(path)
+    raw, text = read_text(path, raw)
     notes: list[str] = []
     names, table = parse_table(text, notes)
     if id_column is None and tuple(names) == LONG_HEADER:

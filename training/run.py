@@ -37,6 +37,7 @@ from app.contract.store import REPORT_FILE, SCALER_FILE, network_file
 from app.contract.writer import write_version
 from app.engine.network import PARITY
 from app.forecaster import load_forecaster
+from training.datafile import training_data
 from training.fit import Fitted, TrainingError, train
 from training.network import describe
 from training.report import Drawn, Scored, chosen, plot, score
@@ -74,6 +75,8 @@ def run(plan: Plan, name: str, seed: int, models_dir: Path, *, quiet: bool = Fal
         for model, file_name in zip(members, networks, strict=True):
             model.save(directory / file_name)
         joblib.dump(fitted.served.scaler, directory / SCALER_FILE)
+        data, record = training_data(panel)
+        (directory / record.file).write_bytes(data)
         (directory / CALIBRATION_FILE).write_text(fitted.calibration.model_dump_json() + "\n")
         table = series_table(plan, fitted, scored)
         (directory / SERIES_FILE).write_text(table.model_dump_json() + "\n")
@@ -88,7 +91,8 @@ def run(plan: Plan, name: str, seed: int, models_dir: Path, *, quiet: bool = Fal
             count=len(ids),
             width=fitted.pipeline.history_width,
         )
-        return fields | {"metrics": scored.metrics, "networks": networks, "series": info}
+        files = {"networks": networks, "series": info, "training_data": record}
+        return fields | files | {"metrics": scored.metrics}
 
     try:
         return write_version(
@@ -254,6 +258,7 @@ def manifest_fields(name: str, plan: Plan, fitted: Fitted, seed: int) -> dict[st
             validation_fraction=0.0,
             early_stopping=False,
             wall_seconds=round(fitted.wall_seconds, 3),
+            options=plan.options,
         ),
         "data": DataInfo(
             file_name=panel.source.name,
@@ -269,6 +274,7 @@ def manifest_fields(name: str, plan: Plan, fitted: Fitted, seed: int) -> dict[st
             train_max=float(max(v.max() for v in train_parts)),
             series=len(all_series),
             id_name=panel.id_name or None,
+            ledger=plan.ledger,
         ),
         "libraries": library_versions(),
     }

@@ -29,6 +29,8 @@ MAX_BYTES = {
     "other": 4 << 20,  # report.png (about 150 KB), and any other file the manifest lists
     "series": 128 << 20,  # 100,000 series' columns are about 30 MB
     "histories": 256 << 20,  # 100,000 monthly series x 89 values x 8 bytes = 71 MB
+    # Read by `--from-store` training only, never by serving: about 12 million rows.
+    "training-data": 384 << 20,
 }
 """Most bytes one file of each kind may hold."""
 MAX_VERSION_BYTES = 384 << 20

@@ -4,12 +4,15 @@ One pydantic model describes it, so training cannot write a manifest the
 service would not accept. Unknown fields are refused: a manifest from a newer
 format must bump `format_version` rather than slip past an older reader.
 
-Training writes format 3: format 2 plus the version's series (`series`, the table in
-`app.contract.series`), the panel's aggregate scores and how the served weights were
-fitted (`training.refit`). Formats 1 and 2 are still read: format 2's missing fields
-mean what was true of every version it wrote (one series, no table, no refit), and
-format 1 (single network, monthly series, no intervals) is upgraded on the way in by
-`_upgrade_format_1`, so the versions they wrote keep serving;
+Training writes format 4: format 3 plus what retraining needs (`training_data`, the
+exact data the version was trained on, and `training.options`, what the command line
+chose) and, for a version trained `--from-store`, what the ledger added (`data.ledger`).
+Format 3 added the version's series (`series`, the table in `app.contract.series`), the
+panel's aggregate scores and how the served weights were fitted (`training.refit`).
+Formats 1 to 3 are still read: each one's missing fields mean what was true of every
+version it wrote (format 3: no training data kept; format 2: one series, no table, no
+refit), and format 1 (single network, monthly series, no intervals) is upgraded on the
+way in by `_upgrade_format_1`, so the versions they wrote keep serving;
 `tests/contract/test_manifest.py` loads them.
 """
 
@@ -27,8 +30,8 @@ from app.contract.scalers import SCALER_KINDS
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.seasonal import SeasonalPipeline
 
-FORMAT_VERSION: Literal[3] = 3
-READABLE_FORMATS = (1, 2, 3)
+FORMAT_VERSION: Literal[4] = 4
+READABLE_FORMATS = (1, 2, 3, 4)
 
 
 class _Strict(BaseModel):
@@ -154,6 +157,25 @@ class NetworkChoice(_Strict):
     )
 
 
+class TrainingOptions(_Strict):
+    """What the command line chose over the preset (null: the preset's or the data's choice).
+
+    Recorded so that `--from-store` trains the next version by the same command on more
+    data: an effective value would not do, since a preset's epochs follow from its steps
+    and the data's size, and its batch grows with the data.
+    """
+
+    look_back: int | None = None
+    units: int | None = None
+    members: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    test_fraction: float | None = None
+    test_periods: int | None = None
+    season_length: int | None = None
+    no_refit: bool = False
+
+
 class TrainingInfo(_Strict):
     preset: str
     epochs: int = Field(
@@ -182,6 +204,23 @@ class TrainingInfo(_Strict):
     validation_fraction: float = Field(ge=0, lt=1)
     early_stopping: bool  # milk/1 stopped early; the recipes since run every epoch
     wall_seconds: float = Field(ge=0)
+    options: TrainingOptions | None = Field(
+        default=None, description="The command line's choices; null before format 4."
+    )
+
+
+class LedgerAdditions(_Strict):
+    """What a version trained `--from-store` took from the ledger on top of its base's data."""
+
+    extends_version: int = Field(ge=1, description="The version whose training data it extends.")
+    observations: int = Field(ge=0, description="Observations the ledger held for its series.")
+    appended: int = Field(ge=0, description="Points added after their series' last period.")
+    corrected: int = Field(ge=0, description="Training values an observation replaced.")
+    unused: int = Field(
+        ge=0,
+        description="Observations not trained on: after a missing period, before their series"
+        " begins or off its calendar.",
+    )
 
 
 class DataInfo(_Strict):
@@ -198,6 +237,11 @@ class DataInfo(_Strict):
     train_max: float = Field(description="Largest value in the training part.")
     series: int = Field(default=1, ge=1, description="Series the version was trained on.")
     id_name: str | None = Field(default=None, description="The file's series id column.")
+    ledger: LedgerAdditions | None = Field(
+        default=None,
+        description="Trained `--from-store`: `file_name` and `sha256` are then the extended"
+        " version's training data; null: trained from a CSV.",
+    )
 
 
 class Scores(_Strict):
@@ -307,15 +351,32 @@ class SeriesInfo(_Strict):
     width: int = Field(ge=1, description="The pipeline's history_width.")
 
 
+class TrainingData(_Strict):
+    """The exact data a version was trained on (long format: `unique_id,ds,y`, ISO periods).
+
+    Kept for `--from-store`, which checks `sha256` before parsing the file. Serving never
+    reads it (it may be large), so it is described here and not listed in `files`.
+    """
+
+    file: str
+    sha256: str
+    rows: int = Field(ge=1, description="Data rows: one per series and period.")
+
+
 class Manifest(ModelCard):
     """The card plus what only the loader needs: the format, files, library versions, hashes."""
 
-    format_version: Literal[1, 2, 3] = FORMAT_VERSION
+    format_version: Literal[1, 2, 3, 4] = FORMAT_VERSION
     series: SeriesInfo | None = Field(default=None, description="Null before format 3.")
     networks: list[str] = Field(min_length=1, description="The ensemble members' .keras files.")
     calibration: str | None = Field(description="The interval calibration file, if any.")
     libraries: dict[str, str]
-    files: dict[str, str] = Field(description="sha256 of every other file in the directory.")
+    files: dict[str, str] = Field(
+        description="sha256 of every other file in the directory, but the training data."
+    )
+    training_data: TrainingData | None = Field(
+        default=None, description="The data the version was trained on; null: not kept."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -2,7 +2,9 @@
 
 Training writes a version through `write_version` (built beside its final place,
 then renamed, so a server never sees half a version). Every file it holds is
-hashed into the manifest, which `app.contract.store` checks before serving it.
+hashed into the manifest's `files`, which `app.contract.store` reads and checks
+before serving them, all but the training data: serving never reads it, so the
+manifest describes it on its own (`training_data`, with its sha256).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.contract.manifest import Manifest
+from app.contract.manifest import Manifest, TrainingData
 from app.contract.store import MANIFEST_FILE, list_versions, sha256_file
 
 
@@ -61,10 +63,12 @@ def write_version(
 
 
 def _write_manifest(directory: Path, fields: dict[str, Any], version: int) -> None:
+    data = fields.get("training_data")
+    unread = {MANIFEST_FILE, *([TrainingData.model_validate(data).file] if data else [])}
     files = {
         p.name: sha256_file(p)
         for p in sorted(directory.iterdir())
-        if p.is_file() and p.name != MANIFEST_FILE
+        if p.is_file() and p.name not in unread
     }
     manifest = Manifest.model_validate({**fields, "version": version, "files": files})
     write_text_atomic(directory / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")

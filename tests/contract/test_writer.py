@@ -41,9 +41,10 @@ def test_written_versions_are_world_readable(toy_models: Path) -> None:
 
 def test_an_unknown_format_version_is_refused_by_name(models_dir: Path) -> None:
     version_dir = models_dir / "toy" / "1"
-    rewrite_manifest(version_dir, format_version=4)
+    rewrite_manifest(version_dir, format_version=5)
     with pytest.raises(
-        ArtifactError, match=r"unknown manifest format version 4 \(this service reads 1, 2 and 3\)"
+        ArtifactError,
+        match=r"unknown manifest format version 5 \(this service reads 1, 2, 3 and 4\)",
     ):
         read_version(version_dir)
 

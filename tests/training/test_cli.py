@@ -28,6 +28,9 @@ import training.cli as cli
         (["--data", "{csv}", "--seed", "-1"], "--seed"),
         (["--data", "{csv}", "--models-dir", "{csv}"], "not a writable directory"),
         ([], "--data"),
+        (["--from-store"], "--from-store needs --name"),
+        (["--from-store", "--name", "sales", "--data", "{csv}"], "--data reads a CSV"),
+        (["--from-store", "--name", "sales"], "no version of 'sales' under"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(

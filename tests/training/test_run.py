@@ -21,6 +21,7 @@ from app.contract.store import (
     read_version,
     sha256_file,
 )
+from training.datafile import TRAINING_DATA_FILE
 
 # Keras' TensorFlow backend calls np.array on tensors in a way NumPy 2 deprecates; not ours.
 
@@ -28,7 +29,7 @@ from app.contract.store import (
 def test_writes_a_complete_verified_version(trained: tuple[Path, Path, str]) -> None:
     _, version_dir, _ = trained
     files = {MODEL_FILE, SCALER_FILE, MANIFEST_FILE, REPORT_FILE, CALIBRATION_FILE}
-    files |= {SERIES_FILE, HISTORIES_FILE}
+    files |= {SERIES_FILE, HISTORIES_FILE, TRAINING_DATA_FILE}
     assert {p.name for p in version_dir.iterdir()} == files
     assert [p.name for p in version_dir.parent.iterdir()] == ["1"]  # no temp dir left
     verified = read_version(version_dir)  # validates the schema and every sha256
@@ -36,7 +37,7 @@ def test_writes_a_complete_verified_version(trained: tuple[Path, Path, str]) -> 
     assert (manifest.name, manifest.version) == ("synthetic-sales", 1)
     for name, digest in manifest.files.items():
         assert sha256_file(version_dir / name) == digest
-    assert set(manifest.files) == files - {MANIFEST_FILE}
+    assert set(manifest.files) == files - {MANIFEST_FILE, TRAINING_DATA_FILE}  # serving's files
     assert (version_dir / REPORT_FILE).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
