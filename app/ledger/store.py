@@ -56,6 +56,7 @@ MIGRATION_LOCK = 0x1ED6E6  # and the one its migrators share
 PENDING_BATCH = 100  # ingests one scoring pass claims
 EXPAND_BATCH = 200  # packed answers one expansion transaction takes
 KEY_BITS = 24  # a forecasts row's key: its served row's id << KEY_BITS, plus its place
+CONNECT_SECONDS = 5  # PostgreSQL: how long a connect may take unless the URL says
 SQLITE_BUSY_MS = 5_000  # how long a SQLite writer waits for another worker's transaction
 CHUNK = 5_000  # rows per INSERT statement: SQLite allows 32,766 bound parameters
 
@@ -145,6 +146,7 @@ class Ledger:
                 with self.engine.begin() as connection:
                     config.attributes["connection"] = connection
                     command.upgrade(config, "head")
+            self.engine.dispose()  # new connections read the schema's statistics afresh
         except (SQLAlchemyError, CommandError) as exc:
             raise LedgerUnavailable(f"cannot migrate the ledger database: {_reason(exc)}") from None
 
@@ -411,7 +413,8 @@ class Ledger:
     ) -> tuple[int, list[Anomaly]]:
         """How many actuals fell outside their 95 % band, and the latest `limit` of them."""
         f = forecasts.c
-        outside = and_(f.model == model, f.in_95 == 0, *_filters(series_id, since))
+        # Spelled as the partial index `forecasts_anomalies` is, so the planner uses it.
+        outside = and_(f.model == model, text("in_95 = 0"), *_filters(series_id, since))
         listed = (
             select(
                 f.series_id, f.period, f.version, f.step, f.value, f.actual, f.lower_95, f.upper_95
@@ -495,7 +498,9 @@ def sqlite_url(data_dir: Path) -> str:
 
 def _engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        # A host that drops packets would otherwise hold a connect for the TCP timeout.
+        timeout = {"connect_timeout": CONNECT_SECONDS} if "connect_timeout" not in url else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=timeout)
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})

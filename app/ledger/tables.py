@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 MAX_NAME = 200  # model names and series ids (`app.contract.series.MAX_ID_LENGTH`)
@@ -131,5 +132,14 @@ forecasts = Table(
         "winkler_95",
         "period",
         "served_at",
+    ),
+    # Only the actuals outside their 95 % band: listing and counting anomalies reads them
+    # alone, not every scored forecast.
+    Index(
+        "forecasts_anomalies",
+        "model",
+        "period",
+        sqlite_where=text("in_95 = 0"),
+        postgresql_where=text("in_95 = 0"),
     ),
 )
