@@ -13,11 +13,11 @@ after a gap waits for the missing period.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from app.contract.calendar import Frequency, following
+from app.contract.calendar import Frequency, following, period_number
 
 
 class Actuals:
@@ -33,6 +33,29 @@ class Actuals:
             series = self._by_model.setdefault(model, {})
             for sid, period, value in rows:
                 series.setdefault(sid, {})[period] = value
+
+    def prune(self, model: str, ends: Mapping[str, str], frequency: Frequency) -> None:
+        """Forget the actuals a version already holds: those up to each series' stored end.
+
+        Called when a new version is served (one trained `--from-store` holds them all), so
+        the memory taken is the actuals posted since the served version's data ends.
+        """
+        with self._lock:
+            series = self._by_model.get(model, {})
+            for sid in list(series):
+                end = ends.get(sid)
+                if end is None:
+                    continue
+                last = period_number(end, frequency)
+                kept = {
+                    label: value
+                    for label, value in series[sid].items()
+                    if period_number(label, frequency) > last
+                }
+                if kept:
+                    series[sid] = kept
+                else:
+                    del series[sid]
 
     def any_for(self, model: str) -> bool:
         """Whether any actual is known for the model: the fast path of every forecast."""

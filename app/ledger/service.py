@@ -62,6 +62,7 @@ class LedgerService:
         self.store: Ledger | None = None
         self.reason: str | None = "not opened yet"
         self._loaded: set[str] = set()  # models whose stored actuals this worker has read
+        self._pruned: dict[str, int] = {}  # the version each model's actuals were pruned for
         self._seen: dict[int, datetime] = {}  # ingests already read, by id
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -242,17 +243,25 @@ class LedgerService:
         metrics.LEDGER_UP.set(0)
 
     def _load_actuals(self) -> None:
-        """Each served model's actuals past its series' stored ends, read once per model."""
+        """Each served model's actuals, read once per model; those a version holds, dropped."""
         store = self.store
         if store is None:
             return
         for state in self.registry.states():
-            if state.served is None or state.name in self._loaded:
+            served = state.served
+            if served is None:
                 continue
-            table = state.served.forecaster.series
-            if table is not None:
-                self.actuals.add(state.name, store.actuals(state.name))
-            self._loaded.add(state.name)
+            if state.name not in self._loaded:
+                if served.forecaster.series is not None:
+                    self.actuals.add(state.name, store.actuals(state.name))
+                self._loaded.add(state.name)
+            if self._pruned.get(state.name) != served.version:
+                table = served.forecaster.series
+                if table is not None:
+                    ends = dict(zip(table.ids, table.columns.last_period, strict=True))
+                    frequency = served.forecaster.manifest.data.frequency
+                    self.actuals.prune(state.name, ends, frequency)
+                self._pruned[state.name] = served.version
 
     def _read_ingests(self, store: Ledger) -> None:
         """Actuals other workers stored since the last pass (and any this one missed)."""
