@@ -193,8 +193,7 @@ class Ledger:
         The same transaction adds the `ingests` row that tells every worker of them.
         """
         now = datetime.now(UTC)
-        stamp = observations.c.received_at.type.bind_processor(self.engine.dialect)
-        at = now if stamp is None else stamp(now)
+        at = _bound(observations.c.received_at, now, self.engine.dialect)
         values = [(model, r.series_id, r.period, r.value, at) for r in rows]
         try:
             with self.engine.begin() as connection:
@@ -276,7 +275,7 @@ class Ledger:
             select(served).where(served.c.model == model).order_by(served.c.id).limit(EXPAND_BATCH)
         )
         insert_sql = self._forecasts_insert()
-        stamp = forecasts.c.served_at.type.bind_processor(self.engine.dialect)
+        dialect = self.engine.dialect
         total = 0
         try:
             while True:
@@ -284,15 +283,15 @@ class Ledger:
                     self._lock(connection)
                     records = connection.execute(pending).all()
                     for record in records:
-                        first = record.id << KEY_BITS
-                        rows = unpacked(record, first)
-                        if stamp is not None:
-                            at = stamp(record.served_at)
-                            rows = [(*row[:-1], at) for row in rows]
+                        rows = unpacked(record, record.id << KEY_BITS)
+                        at = _bound(forecasts.c.served_at, record.served_at, dialect)
+                        rows = [(*row[:-1], at) for row in rows]
                         connection.exec_driver_sql(insert_sql, rows)  # the driver's executemany
-                        connection.execute(_fill(forecasts.c.id.between(first, first + len(rows))))
                         total += len(rows)
                     if records:
+                        # One scoring of the batch's keys against the actuals already stored.
+                        first, last = records[0].id << KEY_BITS, (records[-1].id + 1) << KEY_BITS
+                        connection.execute(_fill(forecasts.c.id.between(first, last - 1)))
                         ids = [record.id for record in records]
                         connection.execute(served.delete().where(served.c.id.in_(ids)))
                 if len(records) < EXPAND_BATCH:
@@ -475,6 +474,13 @@ def _fill(*where: ColumnElement[bool]) -> Any:
         )
         .values(terms)
     )
+
+
+def _bound(column: Any, value: datetime, dialect: Any) -> Any:
+    """A datetime as the dialect stores it, for the driver-level writes: the SQLite text
+    SQLAlchemy writes and compares (`ingests` and `observations` are matched on it)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return value if process is None else process(value)
 
 
 def _filters(series_id: str | None, since: str | None) -> list[ColumnElement[bool]]:

@@ -84,6 +84,9 @@ served = Table(
     Column("bands", LargeBinary, nullable=False),  # float64 (levels, 2, series, horizon)
     Column("levels", String(32), nullable=False),  # the levels in `bands`, "80,95" or ""
     Column("scales", LargeBinary, nullable=False),  # float64 per series, NaN: none
+    # Never reuse an id (SQLite would, once `expand` deleted the highest): the forecasts
+    # keys are made from it.
+    sqlite_autoincrement=True,
 )
 
 forecasts = Table(

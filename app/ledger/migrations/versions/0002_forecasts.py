@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("bands", sa.LargeBinary, nullable=False),
         sa.Column("levels", sa.String(32), nullable=False),
         sa.Column("scales", sa.LargeBinary, nullable=False),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_served_model", "served", ["model"])
     op.create_table(
