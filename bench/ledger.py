@@ -14,7 +14,8 @@ generator, this process and PostgreSQL on the other) and measures, in one run:
 2. ingest and accuracy (`bench.ledger_ingest`): months of actuals for every series
    posted in batches into fresh ledgers, without and with forecasts recorded for them
    (scored by the background pass), then `GET /v1/models/{name}/accuracy` on 10,000
-   series x the months recorded.
+   series x the months recorded;
+3. where the time goes (`bench.ledger_costs`): the ledger's write paths timed in process.
 
 PostgreSQL is the test suite's throwaway server (`tests/pgkit.py`, Debian's binaries);
 without it only SQLite is measured. The figures replace BENCHMARKS.md's `ledger`
@@ -38,13 +39,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ledger_ingest, ledger_overhead, ledger_report, servers
+from bench import ledger_costs, ledger_ingest, ledger_overhead, ledger_report, servers
 from bench.ledger_db import POSTGRES, SQLITE, Databases, postgres
 from bench.ledger_model import catalog
 from bench.machine import load_average, probe
 from bench.report import write_section
 
 COMMAND = "python -m bench.ledger"
+COST_ROUNDS = 3
 QUICK = (
     ledger_overhead.Plan(duration=1.0, warmup=0.3, rounds=1),
     ledger_ingest.Plan(months=2, accuracy_calls=3),
@@ -73,13 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         databases = Databases(logs / "db", server)
         results["overhead"] = ledger_overhead.measure(model, databases, kinds, logs, over_plan)
         results["ingest"] = ledger_ingest.measure(model, databases, kinds, logs, ingest_plan)
+        rounds = 1 if args.quick else COST_ROUNDS
+        results["costs"] = ledger_costs.measure(model, databases, kinds, rounds)
     minutes = (time.monotonic() - started) / 60
     results |= {"minutes": minutes, "model": model.describe(), "load": [load_start, load_average()]}
     results["machine"] = machine.describe()
     results["plans"] = {"overhead": asdict(over_plan), "ingest": asdict(ingest_plan)}
     (logs / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    if not args.keep_databases:
+    if not args.keep_databases:  # gigabytes after a full run; the logs stay
         shutil.rmtree(logs / "db", ignore_errors=True)
+        shutil.rmtree(logs / "pg" / "data", ignore_errors=True)
     lines = render(results, results["machine"], logs)
     write_section("ledger", lines)
     print("\n".join(lines))
@@ -150,6 +155,16 @@ def render(results: dict[str, Any], machine: list[str], logs: Path) -> list[str]
         "### Targets",
         "",
         *ledger_report.targets(over_judged, ingested, answered),
+        "",
+        "### Where the ledger's time goes",
+        "",
+        "The ledger's write paths called directly in the benchmark's process (`bench."
+        "ledger_costs`), on a fresh ledger of each database: CPU time of this process (all"
+        " of SQLite's work; the service's own share of PostgreSQL's) and wall time, per"
+        " forecast value or row, median over rounds. For scale: serving a forecast value"
+        " costs the server CPU per request over the values per request in the first table.",
+        "",
+        *ledger_costs.render(results["costs"]),
     ]
 
 

@@ -149,24 +149,32 @@ def months_of(model: Catalog, months: int, seed: int = 0) -> Months:
     return Months(periods, origins, list(table.ids), forecast, actual.round(3))
 
 
+def answer(
+    model: Catalog, rows: np.ndarray, origin: str, periods: list[str], values: np.ndarray
+) -> Served:
+    """An answer of the catalog's series `rows` from `origin`, as a request hands it over:
+    `values` (series, horizon) with 80 % and 95 % bands, forecasting `periods`."""
+    bands = [
+        Band(float(level), values * (1 - z * SPREAD), values * (1 + z * SPREAD))
+        for level, z in Z.items()
+    ]
+    ids = [model.ids[r] for r in rows.tolist()]
+    origins, forecast = [origin] * len(rows), [periods] * len(rows)
+    now = datetime.now(UTC)
+    return Served(
+        model.name, model.version, model.table, rows, ids, origins, forecast, values, bands,
+        None, now,
+    )  # fmt: skip
+
+
 def forecast_rows(model: Catalog, data: Months, per_batch: int) -> Iterator[list[dict[str, Any]]]:
     """The `forecasts` rows of `data`, as the recorder builds them, `per_batch` series at a time."""
-    table, rng = model.table, np.random.default_rng(1)
-    served_at = datetime.now(UTC)
+    rng = np.random.default_rng(1)
     for m, (period, origin) in enumerate(zip(data.periods, data.origins, strict=True)):
         for start in range(0, len(data.ids), per_batch):
             rows = np.arange(start, min(start + per_batch, len(data.ids)))
             values = data.forecast[m, rows][:, None]
-            bands = [
-                Band(float(level), values * (1 - z * SPREAD), values * (1 + z * SPREAD))
-                for level, z in Z.items()
-            ]
-            ids = [data.ids[r] for r in rows.tolist()]
-            answer = Served(
-                model.name, model.version, table, rows, ids, [origin] * len(rows),
-                [[period]] * len(rows), values, bands, None, served_at,
-            )  # fmt: skip
-            yield rows_of([answer], rng)
+            yield rows_of([answer(model, rows, origin, [period], values)], rng)
 
 
 def observation_rows(data: Months) -> list[dict[str, Any]]:
