@@ -126,7 +126,10 @@ def render(results: dict[str, Any], machine: list[str], logs: Path) -> list[str]
         "",
         "After the run, every forecast value served (the servers' `forecast_forecast_values`)"
         " against what the ledger says it recorded and dropped (`forecast_ledger_forecasts_"
-        "recorded`, `_dropped`) and the rows in its database:",
+        "recorded`, `_dropped`), the values its database holds (the service writes each"
+        " answer packed in one `served` row; none is expanded yet, no actuals having"
+        " arrived), and the `forecasts` rows once the benchmark has expanded them all"
+        " (`Ledger.expand`, one call, timed):",
         "",
         *ledger_report.counts(over),
         "",
@@ -137,9 +140,11 @@ def render(results: dict[str, Any], machine: list[str], logs: Path) -> list[str]
         f"{ingest['posts']} sequential posts of {ingest['post_rows']:,} rows (largest body "
         f"{ingest['largest_body_bytes'] / 2**20:.2f} MiB; the default body limit is 1 MiB),"
         " into a fresh ledger each: without forecasts, and with a one-step forecast recorded"
-        " first for each of those series and months, which the background pass scores while"
-        " the posts go on. Observations/s is rows over the posts' summed wall time as the"
-        " client saw it.",
+        " first for each of those series and months (as the service records them: one"
+        " answer of every series per month, packed, `Ledger.record_served`; then"
+        " `Ledger.expand` into one `forecasts` row per value), which the background pass"
+        " scores while the posts go on. Observations/s is rows over the posts' summed wall"
+        " time as the client saw it.",
         "",
         *ingest_lines,
         "",

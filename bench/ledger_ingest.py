@@ -6,10 +6,12 @@ of `post_rows` rows (one client, keep-alive; bodies encoded before the clock sta
 
 - one with no forecasts recorded: the upsert alone;
 - one where a one-step forecast was recorded for every one of those series and months
-  first (written straight into the database with the recorder's rows, before the server
-  starts): the service's background pass scores them off the posts' path, every second,
-  while the posts go on. How long after the last post was acknowledged every ingest was
-  scored is read from the database (`ingests.scored`).
+  first, before the server starts, the way the service records them: each month's answer
+  packed into one `served` row (`app.ledger.recorder.packed`, `Ledger.record_served`),
+  then expanded into one `forecasts` row per value (`Ledger.expand`). The service's
+  background pass scores them off the posts' path, every second, while the posts go
+  on. How long after the last post was acknowledged every ingest was scored is read
+  from the database (`ingests.scored`).
 
 The second ledger then holds the catalog's series x months of scored forecasts:
 `GET /v1/models/{name}/accuracy` (all series; then one series) is timed against it,
@@ -31,12 +33,12 @@ from app.ledger.store import Ledger
 from bench import servers
 from bench.http_bench import AUTH
 from bench.ledger_db import NAMES, Database, Databases
-from bench.ledger_model import Catalog, Months, forecast_rows, months_of, observation_rows
+from bench.ledger_model import Catalog, Months, months_of, observation_rows, served_records
 from bench.ledger_overhead import start
 
 DEFAULT_BODY_LIMIT = 1 << 20  # FORECAST_MAX_BODY_BYTES's default
 SCORE_TIMEOUT_S = 900.0
-FILL_SERIES = 10_000  # forecast rows per `record_forecasts` call: a large flush
+FILL_SERIES = 10_000  # series per answer recorded: one month of the catalog, one `served` row
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,11 @@ def measure(
     for kind in kinds:
         for recorded in (False, True):
             db = databases.fresh(kind)
-            fill_s = _fill(model, db, data) if recorded else None
+            fill = _fill(model, db, data) if recorded else {}
             label = f"{NAMES[kind]}, {'forecasts recorded' if recorded else 'no forecasts'}"
             with start(model, f"ingest-{kind}-{int(recorded)}", db.env() | extra, logs) as server:
                 run = _ingest(server, model, db, bodies, len(rows))
-                run["fill_s"] = fill_s
+                run |= fill
                 run["forecasts"] = data.size if recorded else 0
                 if recorded:
                     run["accuracy"] = _accuracy(server, model, data, plan.accuracy_calls)
@@ -84,17 +86,23 @@ def measure(
     return out
 
 
-def _fill(model: Catalog, db: Database, data: Months) -> float:
-    """Write a one-step forecast for every series and month of `data`; seconds taken."""
-    started = time.perf_counter()
+def _fill(model: Catalog, db: Database, data: Months) -> dict[str, Any]:
+    """Record a one-step forecast for every series and month of `data`, packed and then
+    expanded; the seconds each took."""
     ledger = Ledger(db.url)
     try:
         ledger.migrate()
-        for rows in forecast_rows(model, data, FILL_SERIES):
-            ledger.record_forecasts(rows)
+        started = time.perf_counter()
+        for records in served_records(model, data, FILL_SERIES):
+            ledger.record_served(records)
+        recorded = time.perf_counter()
+        expanded = ledger.expand(model.name)
+        done = time.perf_counter()
     finally:
         ledger.close()
-    return time.perf_counter() - started
+    if expanded != data.size:
+        raise RuntimeError(f"expand wrote {expanded:,} forecasts, not {data.size:,}")
+    return {"fill_s": recorded - started, "expand_s": done - recorded}
 
 
 def _ingest(

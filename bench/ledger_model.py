@@ -6,11 +6,13 @@ the windows (`--epochs 1`, batches of 1,024) with the default recipe's five memb
 refit. Its accuracy does not matter here; its serving cost does, and five members cost
 what the default model costs to serve.
 
-The rows written straight into a ledger are the recorder's own (`app.ledger.recorder.
-rows_of` on `Served` answers): for each series and each of the months after its stored
-history, a one-step forecast from the month before, with its 80 % and 95 % bands. The
-actual of each month is drawn around that forecast, so about one in twenty falls outside
-its 95 % band (the anomalies the accuracy answer lists).
+What is written straight into a ledger is what the service's queue writes: `Served`
+answers packed by the recorder (`app.ledger.recorder.packed`, one `served` row per
+answer) for `Ledger.record_served`, then expanded into one `forecasts` row per value by
+`Ledger.expand`: for each series and each of the months after its stored history, a
+one-step forecast from the month before, with its 80 % and 95 % bands. The actual of each
+month is drawn around that forecast, so about one in twenty falls outside its 95 % band
+(the anomalies the accuracy answer lists).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from app.contract.calendar import Frequency, following
 from app.contract.series import SeriesTable
 from app.contract.store import read_manifest, read_version
 from app.forecaster import Band
-from app.ledger.recorder import Served, rows_of
+from app.ledger.recorder import Served, packed
 from bench.report import ROOT
 from bench.synthetic_panel import synthetic_panel
 
@@ -163,18 +165,23 @@ def answer(
     now = datetime.now(UTC)
     return Served(
         model.name, model.version, model.table, rows, ids, origins, forecast, values, bands,
-        None, now,
+        None, now, model.frequency.value,
     )  # fmt: skip
 
 
-def forecast_rows(model: Catalog, data: Months, per_batch: int) -> Iterator[list[dict[str, Any]]]:
-    """The `forecasts` rows of `data`, as the recorder builds them, `per_batch` series at a time."""
-    rng = np.random.default_rng(1)
-    for m, (period, origin) in enumerate(zip(data.periods, data.origins, strict=True)):
+def one_step(model: Catalog, data: Months, m: int, rows: np.ndarray) -> Served:
+    """The one-step answer of the catalog's series `rows` for month `m` of `data`."""
+    values = data.forecast[m, rows][:, None]
+    return answer(model, rows, data.origins[m], [data.periods[m]], values)
+
+
+def served_records(model: Catalog, data: Months, per_batch: int) -> Iterator[list[dict[str, Any]]]:
+    """The `served` rows of `data`'s one-step forecasts, as the service's queue writes them:
+    one answer of `per_batch` series at a time, packed."""
+    for m in range(len(data.periods)):
         for start in range(0, len(data.ids), per_batch):
             rows = np.arange(start, min(start + per_batch, len(data.ids)))
-            values = data.forecast[m, rows][:, None]
-            yield rows_of([answer(model, rows, origin, [period], values)], rng)
+            yield packed(one_step(model, data, m, rows))
 
 
 def observation_rows(data: Months) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.ledger.store import Ledger
 from bench import servers
 from bench.http_bench import API_KEY, AUTH, loadgen
 from bench.ledger_db import Database, Databases
@@ -105,7 +106,7 @@ def measure(
         for label, (server, db) in running.items():
             if db is not None:
                 settle(server)
-                counts[label] = ledger_counts(server, db)
+                counts[label] = ledger_counts(server, db, model.name)
     return {"cells": cells, "counts": counts, "workloads": list(workloads)}
 
 
@@ -166,8 +167,27 @@ def settle(server: servers.Server) -> float:
     raise TimeoutError(f"{server.name}: the ledger still lags after {SETTLE_TIMEOUT_S:.0f} s")
 
 
-def ledger_counts(server: servers.Server, db: Database) -> dict[str, int]:
-    """What the server says it served, recorded and dropped, and the rows its database holds."""
+def ledger_counts(server: servers.Server, db: Database, model: str) -> dict[str, Any]:
+    """What the server says it served, recorded and dropped, the forecast values its
+    database holds (packed in `served`, float64 points, or already in `forecasts`), and
+    the `forecasts` rows once `Ledger.expand` has expanded what was packed (timed)."""
     served, recorded, dropped = _written(metric_sums(server.port))
+    packed = db.count("SELECT coalesce(sum(length(points)), 0) / 8 FROM served")
+    values = packed + db.count("SELECT count(*) FROM forecasts")
+    ledger = Ledger(db.url)
+    try:
+        started = time.perf_counter()
+        ledger.expand(model)
+        expand_s = time.perf_counter() - started
+    finally:
+        ledger.close()
     rows = db.count("SELECT count(*) FROM forecasts")
-    return {"served": served, "recorded": recorded, "dropped": dropped, "rows": rows}
+    return {
+        "served": served,
+        "recorded": recorded,
+        "dropped": dropped,
+        "values": values,
+        "packed": packed,
+        "rows": rows,
+        "expand_s": expand_s,
+    }

@@ -77,19 +77,25 @@ def _values_per_request(workload: str) -> int:
 
 
 def counts(result: dict[str, Any]) -> list[str]:
-    rows = [
-        [
-            NAMES[label],
-            num(c["served"]),
-            num(c["recorded"]),
-            num(c["rows"]),
-            num(c["dropped"]),
-            "yes" if c["served"] == c["recorded"] == c["rows"] and not c["dropped"] else "**no**",
-        ]
-        for label, c in result["counts"].items()
-    ]
-    header = ["ledger", "forecast values served", "recorded (metric)", "rows in the database"]
-    return table([*header, "dropped (metric)", "all recorded"], rows)
+    rows = []
+    for label, c in result["counts"].items():
+        every = c["served"] == c["recorded"] == c["values"] == c["rows"] and not c["dropped"]
+        per_value = 1e6 * c["expand_s"] / c["packed"] if c["packed"] else None
+        rows.append(
+            [
+                NAMES[label],
+                num(c["served"]),
+                num(c["recorded"]),
+                num(c["values"]),
+                num(c["dropped"]),
+                num(c["rows"]),
+                f"{num(c['expand_s'], 2, ' s')} ({num(per_value, 1, ' µs')} a value)",
+                "yes" if every else "**no**",
+            ]
+        )
+    header = ["ledger", "forecast values served", "recorded (metric)", "values in the database"]
+    header += ["dropped (metric)", "`forecasts` rows, expanded", "`expand` took", "all recorded"]
+    return table(header, rows)
 
 
 def ingest(result: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
@@ -106,13 +112,25 @@ def ingest(result: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
                 num(1000 * statistics.median(posts), 0, " ms"),
                 num(1000 * max(posts), 0, " ms"),
                 num(run["forecasts"]),
-                num(run["scored"]),
+                num(run["scored"])
+                if run["scored"] == run["forecasts"]
+                else f"**{run['scored']:,}**",
                 num(run["scored_after_last_post_s"], 2, " s"),
+                _written_first(run),
             ]
         )
     header = ["database, ledger", "observations stored", "observations/s", "post p50", "slowest"]
     header += ["forecasts recorded first", "forecasts scored", "all scored, after the last ack"]
+    header += ["recording them first: `record_served`, `expand`"]
     return table(header, rows), judged
+
+
+def _written_first(run: dict[str, Any]) -> str:
+    if not run["forecasts"] or run.get("expand_s") is None:
+        return "-"
+    per_value = 1e6 * run["expand_s"] / run["forecasts"]
+    fill, expand = num(run["fill_s"], 2, " s"), num(run["expand_s"], 2, " s")
+    return f"{fill}, {expand} ({num(per_value, 1, ' µs')} a value)"
 
 
 def accuracy(result: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
