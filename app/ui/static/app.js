@@ -5,6 +5,7 @@
 // names (`values[3]` -> the values box) and the result it replaces is hidden, so the page
 // never shows a blank or stale chart as if it were an answer.
 
+import * as actuals from "./actuals.js";
 import { ApiError, api, hasKey, setKey } from "./api.js";
 import { renderCard, renderModels, renderReport } from "./card.js";
 import * as known from "./known.js";
@@ -144,6 +145,7 @@ async function selectModel(name, { quiet = false } = {}) {
     if (state.card !== card) return;
     if (shown) {
       live.show(card); // only a model that knows its series records forecasts and takes actuals
+      actuals.configure(card);
     }
     if (shown && !quiet) announce(`${card.name} knows ${card.data.series} series: search them in the form.`);
   });
@@ -244,6 +246,7 @@ async function pickFromCard(card, id) {
 
 known.onPick(() => run("forecast"));
 live.init({ onPick: (id) => pickFromCard(state.card, id), onUnauthorized: askForKey });
+actuals.init({ onStored: () => live.refresh(), onUnauthorized: askForKey });
 
 $("series-form").addEventListener("submit", (event) => {
   event.preventDefault();
