@@ -1,7 +1,7 @@
 """Fixtures of the page's browser tests (test_ui_browser_*.py): one headless Chromium per
 module, the live servers they visit (the committed models; the toy models behind an API
-key; models that know series beside one that does not; the toy models alone are
-tests/conftest.py's `server`), and `visit`, a fresh tab on the page.
+key; models that know series beside one that does not; models with a ledger of their own;
+the toy models alone are tests/conftest.py's `server`), and `visit`, a fresh tab on the page.
 
 Playwright drives Debian's chromium (`/usr/bin/chromium`); it never downloads a browser.
 Every request that leaves the server under test is aborted and recorded, so "offline"
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from chromium import CHROMIUM, FLAGS
 from liveserver import ROOT, LiveServer, live_server
-from pagekit import KEY, MANY, Visit
+from pagekit import KEY, LEDGER_BODY_BYTES, MANY, Visit
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,38 @@ def series_server(
     shutil.copytree(toy_models / "toy", models / "toy")
     env = {"FORECAST_MODEL_DIR": str(models), "FORECAST_DEFAULT_MODEL": "catalog"}
     with live_server(env, tmp_path_factory.mktemp("series") / "uvicorn.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def solo_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory holding `solo`: a tiny model of one series, trained in a second."""
+    pytest.importorskip("keras")
+    from trainkit import train_cli, write_series
+
+    base = tmp_path_factory.mktemp("solo")
+    code, out = train_cli(write_series(base / "solo.csv"), base / "models")
+    assert code == 0, out
+    return base / "models"
+
+
+@pytest.fixture(scope="module")
+def ledger_server(
+    catalog_models: Path, solo_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """`catalog` (4 series) and `solo` (one) with a ledger of their own: what a test posts
+    there moves these models' stored histories and no other server's. Bodies are limited
+    to 256 KiB, a quarter of the default, so the page's first large batch is refused."""
+    models = tmp_path_factory.mktemp("ledger-models")
+    shutil.copytree(catalog_models / "catalog", models / "catalog")
+    shutil.copytree(solo_models / "solo", models / "solo")
+    env = {
+        "FORECAST_MODEL_DIR": str(models),
+        "FORECAST_DEFAULT_MODEL": "catalog",
+        "FORECAST_DATA_DIR": str(tmp_path_factory.mktemp("ledger-data")),
+        "FORECAST_MAX_BODY_BYTES": str(LEDGER_BODY_BYTES),
+    }
+    with live_server(env, tmp_path_factory.mktemp("ledger") / "uvicorn.log") as running:
         yield running
 
 

@@ -25,6 +25,7 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 KEY = "ui-test-key"
 MANY = 1200  # the series of conftest's `many` model: more than one `/series` page holds (1000)
 TOY = [round(float(v), 3) for v in synthetic_series()]
+LEDGER_BODY_BYTES = 256 * 1024  # conftest's `ledger_server`: a quarter of the default limit
 
 
 @dataclass

@@ -118,3 +118,17 @@ def test_the_vendored_chart_library_is_the_pinned_one() -> None:
             assert sha256(UI / entry["to"]) == entry["sha256"], f"{name}/{source} drifted"
     licence = STATIC / "vendor" / "uplot" / "LICENSE"
     assert "MIT License" in licence.read_text(encoding="utf-8")
+
+
+def test_the_page_batches_actuals_within_the_apis_limits() -> None:
+    """actuals.js posts at most the API's rows per request, and at first at most the default
+    body limit of JSON (it halves its batches after a 413 from a service set lower)."""
+    from app.v1.observations import MAX_OBSERVATIONS
+
+    script = (STATIC / "actuals.js").read_text(encoding="utf-8")
+    consts = {
+        name: int(value.replace("_", ""))
+        for name, value in re.findall(r"^export const (\w+) = ([\d_]+);$", script, re.MULTILINE)
+    }
+    assert consts["BATCH"] == MAX_OBSERVATIONS
+    assert consts["BODY_BYTES"] == Settings.model_fields["max_body_bytes"].default

@@ -61,4 +61,13 @@ export const api = {
     `${model(name)}/series?${new URLSearchParams({ search, offset: String(offset), limit: String(limit) })}`,
   ),
   seriesDetail: (name, id) => call(`${model(name)}/series/${encodeURIComponent(id)}`),
+  /** Live accuracy per version and step, and the anomalies; 503 when the ledger is unavailable. */
+  accuracy: (name, { seriesId = null, since = null } = {}) => {
+    const query = new URLSearchParams();
+    if (seriesId !== null) query.set("series_id", seriesId);
+    if (since !== null) query.set("since", since);
+    return call(`${model(name)}/accuracy${query.size ? `?${query}` : ""}`);
+  },
+  /** Store actuals, `[{series_id, period, value}]` (all or none): `{model, version, stored}`. */
+  observations: (name, rows) => call(`${model(name)}/observations`, { body: { observations: rows } }),
 };

@@ -5,9 +5,11 @@
 // names (`values[3]` -> the values box) and the result it replaces is hidden, so the page
 // never shows a blank or stale chart as if it were an answer.
 
+import * as actuals from "./actuals.js";
 import { ApiError, api, hasKey, setKey } from "./api.js";
 import { renderCard, renderModels, renderReport } from "./card.js";
 import * as known from "./known.js";
+import * as live from "./live.js";
 import { renderPanel } from "./panel.js";
 import { showEvaluation, showForecast } from "./results.js";
 import { parseHorizon, parseSeries, parseTokens } from "./parse.js";
@@ -138,7 +140,13 @@ async function selectModel(name, { quiet = false } = {}) {
   configureLevels(card);
   $("forecast-result").hidden = true;
   $("evaluate-result").hidden = true;
+  live.hide();
   known.configureSeries(card).then((shown) => {
+    if (state.card !== card) return;
+    if (shown) {
+      live.show(card); // only a model that knows its series records forecasts and takes actuals
+      actuals.configure(card);
+    }
     if (shown && !quiet) announce(`${card.name} knows ${card.data.series} series: search them in the form.`);
   });
   if (!quiet) announce(`Selected ${name}, version ${card.version}.`);
@@ -186,6 +194,7 @@ async function forecastKnown(card, horizon, levels) {
   const { answer, input, detail } = await known.forecastSeries(card, id, horizon, levels);
   const said = showForecast(answer, input, card);
   known.showAccuracy(detail, card);
+  live.refresh(); // the forecast is recorded: the ledger's counts move on
   return said;
 }
 
@@ -236,6 +245,8 @@ async function pickFromCard(card, id) {
 }
 
 known.onPick(() => run("forecast"));
+live.init({ onPick: (id) => pickFromCard(state.card, id), onUnauthorized: askForKey });
+actuals.init({ onStored: () => live.refresh(), onUnauthorized: askForKey });
 
 $("series-form").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -111,3 +111,42 @@ export function evaluateChart(el, { labels, actuals, predictions }) {
   draw(el, build, `Chart of ${actuals.length} actual values against the model's one-step-ahead`
     + " forecasts. The scores are in the table below.");
 }
+
+/**
+ * Scores by steps ahead: x is the step, one line per entry of `lines`, `{label, values,
+ * color (a CSS variable), dash?, width?, dots?}`, with a dot on every score unless `dots`
+ * is false (a version scored at one step only is still seen). `share`: the scores are shares (coverage), shown in %.
+ */
+export function stepsChart(el, { steps, lines, share = false }, description) {
+  const show = share ? (v) => `${formatNumber(v * 100, 3)} %` : (v) => formatNumber(v);
+  const build = () => {
+    const stroke = css("--muted");
+    const grid = { stroke: css("--grid"), width: 1 };
+    const top = Math.max(...lines.flatMap((l) => l.values.filter((v) => v !== null)), 0);
+    return {
+      options: {
+        scales: {
+          x: { time: false, range: () => [steps[0] - 0.25, steps[steps.length - 1] + 0.25] },
+          y: { range: () => [0, share ? 1 : (top || 1) * 1.1] },
+        },
+        axes: [
+          { stroke, grid, ticks: grid, incrs: [1, 2, 3, 4, 6, 12, 24], values: (u, splits) => splits.map(String) },
+          { stroke, grid, ticks: grid, size: 64, values: (u, splits) => splits.map(show) },
+        ],
+        series: [
+          { label: "step", value: (u, v) => (v == null ? "" : String(v)) },
+          ...lines.map((l) => ({
+            label: l.label,
+            stroke: css(l.color),
+            width: l.width ?? 2,
+            dash: l.dash,
+            points: { show: l.dots ?? true, size: 6, fill: css(l.color) },
+            value: (u, v) => (v == null ? "–" : show(v)),
+          })),
+        ],
+      },
+      data: [steps, ...lines.map((l) => l.values)],
+    };
+  };
+  draw(el, build, description);
+}

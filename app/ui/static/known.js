@@ -97,10 +97,14 @@ export async function forecastSeries(card, id, horizon, levels) {
     api.predict(card.name, { series_id: id, horizon, levels }),
   ]);
   last = { key, detail };
+  // `GET .../series/{id}` gives the version's stored history; a forecast by id also starts
+  // after the actuals posted since, which that history does not hold: said, not drawn.
+  const posted = answer.periods[0] === detail.next_period ? ""
+    : ` and the actuals posted since (not drawn: the forecast starts at ${answer.periods[0]})`;
   const input = {
     values: detail.history,
     periods: { labels: detail.periods, next: () => answer.periods },
-    from: `the ${detail.history.length} stored values of ${id} (${detail.periods[0]} to ${detail.last_period})`,
+    from: `the ${detail.history.length} stored values of ${id} (${detail.periods[0]} to ${detail.last_period})${posted}`,
   };
   return { answer, input, detail };
 }

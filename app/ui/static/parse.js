@@ -124,3 +124,39 @@ export function parseHorizon(text) {
   const token = text.trim();
   return token === "" ? null : toValue(token);
 }
+
+/**
+ * Actuals to post, from lines of `series_id,period,value` (a header line is optional) or,
+ * for a model of one series (`onlyId`), `period,value`: `{rows, lines, notes, error}`.
+ * `lines[i]` is the line of `rows[i]` (for the API's errors); `error` is a layout the page
+ * cannot read, naming its line. A value or period is not judged here: the API's 422 names it.
+ */
+export function parseObservations(text, onlyId = null) {
+  const all = lineList(text);
+  const notes = [];
+  if (!all.length) return { rows: [], lines: [], notes, error: "Paste or read a CSV of actuals first." };
+  const delim = delimiter(all) ?? ",";
+  const table = all.map((line) => ({ number: line.number, cells: line.raw.split(delim).map(unquote) }));
+  const first = table[0].cells;
+  if (!isNumber(first.at(-1)) && !isPeriod(first.at(-2) ?? "")) {
+    notes.push(`skipped the header line “${all[0].raw}”`);
+    table.shift();
+  }
+  const layout = onlyId === null ? "series_id,period,value" : "series_id,period,value or period,value";
+  const rows = [];
+  const lines = [];
+  const bad = [];
+  for (const { number, cells } of table) {
+    const [id, period, value] = cells.length === 2 && onlyId !== null ? [onlyId, ...cells] : cells;
+    if (cells.length === 3 || (cells.length === 2 && onlyId !== null)) {
+      rows.push({ series_id: id, period, value: toValue(value) });
+      lines.push(number);
+    } else {
+      bad.push(`line ${number} has ${cells.length} cell(s)`);
+    }
+  }
+  const error = bad.length
+    ? `${bad.slice(0, 3).join(", ")}${bad.length > 3 ? ` and ${bad.length - 3} more lines too` : ""}: expected ${layout}.`
+    : (rows.length ? null : "No rows of actuals: only a header line.");
+  return { rows, lines, notes, error };
+}
