@@ -19,7 +19,7 @@ from app.errors import InvalidInput, SeriesNotFound
 from app.forecaster import Forecaster
 from app.http.auth import PROTECTED
 from app.http.context import note_served
-from app.http.deps import RegistryDep
+from app.http.deps import DataPlaneDep, RegistryDep
 from app.http.responses import error_responses
 
 router = APIRouter(
@@ -71,7 +71,13 @@ class SeriesDetail(SeriesSummary):
     model: str
     version: int
     periods: list[str] = Field(description="The periods of `history`.")
-    history: list[float] = Field(description="The stored latest values a forecast starts from.")
+    history: list[float] = Field(
+        description="The latest values a forecast by id starts from: the version's stored"
+        " history, then the actuals posted since (`posted` of them, from the ledger)."
+    )
+    posted: int = Field(
+        description="Actuals posted since `last_period` that end `history` (0 without any)."
+    )
     next_period: str = Field(description="The first period a forecast by id is for.")
 
 
@@ -102,7 +108,9 @@ def list_series(
 @router.get(
     "/{name}/series/{series_id:path}", summary="One series: its history, calendar, accuracy"
 )
-def describe_series(name: str, series_id: str, registry: RegistryDep) -> SeriesDetail:
+def describe_series(
+    name: str, series_id: str, registry: RegistryDep, plane: DataPlaneDep
+) -> SeriesDetail:
     forecaster = served_forecaster(name, registry)
     table = table_of(forecaster)
     row = table.index.get(series_id)
@@ -110,18 +118,24 @@ def describe_series(name: str, series_id: str, registry: RegistryDep) -> SeriesD
         nearest = table.nearest(series_id)
         raise SeriesNotFound.named("series_id", series_id, forecaster.name, nearest)
     history = table.histories[row]
-    values = history[~np.isnan(history)].tolist()  # without the NaN padding
     summary = _summary(table, row)
     frequency = forecaster.manifest.data.frequency
-    first = following(summary.last_period, frequency, 1)[0]
-    periods = ending_at(summary.last_period, frequency, len(values))
+    recent = (
+        []
+        if plane.actuals is None
+        else plane.actuals.since(forecaster.name, series_id, summary.last_period, frequency)
+    )
+    values = history[~np.isnan(history)].tolist() + recent  # without the NaN padding
+    end = following(summary.last_period, frequency, len(recent))[-1] if recent else None
+    end = end or summary.last_period
     return SeriesDetail(
         **summary.model_dump(),
         model=forecaster.name,
         version=forecaster.version,
-        periods=periods,
+        periods=ending_at(end, frequency, len(values)),
         history=values,
-        next_period=first,
+        posted=len(recent),
+        next_period=following(end, frequency, 1)[0],
     )
 
 

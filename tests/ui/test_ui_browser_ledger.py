@@ -157,7 +157,7 @@ def test_actuals_from_a_csv_file_are_stored_and_scored_as_the_api_scores_them(
     shoot(page, "ledger-desktop")
     # An anomaly's series is a button: it forecasts that series, from the actuals posted.
     page.click("#live-anomalies button[data-series='large']")
-    wait_text(page, "forecast-summary", "and the actuals posted since (not drawn: the forecast")
+    wait_text(page, "forecast-summary", f"and the {len(months)} actual(s) posted since")
     start = following(months[-1], Frequency.MONTHLY, 1)[0]  # after the months posted
     assert read_table(page, "#forecast-table")[1][0][1] == start
     wait_text(page, "live-status", "6 of 36 recorded forecasts")

@@ -179,6 +179,10 @@ def test_a_forecast_by_id_starts_from_the_actuals_posted_since(
             json={"series_id": "small", "values": values, "horizon": 2},
         )
     assert moved.json()["periods"] == following(periods[-1], Frequency.MONTHLY, 2)
+    after = client.get("/v1/models/catalog/series/small").json()
+    assert after["posted"] == 3 and after["history"][-3:] == values
+    assert after["periods"][-3:] == periods and after["next_period"] == moved.json()["periods"][0]
+    assert after["history"][:-3] == detail["history"] and detail["posted"] == 0
     assert moved.json()["forecast"] == posted.json()["forecast"]
     assert moved.json()["intervals"] == posted.json()["intervals"]
 

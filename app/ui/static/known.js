@@ -92,19 +92,20 @@ export function picked() {
  */
 export async function forecastSeries(card, id, horizon, levels) {
   const key = `${card.name}/${card.version}/${id}`;
-  const [detail, answer] = await Promise.all([
+  let [detail, answer] = await Promise.all([
     last?.key === key ? last.detail : api.seriesDetail(card.name, id),
     api.predict(card.name, { series_id: id, horizon, levels }),
   ]);
+  // The history ends with the actuals posted since the version's data ends; a kept one
+  // from before more were posted no longer meets the forecast: read it again.
+  if (answer.periods[0] !== detail.next_period) detail = await api.seriesDetail(card.name, id);
   last = { key, detail };
-  // `GET .../series/{id}` gives the version's stored history; a forecast by id also starts
-  // after the actuals posted since, which that history does not hold: said, not drawn.
-  const posted = answer.periods[0] === detail.next_period ? ""
-    : ` and the actuals posted since (not drawn: the forecast starts at ${answer.periods[0]})`;
+  const stored = detail.history.length - detail.posted;
+  const posted = detail.posted ? ` and the ${detail.posted} actual(s) posted since` : "";
   const input = {
     values: detail.history,
     periods: { labels: detail.periods, next: () => answer.periods },
-    from: `the ${detail.history.length} stored values of ${id} (${detail.periods[0]} to ${detail.last_period})${posted}`,
+    from: `the ${stored} stored values of ${id} (${detail.periods[0]} to ${detail.last_period})${posted}`,
   };
   return { answer, input, detail };
 }
