@@ -172,7 +172,7 @@ def test_a_version_that_kept_no_training_data_is_refused(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     models = tmp_path / "models"
-    shutil.copytree(ROOT / "models" / "milk" / "3", models / "milk" / "3")  # format 3
+    shutil.copytree(ROOT / "models" / "milk" / "2", models / "milk" / "2")  # format 2
     assert from_store(models, "milk") == 2
     line = one_line(capsys)
     assert "before versions kept their training data: train once from the CSV" in line
