@@ -101,15 +101,28 @@ class Recorder:
 
 
 def packed(served: Served) -> list[dict[str, Any]]:
-    """The `served` rows of an answer: its known series only, at most `MAX_POINTS` values each."""
-    known = np.flatnonzero((served.rows >= 0) & np.array([bool(i) for i in served.ids]))
-    horizon = served.values.shape[1]
+    """The `served` rows of an answer: its known series only, at most `MAX_POINTS` values each.
+
+    An answer by ids (every row known, the usual case) is packed with a handful of C-level
+    joins and copies; only a mixed answer picks its rows one by one.
+    """
+    n, horizon = served.values.shape
+    if bool((served.rows >= 0).all()) and all(served.ids):
+        known = np.arange(n)
+        ids: Sequence[Any] = served.ids
+        origins: Sequence[Any] = served.origins
+    else:
+        known = np.flatnonzero((served.rows >= 0) & np.array([bool(i) for i in served.ids]))
+        ids = [served.ids[i] for i in known.tolist()]
+        origins = [served.origins[i] for i in known.tolist()]
     per_row = max(1, MAX_POINTS // horizon)
     bands = [band for band in served.bands if band.level in LEVELS]
     levels = ",".join(str(int(band.level)) for band in bands)
+    scales = served.table.mase_scale[served.rows[known]]
     records = []
     for start in range(0, len(known), per_row):
-        chosen = known[start : start + per_row]
+        rows = known[start : start + per_row]
+        part = slice(start, start + per_row)
         records.append(
             {
                 "model": served.model,
@@ -118,16 +131,14 @@ def packed(served: Served) -> list[dict[str, Any]]:
                 "served_at": served.served_at,
                 "request_id": served.request_id,
                 "horizon": horizon,
-                "series_ids": "\n".join(str(served.ids[i]) for i in chosen),
-                "origins": "\n".join(str(served.origins[i]) for i in chosen),
-                "points": np.ascontiguousarray(served.values[chosen]).tobytes(),
+                "series_ids": "\n".join(ids[part]),
+                "origins": "\n".join(origins[part]),
+                "points": served.values[rows].tobytes(),
                 "bands": b"".join(
-                    np.ascontiguousarray(side[chosen]).tobytes()
-                    for band in bands
-                    for side in (band.lower, band.upper)
+                    side[rows].tobytes() for band in bands for side in (band.lower, band.upper)
                 ),
                 "levels": levels,
-                "scales": served.table.mase_scale[served.rows[chosen]].tobytes(),
+                "scales": scales[part].tobytes(),
             }
         )
     return records

@@ -98,3 +98,18 @@ def test_actuals_posted_after_the_expansion_score_the_forecasts_they_meet(tmp_pa
     total, listed = ledger.anomalies("m")
     assert total == 1 and (listed[0].series_id, listed[0].step, listed[0].actual) == ("b", 2, 60.0)
     ledger.close()
+
+
+def test_an_answer_mixing_known_and_posted_series_records_the_known_only(tmp_path: Path) -> None:
+    mixed = answer(["a", "b", "c"], "2020-01")
+    mixed = Served(**{**vars(mixed), "rows": np.array([0, -1, 2]), "ids": ["a", None, "c"]})
+    (record,) = packed(mixed)
+    assert record["series_ids"] == "a\nc"
+    points = np.frombuffer(record["points"]).reshape(2, 2)
+    assert np.array_equal(points, mixed.values[[0, 2]])
+    ledger = Ledger(sqlite_url(tmp_path))
+    ledger.migrate()
+    ledger.record_served([record])
+    assert ledger.expand("m") == 4
+    assert count(ledger, "series_id = 'c'", "step = 2", "upper_95 = 62.0") == 1
+    ledger.close()
