@@ -194,13 +194,18 @@ class Ledger:
         """
         now = datetime.now(UTC)
         at = _bound(observations.c.received_at, now, self.engine.dialect)
-        values = [(model, r.series_id, r.period, r.value, at) for r in rows]
+        latest = {(r.series_id, r.period): r.value for r in rows}  # a row posted twice: the last
         try:
             with self.engine.begin() as connection:
-                connection.exec_driver_sql(self._observations_upsert(), values)
+                if self._postgres:  # one statement over arrays: no round trip per row
+                    ids, periods = zip(*latest, strict=True)
+                    parameters: Any = (model, at, list(ids), list(periods), list(latest.values()))
+                else:  # SQLite is in-process: the driver's executemany has no round trips
+                    parameters = [(model, s, p, v, at) for (s, p), v in latest.items()]
+                connection.exec_driver_sql(self._observations_upsert(), parameters)
                 found = connection.execute(
                     ingests.insert()
-                    .values(model=model, received_at=now, rows=len(values), scored=0)
+                    .values(model=model, received_at=now, rows=len(latest), scored=0)
                     .returning(ingests.c.id)
                 )
                 return Ingest(found.scalar_one(), model, now)
@@ -300,12 +305,16 @@ class Ledger:
             raise LedgerUnavailable(f"cannot expand the forecasts: {_reason(exc)}") from None
 
     def _observations_upsert(self) -> str:
-        """The driver's own upsert of observations (SQLAlchemy's per-row processing would
-        cost more than the database's own work; both dialects speak this SQL)."""
-        mark = "%s" if self._postgres else "?"
+        """The driver's own upsert of observations: SQLAlchemy's per-row processing would
+        cost more than the database's own work. PostgreSQL takes the rows as three arrays."""
+        source = (
+            "SELECT %s, s, p, v, %s FROM unnest(%s::varchar[], %s::varchar[], %s::float8[])"
+            " AS t(s, p, v)"
+            if self._postgres
+            else "VALUES (?, ?, ?, ?, ?)"
+        )
         return (
-            "INSERT INTO observations (model, series_id, period, value, received_at)"
-            f" VALUES ({', '.join([mark] * 5)})"
+            f"INSERT INTO observations (model, series_id, period, value, received_at) {source}"
             " ON CONFLICT (model, series_id, period)"
             " DO UPDATE SET value = excluded.value, received_at = excluded.received_at"
         )

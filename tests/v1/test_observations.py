@@ -199,3 +199,12 @@ def test_many_unknown_ids_are_refused_quickly_and_only_the_first_gets_its_neares
     assert answer.status_code == 422 and "(and 4999 more)" in body["error"]
     assert "nearest: 'small'" in body["errors"][0]["message"]
     assert len(body["errors"]) == 100 and "nearest" not in body["errors"][1]["message"]
+
+
+def test_a_row_posted_twice_in_one_request_keeps_its_last_value(
+    client: TestClient, database: str
+) -> None:
+    rows = [*ROWS, {"series_id": "small", "period": "2008-01", "value": 7.25}]
+    answer = client.post("/v1/models/catalog/observations", json={"observations": rows})
+    assert answer.status_code == 200, answer.text
+    assert stored(database)["small"] == [("2008-01", 7.25), ("2008-02", 99.0)]
