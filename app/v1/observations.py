@@ -14,12 +14,14 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from app.contract.calendar import period_label, period_number
 from app.contract.series import SeriesId
 from app.errors import FieldError, InvalidInput
 from app.http.auth import PROTECTED
 from app.http.deps import LedgerDep, RegistryDep
+from app.http.json_route import JSONBodyRoute
 from app.http.responses import error_responses
 from app.ledger.store import Observation
 from app.ledger.tables import MAX_PERIOD
@@ -34,16 +36,25 @@ router = APIRouter(
     tags=["models"],
     dependencies=PROTECTED,
     responses=error_responses(401, 404, 413, 422, 503),
+    route_class=JSONBodyRoute,
 )
 
 
-class ObservationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ObservationIn(TypedDict):
+    """One row. A TypedDict, not a model: validating 50,000 rows into dicts takes a third of
+    the time instances do, and a post's rows are only read once."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     series_id: SeriesId
-    period: Annotated[str, Field(min_length=1, max_length=MAX_PERIOD)] = Field(
-        description='Its ISO label in the calendar of the model: "2019-10", "2019-Q4", "2019".'
-    )
+    period: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_PERIOD,
+            description='Its ISO label in the calendar of the model: "2019-10", "2019-Q4".',
+        ),
+    ]
     value: Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -85,27 +96,28 @@ def post_observations(
     hinted = False
     for i, row in enumerate(body.observations):
         where = f"observations[{i}]"
-        found = table.index.get(row.series_id)
+        sid, label = row["series_id"], row["period"]
+        found = table.index.get(sid)
         if found is None:
             # The nearest ids of the first unknown one only: each search reads every id.
-            nearest = "" if hinted else ", ".join(map(repr, table.nearest(row.series_id)))
+            nearest = "" if hinted else ", ".join(map(repr, table.nearest(sid)))
             hinted = True
             hint = f"; nearest: {nearest}" if nearest else ""
             errors.append(
                 FieldError(
                     field=f"{where}.series_id",
-                    message=f"model {name!r} knows no series {row.series_id!r}{hint}",
+                    message=f"model {name!r} knows no series {sid!r}{hint}",
                 )
             )
             continue
-        period = periods.get(row.period)
+        period = periods.get(label)
         if period is None:  # a batch names few periods: each is parsed once
             try:
-                number = period_number(row.period, frequency)
+                number = period_number(label, frequency)
             except ValueError as exc:
                 errors.append(FieldError(field=f"{where}.period", message=str(exc)))
                 continue
-            period = periods[row.period] = (number, period_label(number, frequency))
+            period = periods[label] = (number, period_label(number, frequency))
         first = table.columns.first_period[found]
         start = starts.get(first)
         if start is None:
@@ -114,11 +126,11 @@ def post_observations(
             errors.append(
                 FieldError(
                     field=f"{where}.period",
-                    message=f"{row.period} is before {row.series_id!r} begins ({first})",
+                    message=f"{label} is before {sid!r} begins ({first})",
                 )
             )
             continue
-        rows.append(Observation(row.series_id, period[1], row.value))
+        rows.append(Observation(sid, period[1], row["value"]))
     if errors:
         head, more = errors[0], f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         message = f"{head.field}: {head.message}{more}; nothing was stored"
