@@ -16,6 +16,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,3 +149,15 @@ def postgres_server(base: Path, timeout: float = 60) -> Iterator[str]:
         stopped = run(bin_dir / "pg_ctl", "stop", "-D", data, "-m", "fast", "-w", check=False)
         if stopped.returncode != 0 and (data / "postmaster.pid").exists():
             run(bin_dir / "pg_ctl", "stop", "-D", data, "-m", "immediate", "-w", check=False)
+
+
+def new_database(server: str, name: str | None = None) -> str:
+    """A new, empty database on the server of `server` (a URL `postgres_server` gave); its URL.
+
+    Tests that write get one each, so no other test's rows show.
+    """
+    name = name or f"test_{uuid.uuid4().hex[:12]}"
+    conninfo = server.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"{server.rsplit('/', 1)[0]}/{name}"

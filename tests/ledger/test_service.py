@@ -21,6 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from liveserver import live_server
+from pgkit import new_database
 from sqlalchemy import create_engine, func, select, text
 
 from app.ledger.store import Ledger, sqlite_url
@@ -57,16 +58,16 @@ def wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> None:
 
 
 @contextmanager
-def new_database(server: str) -> Iterator[tuple[str, Callable[[bool], None]]]:
+def database_to_take_away(server: str) -> Iterator[tuple[str, Callable[[bool], None]]]:
     """A fresh database on the server, and a switch that takes it away and brings it back."""
-    name = f"ledger_{uuid.uuid4().hex[:12]}"
+    url = new_database(server)
+    name = url.rsplit("/", 1)[1]
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
 
     def reachable(yes: bool) -> None:
         with admin.connect() as connection:
-            connection.execute(
-                text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(yes).lower()}')
-            )
+            allow = "true" if yes else "false"
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allow}'))
             if not yes:
                 connection.execute(
                     text(
@@ -75,10 +76,8 @@ def new_database(server: str) -> Iterator[tuple[str, Callable[[bool], None]]]:
                     {"n": name},
                 )
 
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"{server.rsplit('/', 1)[0]}/{name}", reachable
+        yield url, reachable
     finally:
         admin.dispose()
 
@@ -91,23 +90,12 @@ def test_the_migrated_schema_is_exactly_the_tables_module(
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    if kind == "sqlite":
-        url = sqlite_url(tmp_path)
+    with _database(kind, tmp_path, request) as url:
         ledger = Ledger(url)
         ledger.migrate()
-        check = ledger
-    else:
-        with new_database(request.getfixturevalue("postgres_url")) as (url, _):
-            check = Ledger(url)
-            check.migrate()
-            with check.engine.connect() as connection:
-                diff = compare_metadata(MigrationContext.configure(connection), metadata)
-            check.close()
-            assert diff == []
-            return
-    with check.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
-    check.close()
+        with ledger.engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+        ledger.close()
 
 
 def test_a_full_queue_drops_what_does_not_fit_and_counts_it(
@@ -132,7 +120,7 @@ def test_a_full_queue_drops_what_does_not_fit_and_counts_it(
 def test_a_database_that_goes_away_and_comes_back_loses_nothing_the_queue_holds(
     catalog_models: Path, postgres_url: str
 ) -> None:
-    with new_database(postgres_url) as (url, reachable):
+    with database_to_take_away(postgres_url) as (url, reachable):
         settings = Settings(model_dir=catalog_models, default_model="catalog", database_url=url)
         with TestClient(create_app(settings)) as client:
             ids = {"series_ids": IDS, "horizon": 3}
@@ -159,10 +147,7 @@ def test_a_database_out_of_reach_at_start_is_joined_when_it_appears(
     settings = Settings(model_dir=catalog_models, default_model="catalog", database_url=url)
     with TestClient(create_app(settings)) as client:
         assert client.get("/ready").json()["ledger"] == "degraded"
-        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        new_database(postgres_url, name)
         wait_for(lambda: client.get("/ready").json()["ledger"] == "ok")
         rows = [{"series_id": "small", "period": "2008-01", "value": 1.0}]
         assert client.post(
@@ -219,8 +204,7 @@ def _database(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
     if kind == "sqlite":
         yield sqlite_url(tmp_path / "data")
         return
-    with new_database(request.getfixturevalue("postgres_url")) as (url, _):
-        yield url
+    yield new_database(request.getfixturevalue("postgres_url"))
 
 
 def _metric(client: TestClient, sample: str) -> float:

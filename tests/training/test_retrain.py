@@ -5,13 +5,12 @@ recorded; with nothing new it writes nothing, and every refusal is one line."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from liveserver import ROOT
-from sqlalchemy import create_engine, text
+from pgkit import new_database
 
 import training.cli as cli
 import training.datafile
@@ -29,16 +28,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FORECAST_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("FORECAST_DATABASE_URL", raising=False)
     return tmp_path / "data"
-
-
-def new_database(server: str) -> str:
-    """A fresh database on the session's PostgreSQL server, so no other test's rows show."""
-    name = f"ledger_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server.rsplit('/', 1)[0]}/{name}"
 
 
 def record(url: str, model: str, rows: list[tuple[str, str, float]]) -> None:

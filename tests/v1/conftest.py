@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from pgkit import new_database
 
 from app.ledger.store import sqlite_url
 
@@ -21,10 +20,4 @@ def database(request: pytest.FixtureRequest, data_dir: Path) -> str:
     """The ledger's URL: SQLite in the data directory, or a new database on the server."""
     if request.param == "sqlite":
         return sqlite_url(data_dir)
-    server: str = request.getfixturevalue("postgres_url")
-    name = f"ledger_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server.rsplit('/', 1)[0]}/{name}"
+    return new_database(request.getfixturevalue("postgres_url"))
