@@ -39,6 +39,7 @@ OVERLAP = timedelta(seconds=60)
 """How far back each pass looks for other workers' ingests: more than any commit takes and
 any clock skew between replicas."""
 RECONNECT_SECONDS = 5.0
+CATCH_UP = 1  # batches a read expands and scores before it answers (200 answers, 100 posts)
 
 
 class LedgerService:
@@ -165,11 +166,16 @@ class LedgerService:
         self._seen[ingest.id] = ingest.received_at
 
     def catch_up(self, model: str) -> Ledger:
-        """Write what is queued and score what has arrived, so a read sees it all."""
+        """Write what is queued, expand and score a bounded share of what waits, for a read.
+
+        Bounded: a model served for long with no actuals arriving may hold millions of
+        packed values, minutes to expand; a read takes `CATCH_UP` batches of each and
+        says how many values it could not count yet (`Ledger.packed_values`).
+        """
         store = self.available()
         self.flush()
-        store.expand(model)
-        store.score_pending(model)
+        store.expand(model, batches=CATCH_UP)
+        store.score_pending(model, rounds=CATCH_UP)
         return store
 
     # --- the background pass ----------------------------------------------------------

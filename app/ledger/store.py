@@ -270,11 +270,12 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"the forecasts were not recorded: {_reason(exc)}") from None
 
-    def expand(self, model: str) -> int:
+    def expand(self, model: str, batches: int | None = None) -> int:
         """Turn the model's packed answers into one `forecasts` row per value; how many rows.
 
         Each batch of answers is expanded, scored against the actuals already stored, and
         deleted from `served` in one transaction, so nothing is expanded twice or lost.
+        `batches` bounds the work (a request's share); None: until none is left.
         """
         pending = (
             select(served).where(served.c.model == model).order_by(served.c.id).limit(EXPAND_BATCH)
@@ -299,7 +300,9 @@ class Ledger:
                         connection.execute(_fill(forecasts.c.id.between(first, last - 1)))
                         ids = [record.id for record in records]
                         connection.execute(served.delete().where(served.c.id.in_(ids)))
-                if len(records) < EXPAND_BATCH:
+                if batches is not None:
+                    batches -= 1
+                if len(records) < EXPAND_BATCH or batches == 0:
                     return total
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot expand the forecasts: {_reason(exc)}") from None
@@ -319,6 +322,17 @@ class Ledger:
             " DO UPDATE SET value = excluded.value, received_at = excluded.received_at"
         )
 
+    def packed_values(self, model: str) -> int:
+        """Forecast values of the model still packed (recorded, not yet expanded)."""
+        query = select(func.coalesce(func.sum(func.length(served.c.points)), 0)).where(
+            served.c.model == model
+        )
+        try:
+            with self.engine.connect() as connection:
+                return int(connection.execute(query).scalar_one()) // 8  # float64 bytes
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"cannot read the forecasts: {_reason(exc)}") from None
+
     def _forecasts_insert(self) -> str:
         """The driver's own INSERT of a forecasts row: SQLAlchemy's per-row processing would
         cost several times the database's own work on the rows an expansion writes."""
@@ -327,11 +341,13 @@ class Ledger:
         marks = ", ".join([mark] * len(FORECAST_COLUMNS))
         return f"INSERT INTO forecasts ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
 
-    def score_pending(self, model: str | None = None) -> int:
+    def score_pending(self, model: str | None = None, rounds: int | None = None) -> int:
         """Fill in the actuals of forecasts that unscored ingests meet; the ingests scored.
 
-        The models with unscored ingests have their packed answers expanded first. Any
-        worker may run it; claiming an ingest and scoring it are one transaction.
+        The models with unscored ingests have their packed answers expanded first (in the
+        background pass; a request's `rounds` bound leaves them to it: answers expanded
+        later are scored then). Any worker may run it; claiming an ingest and scoring it
+        are one transaction. `rounds` bounds the transactions; None: until none is left.
         """
         query = select(ingests.c.id, ingests.c.model, ingests.c.received_at).where(
             ingests.c.scored == 0
@@ -345,7 +361,7 @@ class Ledger:
                 waiting = {row.model for row in connection.execute(query)}
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot score the forecasts: {_reason(exc)}") from None
-        for name in sorted(waiting):
+        for name in sorted(waiting) if rounds is None else ():
             self.expand(name)
         try:
             while True:
@@ -365,7 +381,9 @@ class Ledger:
                             update(ingests).where(ingests.c.id.in_(ids)).values(scored=1)
                         )
                 done += len(pending)
-                if len(pending) < PENDING_BATCH:
+                if rounds is not None:
+                    rounds -= 1
+                if len(pending) < PENDING_BATCH or rounds == 0:
                     return done
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot score the forecasts: {_reason(exc)}") from None

@@ -86,6 +86,10 @@ class Accuracy(BaseModel):
     model: str
     series_id: str | None
     since: str | None
+    pending: int = Field(
+        description="Forecast values recorded but not counted here yet: written packed, they"
+        " are counted once the background pass expands them (as soon as actuals arrive)."
+    )
     versions: list[VersionAccuracy]
     anomalies: Anomalies
 
@@ -125,6 +129,7 @@ def accuracy(
         model=forecaster.name,
         series_id=series_id,
         since=since,
+        pending=store.packed_values(forecaster.name),
         versions=[
             VersionAccuracy(
                 version=v.version,

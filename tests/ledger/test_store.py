@@ -7,8 +7,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from app.forecaster import Band
+from app.ledger import store
 from app.ledger.recorder import Served, packed
 from app.ledger.store import Ledger, Observation, _fill, sqlite_url
 from app.ledger.tables import observations
@@ -112,4 +114,20 @@ def test_an_answer_mixing_known_and_posted_series_records_the_known_only(tmp_pat
     ledger.record_served([record])
     assert ledger.expand("m") == 4
     assert count(ledger, "series_id = 'c'", "step = 2", "upper_95 = 62.0") == 1
+    ledger.close()
+
+
+def test_a_bounded_expansion_leaves_the_rest_packed_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read expands a batch of what waits, not a backlog of any size."""
+    ledger = Ledger(sqlite_url(tmp_path))
+    ledger.migrate()
+    for month in range(1, 4):
+        ledger.record_served(packed(answer(["a", "b"], f"2020-{month:02d}")))
+    assert ledger.packed_values("m") == 12
+    monkeypatch.setattr(store, "EXPAND_BATCH", 2)  # answers per batch
+    assert ledger.expand("m", batches=1) == 8
+    assert ledger.packed_values("m") == 4
+    assert ledger.expand("m") == 4 and ledger.packed_values("m") == 0
     ledger.close()

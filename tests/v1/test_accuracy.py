@@ -195,3 +195,18 @@ def test_accuracy_refuses_what_it_cannot_answer(client: TestClient) -> None:
     assert client.get("/v1/models/nope/accuracy").status_code == 404
     empty = client.get("/v1/models/catalog/accuracy", params={"since": "2999-01"}).json()
     assert empty["versions"] == [] and empty["anomalies"] == {"total": 0, "listed": []}
+
+
+def test_a_read_expands_a_bounded_share_and_says_what_it_did_not_count(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.ledger import store
+
+    monkeypatch.setattr(store, "EXPAND_BATCH", 1)  # one answer per batch: a read takes one
+    for _ in range(3):
+        body = {"series_id": "small", "horizon": 2}
+        assert client.post("/v1/models/catalog/predict", json=body).is_success
+    first = client.get("/v1/models/catalog/accuracy").json()
+    assert first["pending"] == 4 and first["versions"][0]["steps"][0]["recorded"] == 1
+    second = client.get("/v1/models/catalog/accuracy").json()
+    assert second["pending"] == 2 and second["versions"][0]["steps"][0]["recorded"] == 2

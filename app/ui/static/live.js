@@ -84,6 +84,13 @@ const total = (answer, key) => answer.versions.reduce(
   (sum, v) => sum + v.steps.reduce((s, step) => s + step[key], 0), 0);
 
 function statusText(answer) {
+  const more = answer.pending
+    ? ` ${answer.pending} more forecast value(s) are recorded but not counted yet (the service counts them in the background).`
+    : "";
+  return counted(answer) + more;
+}
+
+function counted(answer) {
   const from = answer.since ? ` for ${answer.since} on` : "";
   const recorded = total(answer, "recorded");
   const scored = total(answer, "n");
