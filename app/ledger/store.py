@@ -20,6 +20,7 @@ advisory lock: whichever commits second sees the other's rows. SQLite has one wr
 from __future__ import annotations
 
 import fcntl
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -284,7 +285,7 @@ class Ledger:
         dialect = self.engine.dialect
         total = 0
         try:
-            while True:
+            for _ in _rounds(batches):
                 with self.engine.begin() as connection:
                     self._lock(connection)
                     records = connection.execute(pending).all()
@@ -300,12 +301,11 @@ class Ledger:
                         connection.execute(_fill(forecasts.c.id.between(first, last - 1)))
                         ids = [record.id for record in records]
                         connection.execute(served.delete().where(served.c.id.in_(ids)))
-                if batches is not None:
-                    batches -= 1
-                if len(records) < EXPAND_BATCH or batches == 0:
-                    return total
+                if len(records) < EXPAND_BATCH:
+                    break
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot expand the forecasts: {_reason(exc)}") from None
+        return total
 
     def _observations_upsert(self) -> str:
         """The driver's own upsert of observations: SQLAlchemy's per-row processing would
@@ -364,7 +364,7 @@ class Ledger:
         for name in sorted(waiting) if rounds is None else ():
             self.expand(name)
         try:
-            while True:
+            for _ in _rounds(rounds):
                 with self.engine.begin() as connection:
                     self._lock(connection)
                     pending = [Ingest(*row) for row in connection.execute(query)]
@@ -381,12 +381,11 @@ class Ledger:
                             update(ingests).where(ingests.c.id.in_(ids)).values(scored=1)
                         )
                 done += len(pending)
-                if rounds is not None:
-                    rounds -= 1
-                if len(pending) < PENDING_BATCH or rounds == 0:
-                    return done
+                if len(pending) < PENDING_BATCH:
+                    break
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"cannot score the forecasts: {_reason(exc)}") from None
+        return done
 
     def step_sums(
         self, model: str, series_id: str | None = None, since: str | None = None
@@ -501,6 +500,11 @@ def _fill(*where: ColumnElement[bool]) -> Any:
         )
         .values(terms)
     )
+
+
+def _rounds(limit: int | None) -> Iterable[int]:
+    """The transactions a bounded pass may take (`limit`), or as many as there is work for."""
+    return itertools.count() if limit is None else range(limit)
 
 
 def _bound(column: Any, value: datetime, dialect: Any) -> Any:
