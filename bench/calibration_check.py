@@ -11,8 +11,10 @@ calibrated exactly as training does (`training.calibrate.origins`, the same
 refits), and the one-step 80 % and 95 % intervals are scored on the stand-in test
 part: coverage, mean width and the Winkler score (lower is better).
 
-Two ways to turn the refits' residuals into intervals, from the same refits:
-- `absolute`: the product's, the conformal quantile of |y - ŷ| per step;
+Three ways to turn the refits' residuals into intervals, from the same refits:
+- `absolute`: the conformal quantile of |y - ŷ| per step;
+- `served`: the product's rule, `Calibration.half_widths`: the conformal quantile, capped
+  above 80 % at the normal quantile of the residuals' RMS;
 - `scaled`: the quantile of |y - ŷ| / sigma, times the sigma of the request's own history,
   where sigma is the mean absolute change of the deseasonalised series over its last
   max(24, 4s) points (locally weighted conformal, Lei et al. 2018): wider
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.contract.intervals import conformal_quantile, error_space, winkler
+from app.contract.intervals import Calibration, conformal_quantile, error_space, winkler
 from app.contract.pipeline import as_rows
 from app.contract.seasonal import SeasonalPipeline
 from bench.accuracy import DATA, PANEL
@@ -36,7 +38,7 @@ from training.fit import Ensemble, fit_ensemble
 from training.presets import DEFAULT
 
 LEVELS = (80, 95)
-METHODS = ("absolute", "scaled")
+METHODS = ("absolute", "served", "scaled")
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def check(name: str, seed: int) -> dict[tuple[str, int], Scores]:
     cut = int(len(train_part) * (1 - preset.test_fraction))
     inner = train_part[:cut]
     final = fit_ensemble([inner], preset, seed)
-    residuals: dict[str, list[float]] = {method: [] for method in METHODS}
+    residuals: dict[str, list[float]] = {"absolute": [], "scaled": []}
     for origin in origins(cut, final.pipeline.history_length, preset.season_length):
         refit = fit_ensemble([inner[:origin]], preset, seed)
         points = np.arange(max(origin, refit.pipeline.history_length), cut)
@@ -87,10 +89,15 @@ def check(name: str, seed: int) -> dict[tuple[str, int], Scores]:
         residuals["scaled"] += (errors / scale).tolist()
     errors, scale = one_step(final, train_part, np.arange(cut, len(train_part)))
     out = {}
+    absolute = sorted(residuals["absolute"])
+    served = Calibration(space=final.pipeline.error_space, origins=[cut], residuals=[absolute])
     for method in METHODS:
-        ranked = sorted(residuals[method])
+        ranked = sorted(residuals["scaled"]) if method == "scaled" else absolute
         for level in LEVELS:
-            half = conformal_quantile(ranked, level) * (scale if method == "scaled" else 1.0)
+            if method == "served":
+                half = served.half_widths([level], 1)[0, 0]
+            else:
+                half = conformal_quantile(ranked, level) * (scale if method == "scaled" else 1.0)
             half = np.broadcast_to(half, errors.shape)
             out[method, level] = Scores(
                 coverage=100 * float(np.mean(errors <= half)),

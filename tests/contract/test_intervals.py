@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.contract.intervals import (
+    GAUSSIAN_CAP_ABOVE,
     Calibration,
     bounds,
     conformal_quantile,
@@ -33,6 +34,34 @@ def test_half_widths_nest_by_level_and_never_narrow_with_the_step() -> None:
     assert half[1, 2] == half[1, 1] > conformal_quantile(residuals[2], 80)
     with pytest.raises(ValueError, match="calibrated up to 4 steps"):
         calibration.half_widths([80], 5)
+
+
+def test_one_outlier_repeated_by_the_refits_does_not_set_the_high_level() -> None:
+    """Milk's case: 69 ordinary residuals and one month counted three times, far out."""
+    rng = np.random.default_rng(1)
+    residuals = sorted([*np.abs(rng.normal(0, 8, 69)).tolist(), 30.0, 30.5, 30.5])
+    calibration = Calibration(space="identity", origins=[10], residuals=[residuals])
+    rms = float(np.sqrt(np.mean(np.square(residuals))))
+    half = calibration.half_widths([80, 95], 1)[:, 0]
+    assert conformal_quantile(residuals, 95) == 30.0  # the conformal rank lands on the outlier
+    assert half[1] == pytest.approx(1.959964 * rms)
+    assert half[1] < 20.0
+    assert half[0] == conformal_quantile(residuals, 80)  # 80 % is not capped
+    assert GAUSSIAN_CAP_ABOVE == 80
+
+
+def test_the_cap_never_widens_a_band() -> None:
+    """Light tails: the conformal quantile is already below z * RMS, and it stays."""
+    residuals = [float(v) for v in [1] * 97 + [1.1] * 3]
+    calibration = Calibration(space="identity", origins=[10], residuals=[residuals])
+    assert calibration.half_widths([95, 99], 1)[:, 0].tolist() == [1.0, 1.1]
+
+
+def test_a_capped_level_stays_nested_above_a_lower_one_in_any_order() -> None:
+    """Eight zeros and two ones: q80 is 1, while z(81 %) * RMS is 0.59: 81 % keeps q80's 1."""
+    calibration = Calibration(space="identity", origins=[10], residuals=[[0.0] * 8 + [1.0] * 2])
+    half = calibration.half_widths([81, 50, 80], 1)[:, 0]
+    assert half.tolist() == [1.0, 0.0, 1.0]
 
 
 def test_bounds_are_additive_in_series_units_and_multiplicative_in_log_space() -> None:
