@@ -7,7 +7,8 @@ protocol the LSTM is held to. Parameters come from the training part only.
 - persistence and seasonal naive: `app.contract.scoring.baselines`;
 - ETS: statsmodels Holt-Winters, additive trend (and additive season when there is one);
 - SARIMA(0,1,1)(0,1,1)s, the "airline" model (ARIMA(0,1,1) without a season), statsmodels,
-  with its own one-step 80 % and 95 % prediction intervals;
+  with its own one-step 80 % and 95 % prediction intervals (and, in `sarima_steps`, its
+  multi-step ones: what the LSTM's intervals 1..H steps ahead are compared with);
 - AutoARIMA and AutoETS from statsforecast, as a user would pick them: automatic order
   and model selection on the training part.
 """
@@ -26,7 +27,21 @@ from app.contract.intervals import coverage, mean_width
 from app.contract.scoring import baselines, mae, mase, naive_scale, rmse
 
 Bands = dict[float, tuple[np.ndarray, np.ndarray]]  # level -> (lower, upper), one-step
+LEVELS = (80.0, 95.0)
 Fitter = Callable[[np.ndarray, int, int], tuple[np.ndarray, Bands | None]]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Forecasts 1..H steps ahead from every test origin, each made from the values before it.
+
+    Row i is origin t = train_size + i; column h - 1 is step h, whose target is t + h - 1.
+    Steps whose target lies past the series' end are NaN, so every forecaster's paths
+    line up with the same targets (`bench.interval_scores.score_paths`).
+    """
+
+    mean: np.ndarray  # (origins, horizon)
+    bands: dict[float, tuple[np.ndarray, np.ndarray]]  # level -> (lower, upper), like `mean`
 
 
 @dataclass(frozen=True)
@@ -121,17 +136,48 @@ def ets_one_step(values: np.ndarray, train_size: int, season: int) -> tuple[np.n
 
 def sarima_one_step(values: np.ndarray, train_size: int, season: int) -> tuple[np.ndarray, Bands]:
     """The airline model fitted on the training part; the test part appended without refitting."""
+    extended = _airline(values, train_size, season)
+    prediction = extended.get_prediction(start=train_size, end=len(values) - 1)
+    bands: Bands = {}
+    for level in LEVELS:
+        interval = np.asarray(prediction.conf_int(alpha=1 - level / 100))
+        bands[level] = (interval[:, 0], interval[:, 1])
+    return np.asarray(prediction.predicted_mean), bands
+
+
+def sarima_steps(values: np.ndarray, train_size: int, season: int, horizon: int) -> Paths:
+    """`sarima_one_step`'s model forecasting 1..`horizon` steps ahead from every test origin.
+
+    From origin t, a dynamic prediction starting at t: its step h uses the true values
+    before t and the model's own forecasts after, as the LSTM's recursive forecasts do, and
+    its bands are the model's analytic h-step intervals. Step 1 is `sarima_one_step`'s
+    forecast and bands at t (tests/bench check it). Quick: 242 origins take a quarter second.
+    """
+    n = len(values)
+    extended = _airline(values, train_size, season)
+    mean = np.full((n - train_size, horizon), np.nan)
+    bands = {level: (mean.copy(), mean.copy()) for level in LEVELS}
+    with warnings.catch_warnings(record=True):  # as in run_fitter: judged by the scores
+        for row, t in enumerate(range(train_size, n)):
+            last = min(t + horizon, n) - 1
+            prediction = extended.get_prediction(start=t, end=last, dynamic=True)
+            steps = last - t + 1
+            mean[row, :steps] = np.asarray(prediction.predicted_mean)
+            for level, (lower, upper) in bands.items():
+                interval = np.asarray(prediction.conf_int(alpha=1 - level / 100))
+                lower[row, :steps], upper[row, :steps] = interval[:, 0], interval[:, 1]
+    return Paths(mean, bands)
+
+
+def _airline(values: np.ndarray, train_size: int, season: int) -> Any:
+    """SARIMA(0,1,1)(0,1,1)s (ARIMA(0,1,1) without a season) fitted on the training part, with
+    the test part appended under the same parameters: every prediction from it is fixed-fit."""
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     seasonal = (0, 1, 1, season) if season > 1 else (0, 0, 0, 0)
     model = SARIMAX(values[:train_size], order=(0, 1, 1), seasonal_order=seasonal)
-    extended = model.fit(disp=False).append(values[train_size:], refit=False)
-    prediction = extended.get_prediction(start=train_size, end=len(values) - 1)
-    bands: Bands = {}
-    for level in (80.0, 95.0):
-        interval = np.asarray(prediction.conf_int(alpha=1 - level / 100))
-        bands[level] = (interval[:, 0], interval[:, 1])
-    return np.asarray(prediction.predicted_mean), bands
+    with warnings.catch_warnings(record=True):
+        return model.fit(disp=False).append(values[train_size:], refit=False)
 
 
 def auto_one_step(kind: str) -> Callable[[np.ndarray, int, int], tuple[np.ndarray, None]]:

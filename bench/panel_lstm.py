@@ -9,16 +9,20 @@ version is then loaded by the service's own loader and every test point is forec
 step ahead from the true history before it, by series id (each series normalised as the
 version recorded it), with the default 80 % and 95 % intervals: what a client would get.
 Those forecasts are scored by `bench.panel_accuracy` beside the classical forecasters
-(cached), and the table replaces BENCHMARKS.md's `panel-accuracy` section.
+(cached), and the table replaces BENCHMARKS.md's `panel-accuracy` section. Coverage is
+reported pooled over every test point and, as pooling hides series whose intervals are
+far too wide or too narrow, as its spread over series (`coverage_spread`).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +31,14 @@ from app.contract.pipeline import as_rows
 from app.contract.store import read_manifest
 from app.forecaster import load_forecaster
 from bench.classical import Bands
+from bench.interval_scores import WITHIN, within
 from bench.panel_accuracy import (
     CACHE,
     DATA,
     LABELS,
     SARIMA,
     SEASONAL_NAIVE,
+    SeriesScores,
     aggregate,
     cutoff_split,
     reference,
@@ -46,6 +52,9 @@ from training.report import HURTS
 LSTM = "LSTM"
 ALONE = "pipeline alone"
 LEVELS = (80.0, 95.0)
+PERCENTILES = (10, 25, 50, 75, 90)
+WITHIN_SERIES = WITHIN  # a series' coverage counts as close to nominal within 8 points
+WITHIN_POOLED = 0.03  # and the pooled coverage within 3
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -96,6 +105,64 @@ def served(
         for sid in sizes
     }
     return points, bands, alone
+
+
+def coverage_spread(
+    per_series: Mapping[str, SeriesScores], level: float
+) -> tuple[list[float], float, float]:
+    """`PERCENTILES` of the series' one-step coverage at `level`, the share of series within
+    `WITHIN_SERIES` of nominal (whether the pooled figure is every series' or an average of
+    series far off both ways), and the share expected of exactly calibrated intervals.
+
+    The last is the yardstick: with 24 test points a series' coverage of a perfect 80 %
+    interval is binomial, 8 points off or more about a third of the time.
+    """
+    found = np.array([s.intervals[level].coverage for s in per_series.values()])
+    spread = np.percentile(found, PERCENTILES).tolist()
+    close = float(np.mean([within(c, level, WITHIN_SERIES) for c in found]))
+    points = [len(s.predicted) for s in per_series.values()]
+    return spread, close, float(np.mean([_calibrated_share(n, level) for n in points]))
+
+
+def _calibrated_share(n: int, level: float) -> float:
+    """P(a Binomial(n, level) share of hits is within `WITHIN_SERIES` of level): how often an
+    exactly calibrated interval's coverage on n points is close to nominal."""
+    p = level / 100
+    return sum(
+        math.comb(n, k) * p**k * (1 - p) ** (n - k)
+        for k in range(n + 1)
+        if within(k / n, level, WITHIN_SERIES)
+    )
+
+
+def coverage_lines(
+    scores: Mapping[str, Mapping[str, SeriesScores]], pooled: Mapping[float, float]
+) -> list[str]:
+    """The per-series coverage table (each forecaster with intervals) and the pooled verdict.
+
+    `pooled` is the LSTM's coverage over every test point, by level.
+    """
+    named = " / ".join(f"P{p}" for p in PERCENTILES)
+    lines = [
+        f"| one-step interval | coverage by series: {named} | series within"
+        f" {WITHIN_SERIES * 100:.0f} points of nominal | expected of exact intervals |",
+        "|---|---|---:|---:|",
+    ]
+    for level in LEVELS:
+        for name, per_series in scores.items():
+            spread, close, expected = coverage_spread(per_series, level)
+            cells = " / ".join(f"{c:.1%}" for c in spread)
+            lines.append(f"| {name} {level:g} % | {cells} | {close:.1%} | {expected:.1%} |")
+    verdicts = [
+        f"{level:g} % {'yes' if within(c, level, WITHIN_POOLED) else 'no'} ({c:.1%})"
+        for level, c in pooled.items()
+    ]
+    return [
+        *lines,
+        "",
+        f"LSTM coverage pooled over every test point within {WITHIN_POOLED * 100:.0f} points of"
+        f" nominal: {', '.join(verdicts)}.",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     for level in LEVELS:
         (c1, w1), (c2, w2) = ours.intervals[level], theirs.intervals[level]
         lines.append(f"| {level:g} % | {c1:.1%} | {w1:.3f} | {c2:.1%} | {w2:.3f} |")
+    lines += [
+        "",
+        *coverage_lines(
+            {LSTM: scores[LSTM], SARIMA: scores[SARIMA]},
+            {level: ours.intervals[level][0] for level in LEVELS},
+        ),
+    ]
     print("\n".join(lines))
     write_section("panel-accuracy", lines)
     return 0
