@@ -17,9 +17,10 @@ step's residual RMS, z_L * RMS. A high level's conformal quantile is one of the 
 largest residuals, and the refits' origins overlap, so one outlying month forecast by
 all three refits fills the top ranks: milk's 95 % band was twice SARIMA's because of one
 January. The RMS weighs every residual, so the cap bounds what a lone event can do,
-and it never widens a band. It was chosen by nested validation inside the training
-parts of the panel (BENCHMARKS.md, "Interval calibration"); the 80 % level stays
-conformal, as capping it there cost coverage over steps 1..12.
+and it never widens a band, nor narrows it below the 80 % band, so levels stay nested.
+It was chosen by nested validation inside the training parts of the panel
+(`python -m bench.calibration_check`; the README's accuracy section has the figures);
+the 80 % level stays conformal, as capping it there cost coverage over steps 1..12.
 
 Scores for intervals are here too, so training's test report and `/evaluate`
 measure coverage, width and the Winkler (interval) score the same way.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from statistics import NormalDist
 from typing import Annotated, Literal
@@ -110,20 +111,26 @@ class Calibration(BaseModel):
             raise ValueError(f"intervals are calibrated up to {self.horizon} steps")
         out = np.empty((len(levels), horizon))
         for j, level in enumerate(levels):
-            z = NormalDist().inv_cdf(0.5 + level / 200.0) if level > GAUSSIAN_CAP_ABOVE else None
+            z = _normal_quantile(level) if level > GAUSSIAN_CAP_ABOVE else None
             for h in range(horizon):
-                out[j, h] = conformal_quantile(self.residuals[h], level)
+                residuals = self.residuals[h]
+                out[j, h] = conformal_quantile(residuals, level)
                 if z is not None:
-                    out[j, h] = min(out[j, h], z * self._rms[h])
-        # A capped level may fall below a lower one's conformal quantile: keep them nested.
-        order = np.argsort(levels, kind="stable")
-        out[order] = np.maximum.accumulate(out[order], axis=0)
+                    # Capped, but never below the 80 % band: levels stay nested.
+                    floor = conformal_quantile(residuals, GAUSSIAN_CAP_ABOVE)
+                    out[j, h] = max(min(out[j, h], z * self._rms[h]), floor)
         return np.maximum.accumulate(out, axis=1)  # never narrower than the step before
 
     @cached_property
     def _rms(self) -> list[float]:
         """Each step's root mean square residual: the scale the normal cap multiplies."""
         return [math.sqrt(math.fsum(r * r for r in step) / len(step)) for step in self.residuals]
+
+
+@lru_cache(maxsize=64)
+def _normal_quantile(level: float) -> float:
+    """z with P(|Z| <= z) = level %: a two-sided normal interval's half-width in sigmas."""
+    return NormalDist().inv_cdf(0.5 + level / 200.0)
 
 
 def conformal_quantile(sorted_residuals: Sequence[float], level: float) -> float:
