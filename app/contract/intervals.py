@@ -129,8 +129,12 @@ class Calibration(BaseModel):
 
 @lru_cache(maxsize=64)
 def _normal_quantile(level: float) -> float:
-    """z with P(|Z| <= z) = level %: a two-sided normal interval's half-width in sigmas."""
-    return NormalDist().inv_cdf(0.5 + level / 200.0)
+    """z with P(|Z| <= z) = level %: a two-sided normal interval's half-width in sigmas.
+
+    From the lower tail, (100 - level) / 200: for a level a hair below 100 the upper
+    tail's probability, 0.5 + level / 200, rounds to 1.0, where the quantile is infinite.
+    """
+    return -NormalDist().inv_cdf((100.0 - level) / 200.0)
 
 
 def conformal_quantile(sorted_residuals: Sequence[float], level: float) -> float:

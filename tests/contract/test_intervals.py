@@ -57,6 +57,12 @@ def test_the_cap_never_widens_a_band() -> None:
     assert calibration.half_widths([95, 99], 1)[:, 0].tolist() == [1.0, 1.1]
 
 
+def test_a_level_a_hair_below_100_gets_a_finite_band() -> None:
+    """0.5 + level / 200 rounds to 1.0 there, where the normal quantile does not exist."""
+    calibration = Calibration(space="identity", origins=[10], residuals=[[1.0, 2.0, 3.0]])
+    assert calibration.half_widths([99.99999999999999, 95], 1)[:, 0].tolist() == [3.0, 3.0]
+
+
 def test_a_capped_level_stays_nested_above_a_lower_one_in_any_order() -> None:
     """Eight zeros and two ones: q80 is 1, while z(81 %) * RMS is 0.59: 81 % keeps q80's 1."""
     calibration = Calibration(space="identity", origins=[10], residuals=[[0.0] * 8 + [1.0] * 2])
