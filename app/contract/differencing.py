@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from app.contract.intervals import Space
-from app.contract.pipeline import AffineScaler, Predict, history_rows
+from app.contract.pipeline import AffineScaler, Predict, history_rows, stepwise_forecast
 
 
 class Transform(StrEnum):
@@ -86,6 +86,11 @@ class DifferencingPipeline:
         return to_series_units(
             predict(model_inputs(histories, self, scaler)), histories, self, scaler
         )
+
+    def forecast(
+        self, histories: np.ndarray, horizon: int, scaler: AffineScaler, predict: Predict
+    ) -> np.ndarray:
+        return stepwise_forecast(histories, horizon, self, scaler, predict)
 
     def training_windows(
         self, series: np.ndarray, scaler: AffineScaler

@@ -111,6 +111,13 @@ class Pipeline(Protocol):
         """`to_series_units(predict(model_inputs(rows)), rows)`, sharing the work of the two."""
         ...
 
+    def forecast(
+        self, histories: np.ndarray, horizon: int, scaler: AffineScaler, predict: Predict
+    ) -> np.ndarray:
+        """(batch, history_width) rows -> (batch, horizon): `stepwise_forecast`'s numbers,
+        computed however the pipeline computes them fastest."""
+        ...
+
     def training_windows(
         self, series: np.ndarray, scaler: AffineScaler
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,20 +182,35 @@ def recursive_forecast(
 
     Rows wider than `history_width` are cut to their last `history_width` values
     (older ones cannot matter). Each step's forecast is appended to the history
-    and fed back for the next step: training calibrates its intervals with this
-    function and serving forecasts with it, so both mean the same thing by "h
-    steps ahead". Non-finite results (inputs so large the arithmetic overflows)
+    and fed back for the next step (`stepwise_forecast`): training calibrates its
+    intervals with this function and serving forecasts with it, so both mean the
+    same thing by "h steps ahead". Non-finite results (inputs so large the arithmetic overflows)
     are returned as they are; callers decide how to report them.
     """
     window = np.asarray(histories, dtype=np.float64)
     width = pipeline.history_width
     if window.ndim != 2 or window.shape[1] < width:
         raise ValueError(f"histories need shape (batch, >= {width})")
-    window = window[:, -width:]
-    out = np.empty((len(window), horizon))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for step in range(horizon):
-            if step:
-                window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
-            out[:, step] = pipeline.next_values(window, scaler, predict)
+        return pipeline.forecast(window[:, -width:], horizon, scaler, predict)
+
+
+def stepwise_forecast(
+    histories: np.ndarray,
+    horizon: int,
+    pipeline: Pipeline,
+    scaler: AffineScaler,
+    predict: Predict,
+) -> np.ndarray:
+    """What "h steps ahead" means: each step's forecast appended to the history and fed back.
+
+    (batch, history_width) rows -> (batch, horizon). A pipeline's `forecast` computes
+    these numbers; this loop is the definition its tests compare it with.
+    """
+    out = np.empty((len(histories), horizon))
+    window = histories
+    for step in range(horizon):
+        if step:
+            window = np.concatenate([window[:, 1:], out[:, step - 1 : step]], axis=1)
+        out[:, step] = pipeline.next_values(window, scaler, predict)
     return out

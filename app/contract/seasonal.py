@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -92,12 +92,29 @@ class SeasonalPipeline:
 
     def deseasonalised(self, histories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(u at the window's L points, S of the next point), each row a NaN-padded history."""
-        z = np.log(histories) if self.log else np.asarray(histories, dtype=np.float64)
+        u, ahead = self._window_and_ahead(self._space(histories))
+        return u, ahead[:, 0]
+
+    def _space(self, histories: np.ndarray) -> np.ndarray:
+        """z: the rows in the space the season is additive in."""
+        return np.log(histories) if self.log else np.asarray(histories, dtype=np.float64)
+
+    def _window_and_ahead(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u at the window's L points, S at the next max(s, 1) points) of (batch, width) rows.
+
+        The seasonal index of a row of fixed width is linear in its values, with weights
+        that depend only on how much left padding the row has (`SeasonalMap`): one
+        matrix product and one weighted sum, where `_seasonal_index` takes a few dozen
+        array passes. The two agree to rounding (the contract tests hold them together).
+        """
         width, s, L = z.shape[1], self.season_length, self.look_back
         if s == 1:
-            return z[:, width - L :], np.zeros(len(z))
-        seasonal = self._seasonal_index(z, np.arange(width - L, width + 1))  # window, then next
-        return z[:, width - L :] - seasonal[:L].T, seasonal[L]
+            return z[:, width - L :], np.zeros((len(z), 1))
+        if width * (L + s) * self.seasons <= MAP_ENTRIES:
+            seasonal = _season_map(L, s, self.seasons, self.decay, width).apply(z)
+        else:  # a map this large would cost more memory than its speed is worth
+            seasonal = self._seasonal_index(z, np.arange(width - L, width + s)).T
+        return z[:, width - L :] - seasonal[:, :L], seasonal[:, L:]
 
     def adjusted(self, rows: np.ndarray) -> np.ndarray:
         """z - S at every point of each (batch, n) row: its one-step changes are `np.diff` of it.
@@ -149,10 +166,34 @@ class SeasonalPipeline:
         self, histories: np.ndarray, scaler: AffineScaler, predict: Predict
     ) -> np.ndarray:
         """`to_series_units(predict(model_inputs(h)), h)`, deseasonalising `h` once, not twice."""
-        u, seasonal = self.deseasonalised(histories)
-        # The pipeline alone (w = 0) never reads the network's output, so it does not run it.
-        outputs = predict(_inputs(u, scaler)) if self.network_weight else np.zeros(len(u))
-        return self._series_units(outputs, u, seasonal, scaler)
+        return self.forecast(histories, 1, scaler, predict)[:, 0]
+
+    def forecast(
+        self, histories: np.ndarray, horizon: int, scaler: AffineScaler, predict: Predict
+    ) -> np.ndarray:
+        """(batch, history_width) rows -> (batch, horizon): `next_values` fed back step by step.
+
+        The same recursion as `app.contract.pipeline.stepwise_forecast`, computed where it is
+        cheap. Appending a forecast changes no seasonal index already known (S_j reads
+        only the seasons before j), so u is carried forward, u_{t+1} = u_t + change, and
+        only the network runs each step. S of the next s points is known from the history
+        alone; past them it is computed once per season from the row extended with the
+        forecasts. The pipeline alone (w = 0) never reads the network, so it does not run it.
+        """
+        z = self._space(histories)
+        width, s, L = z.shape[1], self.season_length, self.look_back
+        u = np.empty((len(z), L + horizon))
+        u[:, :L], ahead = self._window_and_ahead(z)
+        out, zeros = np.empty((len(z), horizon)), np.zeros(len(z))
+        for step in range(horizon):
+            if s > 1 and step and step % s == 0:  # a season of forecasts: the next index
+                extended = np.concatenate([z, out[:, :step]], axis=1)[:, -width:]
+                ahead = self._window_and_ahead(extended)[1]
+            window = u[:, step : step + L]
+            outputs = predict(_inputs(window, scaler)) if self.network_weight else zeros
+            u[:, step + L] = window[:, -1] + scaler.inverse(self.network_weight * outputs)
+            out[:, step] = ahead[:, step % s] + u[:, step + L]
+        return np.exp(out) if self.log else out
 
     def without_network(self) -> SeasonalPipeline:
         """This pipeline forecasting alone (w = 0): the baseline the network must beat."""
@@ -187,6 +228,67 @@ class SeasonalPipeline:
         """Inputs, scaled targets and target indices, from the rows serving would be given."""
         histories, targets, change = self.changes(series)
         return self.model_inputs(histories, scaler), scaler.transform(change), targets
+
+
+MAP_ENTRIES = 2**18
+"""Largest `SeasonalMap` built, in entries of each of its two big arrays (2 MiB each): weekly
+data with a yearly season (s = 52) fits; hourly with a weekly one takes `_seasonal_index`."""
+
+
+@dataclass(frozen=True, eq=False)
+class SeasonalMap:
+    """S at the window's L points and the next s points of a row of `width` values, as weights.
+
+    For a row of width n, point j and season k back, S_j reads a_{j-ks}, which is a
+    fixed linear function of the row (`deviations`: one column per (j, k)). Which of
+    those a are known depends only on the row's left padding p (a needs its whole
+    season inside the real values), and so do the weights that renormalise over them
+    (`weights[p]`, 0 for an unknown a, NaN where no season is known: S unknown, as in
+    `_seasonal_index`). Rows without padding take `full`, both folded into one matrix.
+    """
+
+    deviations: np.ndarray  # (width, points * K)
+    weights: np.ndarray  # (width + 1, points, K): by padding p = 0..width
+    full: np.ndarray  # (width, points) = deviations with weights[0] folded in
+
+    def apply(self, z: np.ndarray) -> np.ndarray:
+        """(batch, points): S at each point of each row of z (batch, width), NaN-padded left."""
+        missing = np.isnan(z)
+        if not missing.any():
+            return z @ self.full
+        padding = missing.sum(axis=1)
+        # A row with a NaN after its real values start is no history: its S is NaN.
+        broken = np.argmax(~missing, axis=1) != padding
+        padding[broken | (padding == z.shape[1])] = 0
+        taken = np.where(missing, 0.0, z) @ self.deviations
+        points, seasons = self.weights.shape[1:]
+        found = (taken.reshape(len(z), points, seasons) * self.weights[padding]).sum(axis=2)
+        found[broken | missing.all(axis=1)] = np.nan
+        return found
+
+
+@lru_cache(maxsize=8)
+def _season_map(
+    look_back: int, season_length: int, seasons: int, decay: float, width: int
+) -> SeasonalMap:
+    """The `SeasonalMap` of a pipeline's rows, built once per shape: 170 KiB for monthly data."""
+    s, L = season_length, look_back
+    points = np.arange(width - L, width + s)  # the window, then the next season
+    lags = points[:, np.newaxis] - s * np.arange(1, seasons + 1)  # i = j - k s: (points, K)
+    deviations = np.zeros((width, len(points), seasons))
+    inside = lags >= s - 1  # a_i needs z_{i-s+1..i} in the row
+    for j, k in zip(*np.nonzero(inside), strict=True):
+        i = lags[j, k]
+        deviations[i - s + 1 : i + 1, j, k] = -1.0 / s
+        deviations[i, j, k] += 1.0
+    # Known a_i for padding p: its season starts at or after p, i - s + 1 >= p.
+    known = lags[np.newaxis] - s + 1 >= np.arange(width + 1)[:, np.newaxis, np.newaxis]
+    known &= inside[np.newaxis]
+    raw = np.where(known, decay ** np.arange(seasons), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weights = raw / raw.sum(axis=2, keepdims=True)
+    full = (deviations * weights[0]).sum(axis=2)
+    return SeasonalMap(deviations.reshape(width, -1), weights, full)
 
 
 def _inputs(u: np.ndarray, scaler: AffineScaler) -> np.ndarray:

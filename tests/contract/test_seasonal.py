@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from app.contract.pipeline import AffineScaler, as_rows
+from app.contract import seasonal
+from app.contract.pipeline import AffineScaler, as_rows, stepwise_forecast
 from app.contract.seasonal import SeasonalPipeline, log_rule, window_length
 
 pipelines = st.builds(
@@ -136,3 +137,66 @@ def test_the_pipeline_alone_is_the_seasonal_index_plus_the_last_level_and_the_me
 def test_a_network_weight_outside_0_1_is_refused(weight: float) -> None:
     with pytest.raises(ValueError, match="network_weight"):
         SeasonalPipeline(look_back=6, season_length=12, network_weight=weight)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pipeline=pipelines,
+    seed=st.integers(0, 10_000),
+    short=st.integers(0, 40),
+    horizon=st.integers(1, 30),
+    weight=st.sampled_from([0.0, 0.4, 1.0]),
+)
+def test_the_fast_recursion_is_the_stepwise_one(
+    pipeline: SeasonalPipeline, seed: int, short: int, horizon: int, weight: float
+) -> None:
+    """`forecast` carries u forward and computes S by `SeasonalMap`; `stepwise_forecast`,
+    the definition, re-deseasonalises the whole row after every step by `_seasonal_index`.
+    Rows of every padding, horizons past several seasons, with and without the network."""
+    pipeline = dataclasses.replace(pipeline, network_weight=weight)
+    series = series_for(pipeline, pipeline.history_width + 10, seed)
+    lengths = [max(pipeline.history_length, pipeline.history_width + 10 - k) for k in (0, short)]
+    rows = as_rows([series[:n] for n in lengths], pipeline.history_width)
+    w = np.random.default_rng(seed).normal(0, 0.3, pipeline.look_back)
+
+    def network(inputs: np.ndarray) -> np.ndarray:  # any function of the window will do
+        return np.tanh(inputs[:, :, 0] @ w)
+
+    fast = pipeline.forecast(rows, horizon, SCALER, network)
+    stepwise = stepwise_forecast(rows, horizon, pipeline, SCALER, network)
+    np.testing.assert_allclose(fast, stepwise, rtol=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pipeline=pipelines, seed=st.integers(0, 10_000))
+def test_the_seasonal_map_is_the_seasonal_index(pipeline: SeasonalPipeline, seed: int) -> None:
+    """Every padding a row can have, against the array-pass definition, `_seasonal_index`."""
+    width = pipeline.history_width
+    series = np.log(series_for(pipeline, width, seed))
+    rows = as_rows([series[k:] for k in range(width)], width)  # padding 0 .. width - 1
+    found = pipeline._window_and_ahead(rows)
+    s = pipeline.season_length
+    if s == 1:
+        return
+    L = pipeline.look_back
+    seasonal = pipeline._seasonal_index(rows, np.arange(width - L, width + s)).T
+    np.testing.assert_allclose(found[1], seasonal[:, L:], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(found[0], rows[:, -L:] - seasonal[:, :L], rtol=1e-9, atol=1e-9)
+
+
+def test_without_a_map_the_forecast_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows too wide for a `SeasonalMap` take `_seasonal_index`: the numbers do not change."""
+    pipeline = SeasonalPipeline(look_back=6, season_length=12, log=True)
+    series = series_for(pipeline, 120, seed=3)
+    rows = as_rows([series, series[:40]], pipeline.history_width)
+    network = lambda inputs: np.tanh(inputs[:, :, 0].sum(axis=1))  # noqa: E731
+    mapped = pipeline.forecast(rows, 30, SCALER, network)
+    monkeypatch.setattr(seasonal, "MAP_ENTRIES", 0)
+    np.testing.assert_allclose(pipeline.forecast(rows, 30, SCALER, network), mapped, rtol=1e-9)
+
+
+def test_a_row_with_a_gap_inside_has_no_seasonal_index() -> None:
+    pipeline = SeasonalPipeline(look_back=6, season_length=12)
+    rows = as_rows([series_for(pipeline, 60, seed=5)], pipeline.history_width)
+    rows[0, -20] = np.nan
+    assert np.isnan(pipeline.deseasonalised(rows)[1]).all()
