@@ -34,7 +34,7 @@ import difflib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated
 
 import numpy as np
@@ -284,16 +284,14 @@ def forecast_by_row(
     this function; serving forecasts with it.
     """
     out = np.empty((len(histories), horizon))
-    for flag in np.unique(log).tolist():
-        rows = slice(None) if len(log) and log.all() == log.any() else np.flatnonzero(log == flag)
+    flags = [bool(log[0])] if len(log) and log.all() == log.any() else [False, True]
+    for flag in flags:
+        rows = slice(None) if len(flags) == 1 else np.flatnonzero(log == flag)
         spec: Pipeline = pipeline
         found = predict
         if isinstance(pipeline, SeasonalPipeline):
-            seasonal = dataclasses.replace(pipeline, log=flag)
-            spec, found = (
-                (seasonal, predict)
-                if weight is None
-                else _weighted(seasonal, predict, weight[rows])
+            spec, found = _weighted(
+                pipeline, flag, predict, None if weight is None else weight[rows]
             )
         out[rows] = recursive_forecast(
             histories[rows], horizon, spec, scaler.per_series(spread[rows]), found
@@ -302,15 +300,25 @@ def forecast_by_row(
 
 
 def _weighted(
-    pipeline: SeasonalPipeline, predict: Predict, weight: np.ndarray
+    pipeline: SeasonalPipeline, log: bool, predict: Predict, weight: np.ndarray | None
 ) -> tuple[SeasonalPipeline, Predict]:
-    """The pipeline and network that give each row `weight` of the network's correction:
-    scaling the outputs row by row is the same as `network_weight`, one per row."""
+    """The pipeline (in logs or not) and network that give each row `weight` of the network's
+    correction: scaling the outputs row by row is the same as `network_weight`, one per row.
+    None: every row uses the pipeline's own `network_weight`."""
+    if weight is None:
+        return _variant(pipeline, log, pipeline.network_weight), predict
     if not weight.any():
-        return pipeline.without_network(), predict  # the network is never run
+        return _variant(pipeline, log, 0.0), predict  # the network is never run
     if (weight == 1).all():
-        return dataclasses.replace(pipeline, network_weight=1.0), predict
-    return dataclasses.replace(pipeline, network_weight=1.0), lambda x: weight * predict(x)
+        return _variant(pipeline, log, 1.0), predict
+    return _variant(pipeline, log, 1.0), lambda x: weight * predict(x)
+
+
+@lru_cache(maxsize=64)
+def _variant(pipeline: SeasonalPipeline, log: bool, network_weight: float) -> SeasonalPipeline:
+    """The pipeline with these two fields set: cached, since every forecast asks for one and
+    building a dataclass costs more than a one-step forecast's pipeline arithmetic."""
+    return dataclasses.replace(pipeline, log=log, network_weight=network_weight)
 
 
 def inputs_by_row(
