@@ -26,22 +26,16 @@ import hmac
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from app.errors import Unauthorized
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="An API key from FORECAST_API_KEYS or FORECAST_API_KEYS_FILE; "
-    "needed only when the service is started with keys.",
-)
 
 
 class ApiKeys:
@@ -103,20 +97,36 @@ def _read_key_file(path: Path) -> list[str]:
     return keys
 
 
-async def require_api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """401 with `WWW-Authenticate: Bearer` unless keys are off or the bearer token is one."""
-    keys: ApiKeys = request.app.state.api_keys
-    if not keys:
-        return
-    if credentials is None:
-        raise Unauthorized(
-            "missing API key: send the header 'Authorization: Bearer <key>'", challenge="Bearer"
-        )
-    if not keys.accepts(credentials.credentials):
-        raise Unauthorized("invalid API key", challenge='Bearer error="invalid_token"')
+class ApiKeyBearer(HTTPBearer):
+    """The bearer scheme that also checks the key: one dependency per request, not two.
+
+    As a `SecurityBase` it puts the scheme in OpenAPI like `HTTPBearer` does; its
+    `__call__` parses the header as `HTTPBearer` does, then refuses with 401 and
+    `WWW-Authenticate: Bearer` unless keys are off or the token is one of them.
+    (A check depending on a separate `HTTPBearer` cost FastAPI a second dependency
+    to solve on every request: BENCHMARKS.md, "Measurements behind design choices".)
+    """
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        keys: ApiKeys = request.app.state.api_keys
+        if not keys:
+            return
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Unauthorized(
+                "missing API key: send the header 'Authorization: Bearer <key>'",
+                challenge="Bearer",
+            )
+        if not keys.accepts(credentials.credentials):
+            raise Unauthorized("invalid API key", challenge='Bearer error="invalid_token"')
+
+
+require_api_key = ApiKeyBearer(
+    scheme_name="HTTPBearer",
+    auto_error=False,
+    description="An API key from FORECAST_API_KEYS or FORECAST_API_KEYS_FILE; "
+    "needed only when the service is started with keys.",
+)
 
 
 def keys_required(request: Request) -> bool:
