@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,16 +28,21 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 _DROPPED = frozenset({"color_message"})  # uvicorn's ANSI-coloured copy of the message
 
 
+def _entry(created: float, level: int, logger: str, message: str) -> dict[str, Any]:
+    """The fields every line starts with: time (UTC, ms), level, logger, message."""
+    return {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": logging.getLevelName(level).lower(),
+        "logger": logger,
+        "message": message,
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ms), level, logger, message, extras, traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        entry = _entry(record.created, record.levelno, record.name, record.getMessage())
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in _DROPPED and not key.startswith("_"):
                 entry[key] = value
@@ -45,6 +51,20 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def write_line(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
+    """The line `JsonFormatter` would write for `logger.log(level, message, extra=fields)`,
+    written straight to stdout: for the access log, one line per request, where a
+    LogRecord, the handler's lock and the formatter's pass over every record attribute
+    cost twice the line itself (BENCHMARKS.md, "Measurements behind design choices").
+    The logger's level still decides, so `FORECAST_LOG_LEVEL` applies as to any logger.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    entry = _entry(time.time(), level, logger.name, message) | fields
+    sys.stdout.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 class StdoutHandler(logging.StreamHandler):

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.http.context import RequestContext, bind, new_request_id, unbind
+from app.logs import write_line
 
 log = logging.getLogger("app.access")
 
@@ -120,7 +121,7 @@ def _finish(
     level = _level(probe, status)
     if log.isEnabledFor(level):
         fields = _fields(scope, route, status, seconds, context, payload)
-        log.log(level, "%s %s %d", scope["method"], route, status, extra=fields)
+        write_line(log, level, f"{scope['method']} {route} {status}", fields)
 
 
 def _level(probe: bool, status: int) -> int:
