@@ -72,6 +72,11 @@ class DataPlane:
         self.ledger = ledger
         self.actuals = None if ledger is None else ledger.actuals
 
+    @property
+    def default_model(self) -> str:
+        """The model `/v1/predict` serves when no name is given."""
+        return self._settings.default_model
+
     def predict(
         self,
         name: str,

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.http.auth import PROTECTED
-from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.deps import DataPlaneDep
 from app.v1.schemas import PredictRequest
 
 router = APIRouter(prefix="/bench", include_in_schema=False, dependencies=PROTECTED)
@@ -27,6 +27,6 @@ class Valid(BaseModel):
 
 
 @router.post("/validate")
-async def validate(body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep) -> Valid:
-    plane.validate(settings.default_model, body.values or (), body.horizon)
+async def validate(body: PredictRequest, plane: DataPlaneDep) -> Valid:
+    plane.validate(plane.default_model, body.values or (), body.horizon)
     return Valid()

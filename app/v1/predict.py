@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from app.http.auth import PROTECTED
 from app.http.context import answered
-from app.http.deps import DataPlaneDep, SettingsDep
+from app.http.deps import DataPlaneDep
 from app.http.json_route import JSONBodyRoute
 from app.http.offload import run_sized
 from app.http.responses import error_responses
@@ -56,10 +56,9 @@ async def predict_batch(
 
 
 @router.post("/v1/predict", summary="Forecast with the default model")
-async def predict_default(
-    body: PredictRequest, plane: DataPlaneDep, settings: SettingsDep
-) -> PredictResponse:
-    return await _predict_one(settings.default_model, body, plane)
+async def predict_default(body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
+    # The data plane knows the default: one dependency fewer for FastAPI to solve per request.
+    return await _predict_one(plane.default_model, body, plane)
 
 
 @router.post(
