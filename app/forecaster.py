@@ -114,9 +114,10 @@ class Forecaster:
         if (row := _first_nonfinite(values)) is not None:
             return Prediction(values, [], notes, row)  # no bands around what is refused
         bands = self.intervals(values, levels, states)
-        bounds_ = (np.concatenate([band.lower, band.upper], axis=1) for band in bands)
-        row = next((r for r in map(_first_nonfinite, bounds_) if r is not None), None)
-        return Prediction(values, bands, notes, row)
+        if not bands:
+            return Prediction(values, bands, notes)
+        bounds_ = np.concatenate([b for band in bands for b in (band.lower, band.upper)], axis=1)
+        return Prediction(values, bands, notes, _first_nonfinite(bounds_))
 
     def forecast(
         self, histories: np.ndarray, horizon: int, series: np.ndarray | None = None
@@ -152,9 +153,9 @@ class Forecaster:
     ) -> np.ndarray:
         scaler, pipeline = self.verified.scaler, pipeline or self.pipeline
         if states is None:
-            return recursive_forecast(histories, horizon, pipeline, scaler, self._predict)
+            return recursive_forecast(histories, horizon, pipeline, scaler, self.network_mean)
         return forecast_by_row(
-            histories, horizon, pipeline, scaler, self._predict, *states, weight=weight
+            histories, horizon, pipeline, scaler, self.network_mean, *states, weight=weight
         )
 
     def normalisation(self, rows: np.ndarray, series: np.ndarray | None) -> States | None:
@@ -269,7 +270,8 @@ class Forecaster:
             high[known] = np.asarray(table.columns.train_max)[series[known]]
         return low, high
 
-    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+    def network_mean(self, inputs: np.ndarray) -> np.ndarray:
+        """The ensemble's mean output for (batch, look_back, 1) windows: what it forecasts with."""
         return self.network.predict(inputs).mean(axis=0)[:, 0]
 
     def _check_network(self) -> None:
@@ -301,8 +303,8 @@ def _widened(low: Any, high: Any, margin: float) -> tuple[Any, Any]:
 
 
 def _first_nonfinite(rows: np.ndarray) -> int | None:
-    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
-    return int(bad[0]) if len(bad) else None
+    finite = np.isfinite(rows).all(axis=1)
+    return None if finite.all() else int(np.argmin(finite))
 
 
 def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:

@@ -306,16 +306,18 @@ def _weighted(
     correction: scaling the outputs row by row is the same as `network_weight`, one per row.
     None: every row uses the pipeline's own `network_weight`."""
     if weight is None:
-        return _variant(pipeline, log, pipeline.network_weight), predict
+        return pipeline_variant(pipeline, log, pipeline.network_weight), predict
     if not weight.any():
-        return _variant(pipeline, log, 0.0), predict  # the network is never run
+        return pipeline_variant(pipeline, log, 0.0), predict  # the network is never run
     if (weight == 1).all():
-        return _variant(pipeline, log, 1.0), predict
-    return _variant(pipeline, log, 1.0), lambda x: weight * predict(x)
+        return pipeline_variant(pipeline, log, 1.0), predict
+    return pipeline_variant(pipeline, log, 1.0), lambda x: weight * predict(x)
 
 
 @lru_cache(maxsize=64)
-def _variant(pipeline: SeasonalPipeline, log: bool, network_weight: float) -> SeasonalPipeline:
+def pipeline_variant(
+    pipeline: SeasonalPipeline, log: bool, network_weight: float
+) -> SeasonalPipeline:
     """The pipeline with these two fields set: cached, since every forecast asks for one and
     building a dataclass costs more than a one-step forecast's pipeline arithmetic."""
     return dataclasses.replace(pipeline, log=log, network_weight=network_weight)
