@@ -18,9 +18,10 @@ import numpy.typing as npt
 
 from app import metrics
 from app.budget import Work, check_levels, check_work
+from app.coalescing import Coalescer
 from app.errors import InvalidInput
 from app.evaluation import Evaluation, baseline_notes, evaluate, require_finite_scores
-from app.forecaster import Band, Forecaster
+from app.forecaster import Band, Forecaster, Prediction
 from app.ledger.service import LedgerService
 from app.queries import Resolved, SeriesQuery, by_ids, resolve, values_only
 from app.registry import Registry
@@ -71,6 +72,8 @@ class DataPlane:
         self._settings = settings
         self.ledger = ledger
         self.actuals = None if ledger is None else ledger.actuals
+        # One-series forecasts of the same turn of the event loop, answered in one pass.
+        self.coalescer = Coalescer(self.predict_each)
 
     @property
     def default_model(self) -> str:
@@ -90,6 +93,62 @@ class DataPlane:
         self._check_horizon(horizon)
         self._check_length(forecaster, len(values), field)
         return self._forecast(forecaster, values_only([values]), [field], horizon, levels)
+
+    def predict_each(
+        self, name: str, series: Sequence[Values], horizon: int, levels: Levels | None = None
+    ) -> list[Forecasts | InvalidInput]:
+        """`predict` of each series, as `predict` would answer it alone, in one vectorised pass.
+
+        For requests that arrive together (`app.coalescing`): each is checked on its own
+        and gets its own answer or refusal; a row that is too short, too costly or
+        overflows refuses only that row. A refusal that concerns them all (no such
+        model, a horizon or levels it cannot serve) is raised, for all.
+        """
+        forecaster = self.registry.served(name).forecaster
+        self._check_horizon(horizon)
+        chosen, notes = self._interval_levels(forecaster, levels, horizon)
+        members = forecaster.network.members
+        answers: list[Forecasts | InvalidInput] = []
+        kept: list[int] = []
+        for values in series:
+            try:
+                self._check_length(forecaster, len(values), "values")
+                work = Work.forecast(1, len(values), horizon, members, len(chosen))
+                check_work(work, self._settings.max_work)
+            except InvalidInput as refusal:
+                answers.append(refusal)
+            else:
+                answers.append(InvalidInput.at("values", OVERFLOW))  # replaced unless it is
+                kept.append(len(answers) - 1)
+        if not kept:
+            return answers
+        prediction = forecaster.predict([series[i] for i in kept], horizon, chosen)
+        finite = _finite_rows(prediction)
+        if prediction.overflow is not None and chosen and not prediction.bands:
+            # A row's values overflowed, so the forecaster computed no band for any row:
+            # the others once more, without it.
+            kept = [i for i, ok in zip(kept, finite.tolist(), strict=True) if ok]
+            if not kept:
+                return answers
+            prediction = forecaster.predict([series[i] for i in kept], horizon, chosen)
+            finite = _finite_rows(prediction)
+        metrics.record_forecasts(forecaster.name, forecaster.version, int(finite.sum()), horizon)
+        for row, i in enumerate(kept):
+            if not finite[row]:
+                continue
+            note = prediction.notes.get(row)
+            answers[i] = Forecasts(
+                model=forecaster.name,
+                version=forecaster.version,
+                horizon=horizon,
+                values=prediction.values[row : row + 1],
+                warnings=[w for w in [*notes, note and f"values: {note}"] if w],
+                intervals=[
+                    Band(band.level, band.lower[row : row + 1], band.upper[row : row + 1])
+                    for band in prediction.bands
+                ],
+            )
+        return answers
 
     def predict_batch(
         self,
@@ -300,3 +359,9 @@ class DataPlane:
     def _check_horizon(self, horizon: int) -> None:
         if horizon > self._settings.max_horizon:
             raise InvalidInput.at("horizon", f"at most {self._settings.max_horizon}, got {horizon}")
+
+
+def _finite_rows(prediction: Prediction) -> np.ndarray:
+    """Whether each row's forecasts and bounds are all finite (what JSON can carry)."""
+    bounds = [b for band in prediction.bands for b in (band.lower, band.upper)]
+    return np.isfinite(np.concatenate([prediction.values, *bounds], axis=1)).all(axis=1)

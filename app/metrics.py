@@ -66,6 +66,12 @@ FORECASTS = Counter(
 FORECAST_VALUES = Counter(
     "forecast_forecast_values", "Forecast values returned (series x horizon).", ["model", "version"]
 )
+COALESCED = Histogram(
+    "forecast_coalesced_requests",
+    "One-series forecasts answered by each pass of the coalescer: requests for the same"
+    " model, horizon and levels that arrived in the same turn of the event loop.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 LOAD_FAILURES = Counter(
     "forecast_model_load_failures",
     "Model versions refused at load or reload, by kind: verification (manifest, hashes,"
@@ -146,6 +152,10 @@ def in_flight(probe: bool) -> Iterator[None]:
 def record_forecasts(model: str, version: int, series: int, horizon: int) -> None:
     FORECASTS.labels(model, str(version)).inc(series)
     FORECAST_VALUES.labels(model, str(version)).inc(series * horizon)
+
+
+def record_coalesced(requests: int) -> None:
+    COALESCED.observe(requests)
 
 
 def record_load_failure(model: str, exc: BaseException) -> None:

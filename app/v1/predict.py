@@ -13,7 +13,7 @@ from app.http.auth import PROTECTED
 from app.http.context import answered
 from app.http.deps import DataPlaneDep
 from app.http.json_route import JSONBodyRoute
-from app.http.offload import run_sized
+from app.http.offload import INLINE_WORK, run_sized
 from app.http.responses import error_responses
 from app.v1.schemas import (
     BatchPredictRequest,
@@ -76,6 +76,11 @@ async def _predict_one(name: str, body: PredictRequest, plane: DataPlaneDep) -> 
     posted = len(body.values) if body.values is not None else None
     work = plane.forecast_work(name, 1, posted, body.horizon, _count(body.levels))
     if body.series_id is None and body.start is None and body.values is not None:
+        if work.units <= INLINE_WORK:  # small: with the others of this turn (`app.coalescing`)
+            answer = await plane.coalescer.predict(
+                name, body.values, body.horizon, body.levels, work
+            )
+            return PredictResponse.of(answered(answer))
         call = run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
     else:
         call = run_sized(

@@ -1,0 +1,158 @@
+"""Concurrent one-series forecasts answered in one pass: each as it would be answered alone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from liveserver import LiveServer
+from modelkit import synthetic_series
+
+from app import coalescing, metrics
+from app.budget import Work
+from app.dataplane import DataPlane, Forecasts
+from app.errors import InvalidInput, ModelNotFound
+from app.registry import Registry, version_loader
+from app.settings import Settings
+from app.watcher import ModelWatcher
+
+SERIES = synthetic_series()
+SMALL = Work(100, "a small request")
+
+
+@pytest.fixture
+def plane(toy_models: Path) -> DataPlane:
+    registry = Registry(toy_models, version_loader(0.5))
+    ModelWatcher(registry, 0).load_all()
+    return DataPlane(registry, Settings(model_dir=toy_models, max_values=200, max_horizon=6))
+
+
+ROUNDING = 1e-7
+"""How far a row's forecast may move with its batch: BLAS sums a float32 product in another
+order for another number of rows (a few 1e-8 of the network's output, far inside its 1e-4
+parity with Keras), so a series alone and in a batch agree to rounding, not to the bit."""
+
+
+def _same(answer: Forecasts, alone: Forecasts) -> None:
+    """The answer the request gets on its own: values, bands, warnings, version."""
+    assert (answer.model, answer.version, answer.horizon) == (alone.model, alone.version, 2)
+    np.testing.assert_allclose(answer.values, alone.values, rtol=ROUNDING)
+    assert [b.level for b in answer.intervals] == [b.level for b in alone.intervals]
+    for band, own in zip(answer.intervals, alone.intervals, strict=True):
+        np.testing.assert_allclose(band.lower, own.lower, rtol=ROUNDING)
+        np.testing.assert_allclose(band.upper, own.upper, rtol=ROUNDING)
+    assert answer.warnings == alone.warnings
+
+
+Request = tuple[str, Any, int, list[float] | None]  # model, values, horizon, levels
+
+
+def _gather(plane: DataPlane, *requests: Request) -> list[Any]:
+    """Every request sent in the same turn of the event loop, as concurrent clients are read."""
+
+    async def all_at_once() -> list[Any]:
+        calls = [plane.coalescer.predict(n, v, h, levels, SMALL) for n, v, h, levels in requests]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    return asyncio.run(all_at_once())
+
+
+def test_requests_of_one_turn_are_one_pass_and_each_gets_its_own_answer(
+    plane: DataPlane,
+) -> None:
+    histories = [SERIES[: len(SERIES) - k] for k in range(6)] + [SERIES * 10]  # the last: a note
+    passes = metrics.COALESCED._sum.get()
+    answers = _gather(plane, *[("toy", h, 2, [80.0, 95.0]) for h in histories])
+    assert metrics.COALESCED._sum.get() - passes == len(histories)
+    for history, answer in zip(histories, answers, strict=True):
+        _same(answer, plane.predict("toy", history, 2, [80.0, 95.0]))
+    assert answers[-1].warnings and answers[-1].warnings[0].startswith("values: ")
+
+
+def test_a_refused_request_does_not_refuse_the_others(plane: DataPlane) -> None:
+    overflowing = np.full(17, 1.7e308)  # finite, but undoing the differencing overflows
+    answers = _gather(
+        plane,
+        ("toy-diff", SERIES, 2, None),
+        ("toy-diff", SERIES[:2], 2, None),  # too short
+        ("toy-diff", overflowing, 2, None),
+        ("toy-diff", SERIES[:-1], 2, None),
+    )
+    _same(answers[0], plane.predict("toy-diff", SERIES, 2))
+    _same(answers[3], plane.predict("toy-diff", SERIES[:-1], 2))
+    short, overflow = answers[1], answers[2]
+    assert isinstance(short, InvalidInput) and "needs at least" in short.message
+    assert isinstance(overflow, InvalidInput) and "overflowed" in overflow.message
+    assert short.errors[0].field == overflow.errors[0].field == "values"
+
+
+def test_models_horizons_and_levels_are_never_mixed(plane: DataPlane) -> None:
+    requests = [("toy", SERIES, 2, None), ("toy", SERIES, 1, None), ("toy", SERIES, 2, [50.0])]
+    requests += [("toy-diff", SERIES, 2, None)]
+    answers = _gather(plane, *requests)
+    for (name, values, horizon, levels), answer in zip(requests, answers, strict=True):
+        alone = plane.predict(name, values, horizon, levels)
+        assert answer.model == name and answer.values.shape == (1, horizon)
+        np.testing.assert_allclose(answer.values, alone.values, rtol=ROUNDING)
+        assert [b.level for b in answer.intervals] == [b.level for b in alone.intervals]
+
+
+def test_a_refusal_for_the_whole_group_reaches_each_request(plane: DataPlane) -> None:
+    answers = _gather(plane, ("absent", SERIES, 1, None), ("absent", SERIES, 1, None))
+    assert all(isinstance(answer, ModelNotFound) for answer in answers)
+
+
+def test_a_pass_holds_at_most_its_work_and_keeps_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(coalescing, "PASS_WORK", 250)
+    group = [coalescing._Waiting(k, SMALL, None) for k in range(5)]  # type: ignore[arg-type]
+    passes = coalescing._passes(group)
+    assert [[w.values for w in chunk] for chunk in passes] == [[0, 1], [2, 3], [4]]
+    huge = [coalescing._Waiting(0, Work(10_000, "huge"), None)]  # type: ignore[arg-type]
+    assert len(coalescing._passes(huge)) == 1  # alone, but never left out
+
+
+def test_concurrent_clients_of_a_live_server_get_their_own_forecasts(server: LiveServer) -> None:
+    """Real uvicorn, 16 clients at once, each posting its own series: every answer is the one
+    that series gets alone, and the metrics show requests answered together."""
+    histories = [[float(v) for v in SERIES[: len(SERIES) - k]] for k in range(16)]
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        alone = [client.post("/v1/predict", json={"values": h, "horizon": 2}) for h in histories]
+
+        async def all_at_once() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as concurrent:
+                posts = [
+                    concurrent.post("/v1/predict", json={"values": h, "horizon": 2})
+                    for h in histories
+                ]
+                return await asyncio.gather(*posts)
+
+        together: list[httpx.Response] = []
+        for _ in range(5):  # a few rounds: at least one finds requests read in the same turn
+            together = asyncio.run(all_at_once())
+            for mine, own in zip(together, alone, strict=True):
+                assert mine.status_code == own.status_code == 200
+                np.testing.assert_allclose(
+                    mine.json()["forecast"], own.json()["forecast"], ROUNDING
+                )
+                assert mine.json()["intervals"][0]["level"] == own.json()["intervals"][0]["level"]
+            scrape = client.get("/metrics").text
+            if _coalesced_passes(scrape) < _coalesced_requests(scrape):
+                break
+        assert _coalesced_passes(scrape) < _coalesced_requests(scrape), "never answered together"
+
+
+def _metric(scrape: str, name: str) -> float:
+    (line,) = [line for line in scrape.splitlines() if line.startswith(name + " ")]
+    return float(line.split()[1])
+
+
+def _coalesced_passes(scrape: str) -> float:
+    return _metric(scrape, "forecast_coalesced_requests_count")
+
+
+def _coalesced_requests(scrape: str) -> float:
+    return _metric(scrape, "forecast_coalesced_requests_sum")
