@@ -15,7 +15,6 @@ Runs in a subprocess of `run_all`, since it imports TensorFlow.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.report import num, ratio, sig, table
+from bench.report import duration, num, ratio, table, version_dir_main
 from bench.timing import interleaved
 
 BATCHES = (1, 10_000)
@@ -90,7 +89,7 @@ def render(result: dict[str, Any]) -> list[str]:
         for batch in BATCHES:
             value = seconds[key][str(batch)]
             slower = ratio(value, seconds["engine"][str(batch)])
-            cells += [_duration(value), "1x" if key == "engine" else _times(slower)]
+            cells += [duration(value), "1x" if key == "engine" else _times(slower)]
         rows.append(cells)
     header = ["method", "1 window", "vs engine", "10,000 windows", "vs engine"]
     return [
@@ -114,21 +113,8 @@ def _times(value: float | None) -> str:
     return num(value, 0 if value >= 10 else 1 if value >= 1 else 2, "x")
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 1e-3:
-        return sig(seconds * 1e6, " µs")
-    if seconds < 1:
-        return sig(seconds * 1e3, " ms")
-    return sig(seconds, " s")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine_bench", description=__doc__)
-    parser.add_argument("--version-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    json.dump(measure(args.version_dir), sys.stdout)
-    print()
-    return 0
+    return version_dir_main("python -m bench.engine_bench", __doc__, measure, argv)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ OpenBLAS on one thread, as a serving worker runs; methods take turns
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -26,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.report import num, sig, table
+from bench.report import duration, num, table, version_dir_main
 from bench.timing import interleaved
 from bench.workload import VALUES_PER_REQUEST, batch_body, milk_values
 
@@ -104,7 +102,7 @@ def render(result: dict[str, Any]) -> list[str]:
         cells = [description]
         for label, series, _ in CASES:
             value = result["seconds"][label][key]
-            cells.append(f"{_duration(value)} ({num(series / value, 0)} /s)")
+            cells.append(f"{duration(value)} ({num(series / value, 0)} /s)")
         rows.append(cells)
     return [
         *table(header, rows),
@@ -118,17 +116,8 @@ def render(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def _duration(seconds: float) -> str:
-    return sig(seconds * 1e6, " µs") if seconds < 1e-3 else sig(seconds * 1e3, " ms")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.forecast_bench", description=__doc__)
-    parser.add_argument("--version-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    json.dump(measure(args.version_dir), sys.stdout)
-    print()
-    return 0
+    return version_dir_main("python -m bench.forecast_bench", __doc__, measure, argv)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@ Each benchmark owns a section between `<!-- bench-<key>:start -->` and
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -36,6 +40,30 @@ def sig(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
     return f"{value:#.3g}".rstrip(".") + unit
+
+
+def duration(seconds: float) -> str:
+    """`36.4 µs`, `7.36 ms`, `1.20 s`: three significant figures in the fitting unit."""
+    if seconds < 1e-3:
+        return sig(seconds * 1e6, " µs")
+    if seconds < 1:
+        return sig(seconds * 1e3, " ms")
+    return sig(seconds, " s")
+
+
+def version_dir_main(
+    prog: str, description: str | None, measure: Callable[[Path], Any], argv: list[str] | None
+) -> int:
+    """`python -m <prog> --version-dir DIR`: measure that version, print one JSON line.
+
+    The benchmarks `run_all` starts in a process of their own (`_subprocess`) use it.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    json.dump(measure(args.version_dir), sys.stdout)
+    print()
+    return 0
 
 
 def ratio(top: float | None, bottom: float | None) -> float | None:
