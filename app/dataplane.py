@@ -117,8 +117,8 @@ class DataPlane:
                 check_work(work, self._settings.max_work)
             except InvalidInput as refusal:
                 answers.append(refusal)
-            else:
-                answers.append(InvalidInput.at("values", OVERFLOW))  # replaced unless it is
+            else:  # refused for overflow until its forecast below turns out finite
+                answers.append(InvalidInput.at("values", OVERFLOW))
                 kept.append(len(answers) - 1)
         if not kept:
             return answers
