@@ -26,6 +26,7 @@ from app.contract.seasonal import SeasonalPipeline
 from app.contract.series import forecast_by_row, loggable, normalisation
 from app.errors import TrainingFailed
 from training.calibrate import calibrate, refits
+from training.memory import with_memory
 from training.network import build_ensemble, build_model, export_members
 from training.presets import Preset
 from training.shrinkage import Weights, choose_weights
@@ -256,7 +257,10 @@ def train(
     alone = None if network is None else evaluation.weighted(0.0).one_step(values)[1]
     served = evaluation
     if refit:
-        served = fit_ensemble(values, preset, seed, verbose=verbose)
+        # The refit keeps the evaluation fit's memory: the network weights were chosen with it.
+        kept = evaluation.pipeline
+        memory = kept.long_weight if isinstance(kept, SeasonalPipeline) else None
+        served = fit_ensemble(values, preset, seed, long_weight=memory, verbose=verbose)
         if network is not None:
             served = served.weighted(network.series, network.pooled)
     return Fitted(
@@ -274,12 +278,19 @@ def train(
 
 
 def fit_ensemble(
-    series: Sequence[np.ndarray], preset: Preset, seed: int, *, verbose: int = 0
+    series: Sequence[np.ndarray],
+    preset: Preset,
+    seed: int,
+    *,
+    long_weight: float | None = None,
+    verbose: int = 0,
 ) -> Ensemble:
     """Fit the pipeline's state (per series: logs and spread; the scaler) and the members.
 
-    Every series' windows go into one `fit`, each normalised by its own series
-    (`app.contract.series.normalisation`), so one network learns from all of them.
+    The seasonal pipeline's memory of the season is chosen first (`training.memory`),
+    unless `long_weight` gives it. Every series' windows go into one `fit`, each
+    normalised by its own series (`app.contract.series.normalisation`), so one network
+    learns from all of them.
     """
     quiet_tensorflow()
     import keras
@@ -287,6 +298,12 @@ def fit_ensemble(
 
     # One series: the version's pipeline records its log rule; many: each series has its own.
     pipeline = preset.pipeline_for(series[0]) if len(series) == 1 else preset.spec
+    if isinstance(pipeline, SeasonalPipeline):
+        pipeline = (
+            with_memory(pipeline, series)
+            if long_weight is None
+            else dataclasses.replace(pipeline, long_weight=long_weight)
+        )
     states = [normalisation(pipeline, v) for v in series]
     log = np.array([s[0] for s in states], dtype=bool)
     spread = np.array([s[1] for s in states], dtype=np.float64)

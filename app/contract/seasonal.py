@@ -4,7 +4,8 @@ For a series y with season length s (1: no season), over one history:
 
     z = log(y) when the rule says so (`log_rule`), else y
     a_i = z_i - mean(z_{i-s+1..i})                         this season's deviation
-    S_j = sum_k rho^(k-1) a_{j-k s} / sum_k rho^(k-1)      seasonal index, k = 1..K seasons back
+    M_j(K, rho) = sum_k rho^(k-1) a_{j-k s} / sum_k rho^(k-1)   a memory of K seasons back
+    S_j = (1 - m) M_j(K, rho) + m M_j(K', rho')             seasonal index: two memories mixed
     u_j = z_j - S_j                                         deseasonalised (u = z without season)
     input   x = (u_{t-L+1..t} - u_t) * scale                the window relative to its last value
     target  (u_{t+1} - u_t) scaled by the fitted StandardScaler
@@ -17,7 +18,14 @@ StandardScaler was fitted on), a seasonal random walk with drift. Training choos
 validation inside the training part (`training.shrinkage`), so the network is used only as
 far as it was seen to help, and every model is scored against its pipeline alone.
 
-Everything is causal and reads at most `history_width` values (L + (K + 1) s - 1): older
+m (`long_weight`) mixes a short memory of the season (K = 6 seasons, rho = 0.75: a season
+that changes, as milk's) with a long one (K' = 20, rho' = 0.9: a stable season under noise,
+as El Nino's). Training chooses m before the network, on the pipeline alone's forecasts of
+the last third of the training part (`training.memory`), by the same shrunk least-squares
+rule as w. With m = 0 the long memory is not read and the history is as short as before.
+
+Everything is causal and reads at most `history_width` values (L + (K + 1) s - 1, K the
+longest memory in use): older
 values do not change a forecast. A shorter history (at least `history_length`) uses the
 seasons it has, counting only the k whose a_{j-k s} exists. Histories arrive as rows of
 a (batch, history_width) matrix, left-padded with NaN, so a batch of unequal lengths is one
@@ -52,15 +60,24 @@ class SeasonalPipeline:
     decay: float = 0.75  # rho: weight of each older season relative to the next newer one
     log: bool = False
     network_weight: float = 1.0  # w: share of the network's correction the forecast uses
+    long_seasons: int = 20  # K': seasons in the long memory of the season
+    long_decay: float = 0.9  # rho': its weight of each older season
+    long_weight: float = 0.0  # m: the long memory's share of the seasonal index
 
     def __post_init__(self) -> None:
         for name in ("look_back", "season_length", "seasons"):
             if (value := getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
-        if not 0 < self.decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {self.decay}")
-        if not 0 <= self.network_weight <= 1:
-            raise ValueError(f"network_weight must be in [0, 1], got {self.network_weight}")
+        for name in ("decay", "long_decay"):
+            if not 0 < (value := getattr(self, name)) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        for name in ("network_weight", "long_weight"):
+            if not 0 <= (value := getattr(self, name)) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if self.long_seasons < self.seasons:
+            raise ValueError(
+                f"long_seasons must be at least seasons ({self.seasons}), got {self.long_seasons}"
+            )
 
     @property
     def error_space(self) -> Space:
@@ -84,11 +101,16 @@ class SeasonalPipeline:
     def history_width(self) -> int:
         """Most values a forecast reads; older ones cannot change it."""
         s = self.season_length
-        return self.look_back + ((self.seasons + 1) * s - 1 if s > 1 else 0)
+        return self.look_back + ((self.reach + 1) * s - 1 if s > 1 else 0)
 
-    @cached_property
-    def _weights(self) -> np.ndarray:
-        return self.decay ** np.arange(self.seasons)
+    @property
+    def reach(self) -> int:
+        """Seasons back the seasonal index reads: the long memory's only when it is used."""
+        return self.long_seasons if self.long_weight else self.seasons
+
+    @property
+    def memory(self) -> Memory:
+        return (self.seasons, self.decay, self.long_seasons, self.long_decay, self.long_weight)
 
     def deseasonalised(self, histories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(u at the window's L points, S of the next point), each row a NaN-padded history."""
@@ -110,8 +132,8 @@ class SeasonalPipeline:
         width, s, L = z.shape[1], self.season_length, self.look_back
         if s == 1:
             return z[:, width - L :], np.zeros((len(z), 1))
-        if width * (L + s) * self.seasons <= MAP_ENTRIES:
-            seasonal = _season_map(L, s, self.seasons, self.decay, width).apply(z)
+        if width * (L + s) * self.reach <= MAP_ENTRIES:
+            seasonal = _season_map(L, s, self.memory, width).apply(z)
         else:  # a map this large would cost more memory than its speed is worth
             seasonal = self._seasonal_index(z, np.arange(width - L, width + s)).T
         return z[:, width - L :] - seasonal[:, :L], seasonal[:, L:]
@@ -143,14 +165,18 @@ class SeasonalPipeline:
         )
         if padded:
             a[s - 1 :][_trailing_sums(missing, s) > 0] = np.nan  # the season reaches padding
-        lags = points[:, np.newaxis] - s * np.arange(1, self.seasons + 1)  # (points, K)
+        lags = points[:, np.newaxis] - s * np.arange(1, self.reach + 1)  # (points, K)
         taken = a[np.clip(lags, 0, None)]  # (points, K, batch)
         taken[lags < 0] = np.nan
         known = ~np.isnan(taken)
-        weights = self._weights[:, np.newaxis]
-        total = np.where(known, weights, 0.0).sum(axis=1)
+        found = np.where(known, taken, 0.0)
+        index = np.zeros((len(points), zt.shape[1]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (np.where(known, taken, 0.0) * weights).sum(axis=1) / total
+            for share, season_weights in _memories(self.memory):
+                weights = season_weights[:, np.newaxis]
+                total = np.where(known, weights, 0.0).sum(axis=1)
+                index += share * (found * weights).sum(axis=1) / total
+        return index
 
     def model_inputs(self, histories: np.ndarray, scaler: AffineScaler) -> np.ndarray:
         """(batch, look_back, 1): the deseasonalised window relative to its last value, scaled."""
@@ -267,12 +293,30 @@ class SeasonalMap:
         return found
 
 
+Memory = tuple[int, float, int, float, float]
+"""(K, rho, K', rho', m): the seasonal index's two memories and the long one's share."""
+
+
 @lru_cache(maxsize=8)
-def _season_map(
-    look_back: int, season_length: int, seasons: int, decay: float, width: int
-) -> SeasonalMap:
-    """The `SeasonalMap` of a pipeline's rows, built once per shape: 170 KiB for monthly data."""
+def _memories(memory: Memory) -> tuple[tuple[float, np.ndarray], ...]:
+    """(share, weights of seasons 1..reach back) per memory in use; 0 past a memory's K."""
+    seasons, decay, long_seasons, long_decay, long_weight = memory
+    reach = long_seasons if long_weight else seasons
+    short = np.zeros(reach)
+    short[:seasons] = decay ** np.arange(seasons)
+    if not long_weight:
+        return ((1.0, short),)
+    long = long_decay ** np.arange(long_seasons)
+    return ((1.0 - long_weight, short), (long_weight, long))
+
+
+@lru_cache(maxsize=8)
+def _season_map(look_back: int, season_length: int, memory: Memory, width: int) -> SeasonalMap:
+    """The `SeasonalMap` of a pipeline's rows, built once per shape: 170 KiB for monthly data
+    with the short memory alone, 1.5 MiB with both."""
     s, L = season_length, look_back
+    memories = _memories(memory)
+    seasons = len(memories[0][1])
     points = np.arange(width - L, width + s)  # the window, then the next season
     lags = points[:, np.newaxis] - s * np.arange(1, seasons + 1)  # i = j - k s: (points, K)
     deviations = np.zeros((width, len(points), seasons))
@@ -284,9 +328,11 @@ def _season_map(
     # Known a_i for padding p: its season starts at or after p, i - s + 1 >= p.
     known = lags[np.newaxis] - s + 1 >= np.arange(width + 1)[:, np.newaxis, np.newaxis]
     known &= inside[np.newaxis]
-    raw = np.where(known, decay ** np.arange(seasons), 0.0)
+    weights = np.zeros(known.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        weights = raw / raw.sum(axis=2, keepdims=True)
+        for share, season_weights in memories:
+            raw = np.where(known, season_weights, 0.0)
+            weights += share * raw / raw.sum(axis=2, keepdims=True)
     full = (deviations * weights[0]).sum(axis=2)
     return SeasonalMap(deviations.reshape(width, -1), weights, full)
 

@@ -66,13 +66,27 @@ def test_pipeline_rules_are_the_contracts(change: dict[str, Any], message: str) 
 
 
 def test_a_seasonal_pipeline_rebuilds_what_training_fitted() -> None:
-    fitted = SeasonalPipeline(look_back=6, season_length=12, seasons=6, decay=0.75, log=True)
+    fitted = SeasonalPipeline(
+        look_back=6, season_length=12, seasons=6, decay=0.75, log=True, long_weight=0.4
+    )
     info = PIPELINE.validate_python(describe_pipeline(fitted, "standard").model_dump())
     assert isinstance(info, SeasonalInfo) and info.spec() == fitted
+    with pytest.raises(ValidationError, match="long_seasons must be at least seasons"):
+        PIPELINE.validate_python({**info.model_dump(), "long_seasons": 3})
     with pytest.raises(ValidationError, match="decay"):
         PIPELINE.validate_python({**info.model_dump(), "decay": 0})
     with pytest.raises(ValidationError, match="kind"):
         PIPELINE.validate_python({**info.model_dump(), "kind": "wavelet"})
+
+
+def test_a_format_4_seasonal_pipeline_keeps_the_short_memory_alone() -> None:
+    """Versions written before the long memory serve as they did: m = 0, the same width."""
+    milk = _raw(ROOT / "models" / "milk" / "3" / "manifest.json")
+    assert milk["format_version"] == 4 and "long_weight" not in milk["pipeline"]
+    pipeline = Manifest.model_validate(milk).pipeline.spec()
+    assert isinstance(pipeline, SeasonalPipeline)
+    assert pipeline.long_weight == 0.0
+    assert pipeline.history_width == pipeline.look_back + 7 * 12 - 1
 
 
 def test_the_schema_lists_every_scaler_kind() -> None:

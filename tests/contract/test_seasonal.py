@@ -20,6 +20,9 @@ pipelines = st.builds(
     seasons=st.integers(1, 6),
     decay=st.floats(0.1, 1.0),
     log=st.booleans(),
+    long_seasons=st.integers(6, 9),
+    long_decay=st.floats(0.1, 1.0),
+    long_weight=st.sampled_from([0.0, 0.3, 1.0]),
 )
 SCALER = AffineScaler(0.37, -0.2)
 
@@ -193,6 +196,41 @@ def test_without_a_map_the_forecast_is_the_same(monkeypatch: pytest.MonkeyPatch)
     mapped = pipeline.forecast(rows, 30, SCALER, network)
     monkeypatch.setattr(seasonal, "MAP_ENTRIES", 0)
     np.testing.assert_allclose(pipeline.forecast(rows, 30, SCALER, network), mapped, rtol=1e-9)
+
+
+@given(pipeline=pipelines, seed=st.integers(0, 10_000), share=st.floats(0.0, 1.0))
+def test_the_seasonal_index_mixes_the_two_memories(
+    pipeline: SeasonalPipeline, seed: int, share: float
+) -> None:
+    """S(m) = (1 - m) S_short + m S_long, each memory renormalised over the seasons it has."""
+    mixed = dataclasses.replace(pipeline, long_weight=share)
+    width = dataclasses.replace(pipeline, long_weight=1.0).history_width
+    series = series_for(pipeline, width + 30, seed)
+    rows = as_rows([series[k:] for k in range(0, width + 30, 7)], width)
+    short, long = (
+        dataclasses.replace(pipeline, long_weight=m).deseasonalised(rows) for m in (0.0, 1.0)
+    )
+    for found, one, other in zip(mixed.deseasonalised(rows), short, long, strict=True):
+        np.testing.assert_allclose(found, (1 - share) * one + share * other, atol=1e-9)
+
+
+def test_the_long_memory_reads_older_values_only_when_it_is_used() -> None:
+    short = SeasonalPipeline(look_back=6, season_length=12)
+    assert short.history_width == 6 + 7 * 12 - 1
+    assert dataclasses.replace(short, long_weight=0.2).history_width == 6 + 21 * 12 - 1
+    series = series_for(short, 400, seed=9)
+    rows = as_rows([series], 400)
+    changed = rows.copy()
+    changed[0, : 400 - short.history_width] += 50.0  # older than the short memory reads
+    for m, moves in ((0.0, False), (0.2, True)):
+        pipeline = dataclasses.replace(short, long_weight=m)
+        before, after = pipeline.deseasonalised(rows)[1], pipeline.deseasonalised(changed)[1]
+        assert (not np.allclose(before, after)) is moves
+
+
+def test_a_long_memory_shorter_than_the_short_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="long_seasons must be at least seasons"):
+        SeasonalPipeline(look_back=6, season_length=12, seasons=6, long_seasons=4)
 
 
 def test_a_row_with_a_gap_inside_has_no_seasonal_index() -> None:

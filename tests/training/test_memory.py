@@ -1,0 +1,85 @@
+"""The memory of the season (`training.memory`): a version keeps the long one only where the
+last third of its training part shows it forecasts better, and serves what it chose."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import training.cli as cli
+from app.contract.seasonal import SeasonalPipeline
+from app.contract.store import read_manifest
+from app.forecaster import load_forecaster
+from training.memory import with_memory
+
+MONTHLY = SeasonalPipeline(look_back=6, season_length=12)
+SMALL = ["--units", "8", "--members", "2", "--quiet", "--no-refit"]  # trains in seconds
+
+
+def stable_season_under_noise(n: int, seed: int) -> np.ndarray:
+    """A fixed season, a slowly wandering level and noise as large as the season: the long
+    memory averages the noise out of the seasonal index, the short one keeps it."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    level = 100 + np.cumsum(rng.normal(0, 0.3, n))
+    return level + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, n)
+
+
+def changing_season(n: int, seed: int) -> np.ndarray:
+    """A season whose shape drifts year by year, little noise: old seasons mislead."""
+    rng = np.random.default_rng(seed)
+    shape = np.cumsum(rng.normal(0, 3, (n // 12 + 1, 12)), axis=0)
+    level = 100 + np.cumsum(rng.normal(0, 0.3, n))
+    return level + shape.reshape(-1)[:n] + rng.normal(0, 0.3, n)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_stable_season_under_noise_is_remembered_long(seed: int) -> None:
+    assert with_memory(MONTHLY, [stable_season_under_noise(480, seed)]).long_weight > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_changing_season_keeps_the_short_memory(seed: int) -> None:
+    assert with_memory(MONTHLY, [changing_season(480, seed)]).long_weight == 0.0
+
+
+def test_a_trained_version_serves_the_memory_it_chose(tmp_path: Path) -> None:
+    """Chosen before the network, recorded in the manifest, read back by the service: the
+    catalog keeps the long memory's history, and the version beats its short-memory self."""
+    values = stable_season_under_noise(360, seed=5)
+    periods = pd.period_range("1990-01", periods=len(values), freq="M").astype(str)
+    csv = tmp_path / "noisy.csv"
+    pd.DataFrame({"month": periods, "value": values.round(4)}).to_csv(csv, index=False)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert cli.main(["--data", str(csv), "--models-dir", str(tmp_path), *SMALL]) == 0
+    version = Path(out.getvalue().strip().splitlines()[-1])
+    manifest = read_manifest(version)
+    assert manifest.format_version == 5
+    served = load_forecaster(version).pipeline
+    assert isinstance(served, SeasonalPipeline)
+    assert served.long_weight == manifest.pipeline.long_weight > 0.5
+    assert served.history_width == 6 + 21 * 12 - 1
+    train = pd.read_csv(csv)["value"].to_numpy()[: manifest.data.train_points]
+    chosen = with_memory(dataclasses.replace(served, long_weight=0.0), [train])
+    assert served.long_weight == chosen.long_weight  # from the training part alone
+
+
+def test_many_series_share_one_pooled_memory() -> None:
+    noisy = [stable_season_under_noise(480, seed) for seed in range(4)]
+    changing = [changing_season(480, seed) for seed in range(4)]
+    alone = with_memory(MONTHLY, noisy).long_weight
+    pooled = with_memory(MONTHLY, noisy + changing).long_weight
+    assert 0 <= pooled < alone
+
+
+def test_without_a_season_there_is_nothing_to_remember() -> None:
+    yearly = dataclasses.replace(MONTHLY, season_length=1, look_back=5)
+    values = stable_season_under_noise(100, seed=0)
+    assert with_memory(yearly, [values]).long_weight == 0.0
+    assert with_memory(yearly, [values]).history_width == yearly.history_width
