@@ -20,6 +20,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from app.contract.pipeline import Pipeline
 from app.contract.seasonal import SeasonalPipeline
 from app.contract.series import normalisation
 from bench.accuracy import DATA, PANEL
@@ -29,6 +30,13 @@ from training.memory import with_memory
 from training.presets import DEFAULT
 
 STAND_IN = 24  # months of the employment panel's stand-in test part
+
+
+def seasonal(pipeline: Pipeline) -> SeasonalPipeline:
+    """The default recipe's pipeline, typed as what it is."""
+    if not isinstance(pipeline, SeasonalPipeline):
+        raise TypeError(f"the default recipe's pipeline is seasonal, not {pipeline!r}")
+    return pipeline
 
 
 def stand_in_rmse(pipeline: SeasonalPipeline, values: np.ndarray, start: int) -> float:
@@ -57,13 +65,13 @@ def main() -> int:
             continue  # no season to remember
         train = series.values[: int(len(series.values) * 0.67)]
         start = int(len(train) * 0.67)
-        pipeline = DEFAULT.for_season(season).pipeline_for(train[:start])
+        pipeline = seasonal(DEFAULT.for_season(season).pipeline_for(train[:start]))
         m = with_memory(pipeline, [train[:start]]).long_weight
         long, chosen = ratios(pipeline, train, start, m)
         print(f"| {name} | {m:.2f} | {long:.3f} | {chosen:.3f} |")
     frame = pd.read_csv(EMPLOYMENT)
     panel = [g["employed"].to_numpy(np.float64)[:-STAND_IN] for _, g in frame.groupby("series_id")]
-    spec = DEFAULT.for_season(12).spec
+    spec = seasonal(DEFAULT.for_season(12).spec)
     pooled = with_memory(spec, [v[:-STAND_IN] for v in panel]).long_weight
     own, shared = [], []
     for values in panel:
