@@ -76,7 +76,8 @@ class Preset:
     def for_season(self, season_length: int) -> Preset:
         """This recipe for a series with `season_length` (1: no season).
 
-        The seasonal pipeline's window is half a season (5 steps without one).
+        The seasonal pipeline's window is half a season, at least 4 steps (5 without a
+        season: `app.contract.seasonal.window_length`).
         Seasonal differencing needs a season; without one the differencing recipe
         keeps its non-seasonal part (first differences, or none).
         """

@@ -93,8 +93,10 @@ def test_the_log_rule(make: object, season: int, expected: bool) -> None:
     assert log_rule(values, season) is expected
 
 
-@pytest.mark.parametrize(("season", "look_back"), [(12, 6), (4, 2), (52, 26), (7, 4), (1, 5)])
-def test_the_window_is_half_a_season(season: int, look_back: int) -> None:
+@pytest.mark.parametrize(
+    ("season", "look_back"), [(12, 6), (4, 4), (2, 4), (52, 26), (7, 4), (24, 12), (1, 5)]
+)
+def test_the_window_is_half_a_season_and_at_least_four_steps(season: int, look_back: int) -> None:
     assert window_length(season) == look_back
 
 
