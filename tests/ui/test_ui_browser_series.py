@@ -141,6 +141,8 @@ def test_the_keyboard_alone_finds_and_picks_a_series(visit: Any, series_server: 
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowUp")
     found = [s["series_id"] for s in api(series_server, "catalog/series", search="e")["series"]]
+    # Keys are handled in turn once the search has answered: wait for the last one's effect.
+    page.wait_for_selector(f"#series-list [aria-selected='true'][data-series='{found[1]}']")
     active = page.get_attribute("#series-search", "aria-activedescendant")
     assert page.get_attribute(f"#{active}", "data-series") == found[1]
     assert page.get_attribute(f"#{active}", "aria-selected") == "true"
