@@ -255,17 +255,9 @@ def train(
             "training diverged: the network forecasts non-finite values; try another --seed"
         )
     alone = None if network is None else evaluation.weighted(0.0).one_step(values)[1]
-    served = evaluation
-    if refit:
-        # The refit keeps the evaluation fit's memory: the network weights were chosen with it.
-        kept = evaluation.pipeline
-        memory = kept.long_weight if isinstance(kept, SeasonalPipeline) else None
-        served = fit_ensemble(values, preset, seed, long_weight=memory, verbose=verbose)
-        if network is not None:
-            served = served.weighted(network.series, network.pooled)
-    return Fitted(
+    fitted = Fitted(
         evaluation=evaluation,
-        served=served,
+        served=evaluation,
         splits=list(splits),
         calibration=calibration,
         network=network,
@@ -275,6 +267,26 @@ def train(
         predictions=predictions,
         alone=alone,
     )
+    return refitted(fitted, values, preset, seed, verbose=verbose) if refit else fitted
+
+
+def refitted(
+    fitted: Fitted, values: Sequence[np.ndarray], preset: Preset, seed: int, *, verbose: int = 0
+) -> Fitted:
+    """`fitted` serving the recipe fitted again on all the data, test parts included.
+
+    The refit keeps the evaluation fit's memory of the season and network weights: they
+    were chosen together, on validation inside the training parts.
+    """
+    started = time.perf_counter()
+    kept, network = fitted.evaluation.pipeline, fitted.network
+    memory = kept.long_weight if isinstance(kept, SeasonalPipeline) else None
+    values = [np.asarray(v, dtype=np.float64) for v in values]
+    served = fit_ensemble(values, preset, seed, long_weight=memory, verbose=verbose)
+    if network is not None:
+        served = served.weighted(network.series, network.pooled)
+    spent = time.perf_counter() - started
+    return dataclasses.replace(fitted, served=served, wall_seconds=fitted.wall_seconds + spent)
 
 
 def fit_ensemble(

@@ -38,9 +38,10 @@ from app.contract.writer import write_version
 from app.engine.network import PARITY
 from app.forecaster import load_forecaster
 from training.datafile import training_data
-from training.fit import Fitted, TrainingError, train
+from training.fit import Fitted, TrainingError
 from training.network import describe
 from training.report import Drawn, Scored, chosen, plot, score
+from training.window import fit_plan
 
 if TYPE_CHECKING:
     from training.cli import Plan
@@ -65,7 +66,8 @@ def run(plan: Plan, name: str, seed: int, models_dir: Path, *, quiet: bool = Fal
         print(
             f"training {name!r} on {what} with the {preset.name!r} preset, seed {seed}", flush=True
         )
-    fitted = train(values, plan.splits, preset, seed, refit=plan.refit, verbose=0 if quiet else 2)
+    plan, fitted = fit_plan(plan, seed, verbose=0 if quiet else 2)
+    preset = plan.preset
     scored = score(values, ids, fitted)
     report(scored, None if fitted.network is None else fitted.network.record)
 

@@ -384,7 +384,8 @@ def log_rules(rows: np.ndarray, season_length: int) -> np.ndarray:
 
 
 def window_length(season_length: int) -> int:
-    """L: half a season, at least 4 steps; 5 steps without a season.
+    """L: half a season, at least 4 steps; 5 steps without a season (the default recipe
+    also tries 10 there and keeps what validation prefers: `training.window`).
 
     Half a season suits monthly data; a quarterly window of 2 left the network one change
     to read. Inside the training parts of four quarterly series, 4 steps took the
