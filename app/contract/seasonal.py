@@ -108,9 +108,13 @@ class SeasonalPipeline:
         """Seasons back the seasonal index reads: the long memory's only when it is used."""
         return self.long_seasons if self.long_weight else self.seasons
 
-    @property
-    def memory(self) -> Memory:
-        return (self.seasons, self.decay, self.long_seasons, self.long_decay, self.long_weight)
+    @cached_property
+    def _memories(self) -> tuple[tuple[float, int, float], ...]:
+        """(share, K, rho) of each memory of the season in use."""
+        if not self.long_weight:
+            return ((1.0, self.seasons, self.decay),)
+        m = self.long_weight
+        return ((1.0 - m, self.seasons, self.decay), (m, self.long_seasons, self.long_decay))
 
     def deseasonalised(self, histories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(u at the window's L points, S of the next point), each row a NaN-padded history."""
@@ -133,7 +137,14 @@ class SeasonalPipeline:
         if s == 1:
             return z[:, width - L :], np.zeros((len(z), 1))
         if width * (L + s) * self.reach <= MAP_ENTRIES:
-            seasonal = _season_map(L, s, self.memory, width).apply(z)
+            # One map per memory, shared by every version with that memory; the mix is
+            # per version. Cached maps keyed by m would be rebuilt (2 ms) for every
+            # request once more versions than the cache holds were served in turn.
+            found = [
+                share * _season_map(L, s, seasons, decay, width).apply(z)
+                for share, seasons, decay in self._memories
+            ]
+            seasonal = found[0] if len(found) == 1 else found[0] + found[1]
         else:  # a map this large would cost more memory than its speed is worth
             seasonal = self._seasonal_index(z, np.arange(width - L, width + s)).T
         return z[:, width - L :] - seasonal[:, :L], seasonal[:, L:]
@@ -172,10 +183,11 @@ class SeasonalPipeline:
         found = np.where(known, taken, 0.0)
         index = np.zeros((len(points), zt.shape[1]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            for share, season_weights in _memories(self.memory):
-                weights = season_weights[:, np.newaxis]
-                total = np.where(known, weights, 0.0).sum(axis=1)
-                index += share * (found * weights).sum(axis=1) / total
+            for share, seasons, decay in self._memories:
+                weights = np.zeros(self.reach)
+                weights[:seasons] = decay ** np.arange(seasons)
+                total = np.where(known, weights[:, np.newaxis], 0.0).sum(axis=1)
+                index += share * (found * weights[:, np.newaxis]).sum(axis=1) / total
         return index
 
     def model_inputs(self, histories: np.ndarray, scaler: AffineScaler) -> np.ndarray:
@@ -293,30 +305,13 @@ class SeasonalMap:
         return found
 
 
-Memory = tuple[int, float, int, float, float]
-"""(K, rho, K', rho', m): the seasonal index's two memories and the long one's share."""
-
-
 @lru_cache(maxsize=8)
-def _memories(memory: Memory) -> tuple[tuple[float, np.ndarray], ...]:
-    """(share, weights of seasons 1..reach back) per memory in use; 0 past a memory's K."""
-    seasons, decay, long_seasons, long_decay, long_weight = memory
-    reach = long_seasons if long_weight else seasons
-    short = np.zeros(reach)
-    short[:seasons] = decay ** np.arange(seasons)
-    if not long_weight:
-        return ((1.0, short),)
-    long = long_decay ** np.arange(long_seasons)
-    return ((1.0 - long_weight, short), (long_weight, long))
-
-
-@lru_cache(maxsize=8)
-def _season_map(look_back: int, season_length: int, memory: Memory, width: int) -> SeasonalMap:
-    """The `SeasonalMap` of a pipeline's rows, built once per shape: 170 KiB for monthly data
-    with the short memory alone, 1.5 MiB with both."""
+def _season_map(
+    look_back: int, season_length: int, seasons: int, decay: float, width: int
+) -> SeasonalMap:
+    """The `SeasonalMap` of one memory over a pipeline's rows, built once per shape: 170 KiB
+    for monthly data and the short memory, 1.5 MiB for the long one."""
     s, L = season_length, look_back
-    memories = _memories(memory)
-    seasons = len(memories[0][1])
     points = np.arange(width - L, width + s)  # the window, then the next season
     lags = points[:, np.newaxis] - s * np.arange(1, seasons + 1)  # i = j - k s: (points, K)
     deviations = np.zeros((width, len(points), seasons))
@@ -328,11 +323,9 @@ def _season_map(look_back: int, season_length: int, memory: Memory, width: int) 
     # Known a_i for padding p: its season starts at or after p, i - s + 1 >= p.
     known = lags[np.newaxis] - s + 1 >= np.arange(width + 1)[:, np.newaxis, np.newaxis]
     known &= inside[np.newaxis]
-    weights = np.zeros(known.shape)
+    raw = np.where(known, decay ** np.arange(seasons), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for share, season_weights in memories:
-            raw = np.where(known, season_weights, 0.0)
-            weights += share * raw / raw.sum(axis=2, keepdims=True)
+        weights = raw / raw.sum(axis=2, keepdims=True)
     full = (deviations * weights[0]).sum(axis=2)
     return SeasonalMap(deviations.reshape(width, -1), weights, full)
 
