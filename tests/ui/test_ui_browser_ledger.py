@@ -241,6 +241,9 @@ def test_a_large_file_is_posted_in_batches_the_service_takes(
     seen = visit(ledger_server)
     page = seen.page
     ready(page, "catalog")
+    # The form is set up for the model once its series are known; set_input_files, unlike a
+    # click or fill, does not wait for a visible input, so a file read before then is dropped.
+    page.wait_for_selector("#actuals-form", state="visible")
     page.set_input_files("#actuals-file", str(csv))
     wait_text(page, "actuals-note", "Read many.csv: 100,002 row(s), too many to show")
     assert page.input_value("#actuals") == ""
