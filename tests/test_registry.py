@@ -75,7 +75,7 @@ def test_a_tampered_model_file_is_refused(models_dir: Path) -> None:
     ("breakage", "reason"),
     [
         (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
-        (lambda d: rewrite_manifest(d, format_version=6), "unknown manifest format version 6"),
+        (lambda d: rewrite_manifest(d, format_version=7), "unknown manifest format version 7"),
         (lambda d: rewrite_manifest(d, name="other"), "manifest says 'other' version 2"),
         (lambda d: rewrite_manifest(d, pipeline="?"), "invalid manifest"),
         (lambda d: (d / "manifest.json").write_text("{"), "unreadable manifest"),

@@ -275,14 +275,14 @@ def refitted(
 ) -> Fitted:
     """`fitted` serving the recipe fitted again on all the data, test parts included.
 
-    The refit keeps the evaluation fit's memory of the season and network weights: they
-    were chosen together, on validation inside the training parts.
+    The refit keeps the evaluation fit's memories (of the season and of the level) and
+    network weights: they were chosen together, on validation inside the training parts.
     """
     started = time.perf_counter()
     kept, network = fitted.evaluation.pipeline, fitted.network
-    memory = kept.long_weight if isinstance(kept, SeasonalPipeline) else None
+    memory = kept if isinstance(kept, SeasonalPipeline) else None
     values = [np.asarray(v, dtype=np.float64) for v in values]
-    served = fit_ensemble(values, preset, seed, long_weight=memory, verbose=verbose)
+    served = fit_ensemble(values, preset, seed, memory=memory, verbose=verbose)
     if network is not None:
         served = served.weighted(network.series, network.pooled)
     spent = time.perf_counter() - started
@@ -294,13 +294,13 @@ def fit_ensemble(
     preset: Preset,
     seed: int,
     *,
-    long_weight: float | None = None,
+    memory: SeasonalPipeline | None = None,
     verbose: int = 0,
 ) -> Ensemble:
     """Fit the pipeline's state (per series: logs and spread; the scaler) and the members.
 
-    The seasonal pipeline's memory of the season is chosen first (`training.memory`),
-    unless `long_weight` gives it. Every series' windows go into one `fit`, each
+    The seasonal pipeline's memories are chosen first (`training.memory`), unless they
+    are those of `memory`. Every series' windows go into one `fit`, each
     normalised by its own series (`app.contract.series.normalisation`), so one network
     learns from all of them.
     """
@@ -313,8 +313,10 @@ def fit_ensemble(
     if isinstance(pipeline, SeasonalPipeline):
         pipeline = (
             with_memory(pipeline, series)
-            if long_weight is None
-            else dataclasses.replace(pipeline, long_weight=long_weight)
+            if memory is None
+            else dataclasses.replace(
+                pipeline, long_weight=memory.long_weight, level_weight=memory.level_weight
+            )
         )
     states = [normalisation(pipeline, v) for v in series]
     log = np.array([s[0] for s in states], dtype=bool)

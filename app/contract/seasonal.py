@@ -7,9 +7,11 @@ For a series y with season length s (1: no season), over one history:
     M_j(K, rho) = sum_k rho^(k-1) a_{j-k s} / sum_k rho^(k-1)   a memory of K seasons back
     S_j = (1 - m) M_j(K, rho) + m M_j(K', rho')             seasonal index: two memories mixed
     u_j = z_j - S_j                                         deseasonalised (u = z without season)
+    l_t = sum_k lam^k u_{t-k} / sum_k lam^k, k < P          the level: a memory of P points
+    b_t = u_t + g (l_t - u_t)                               the anchor a forecast starts from
     input   x = (u_{t-L+1..t} - u_t) * scale                the window relative to its last value
-    target  (u_{t+1} - u_t) scaled by the fitted StandardScaler
-    forecast z_{t+1} = S_{t+1} + u_t + scaler.inverse(w * network output), y = exp(z) when logged
+    target  (u_{t+1} - b_t) scaled by the fitted StandardScaler
+    forecast z_{t+1} = S_{t+1} + b_t + scaler.inverse(w * network output), y = exp(z) when logged
 
 w (`network_weight`, in [0, 1]) is how much of the network's correction the version uses.
 With w = 0 the forecast is the pipeline alone: the seasonal index, the last deseasonalised
@@ -24,8 +26,15 @@ as El Nino's). Training chooses m before the network, on the pipeline alone's fo
 the last third of the training part (`training.memory`), by the same shrunk least-squares
 rule as w. With m = 0 the long memory is not read and the history is as short as before.
 
-Everything is causal and reads at most `history_width` values (L + (K + 1) s - 1, K the
-longest memory in use): older
+g (`level_weight`) starts the forecast that share of the way from the last deseasonalised
+value to an exponentially weighted level of the last P = 10 of them (lam = 0.75): with
+g = 1, simple exponential smoothing (alpha = 0.25), the pipeline of a level that is noise
+around a slow mean (the Nile's yearly flow); with g = 0, a random walk. Chosen after m, on
+the same pairs by the same rule (`training.memory`); the network learns what is left,
+u_{t+1} - b_t. With g = 0 the anchor is u_t and the window is as long as before.
+
+Everything is causal and reads at most `history_width` values (max(L, P) + (K + 1) s - 1, K
+the longest memory in use, P only when the level is used): older
 values do not change a forecast. A shorter history (at least `history_length`) uses the
 seasons it has, counting only the k whose a_{j-k s} exists. Histories arrive as rows of
 a (batch, history_width) matrix, left-padded with NaN, so a batch of unequal lengths is one
@@ -63,15 +72,18 @@ class SeasonalPipeline:
     long_seasons: int = 20  # K': seasons in the long memory of the season
     long_decay: float = 0.9  # rho': its weight of each older season
     long_weight: float = 0.0  # m: the long memory's share of the seasonal index
+    level_points: int = 10  # P: deseasonalised values the level reads
+    level_decay: float = 0.75  # lam: weight of each older value in the level
+    level_weight: float = 0.0  # g: how far the anchor moves from u_t to the level
 
     def __post_init__(self) -> None:
-        for name in ("look_back", "season_length", "seasons"):
+        for name in ("look_back", "season_length", "seasons", "level_points"):
             if (value := getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
-        for name in ("decay", "long_decay"):
+        for name in ("decay", "long_decay", "level_decay"):
             if not 0 < (value := getattr(self, name)) <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
-        for name in ("network_weight", "long_weight"):
+        for name in ("network_weight", "long_weight", "level_weight"):
             if not 0 <= (value := getattr(self, name)) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         if self.long_seasons < self.seasons:
@@ -101,7 +113,12 @@ class SeasonalPipeline:
     def history_width(self) -> int:
         """Most values a forecast reads; older ones cannot change it."""
         s = self.season_length
-        return self.look_back + ((self.reach + 1) * s - 1 if s > 1 else 0)
+        return self.span + ((self.reach + 1) * s - 1 if s > 1 else 0)
+
+    @cached_property
+    def span(self) -> int:
+        """Deseasonalised values a forecast reads: the window's, and the level's when used."""
+        return max(self.look_back, self.level_points) if self.level_weight else self.look_back
 
     @property
     def reach(self) -> int:
@@ -117,7 +134,7 @@ class SeasonalPipeline:
         return ((1.0 - m, self.seasons, self.decay), (m, self.long_seasons, self.long_decay))
 
     def deseasonalised(self, histories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(u at the window's L points, S of the next point), each row a NaN-padded history."""
+        """(u at the last `span` points, S of the next point), each row a NaN-padded history."""
         u, ahead = self._window_and_ahead(self._space(histories))
         return u, ahead[:, 0]
 
@@ -126,14 +143,14 @@ class SeasonalPipeline:
         return np.log(histories) if self.log else np.asarray(histories, dtype=np.float64)
 
     def _window_and_ahead(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(u at the window's L points, S at the next max(s, 1) points) of (batch, width) rows.
+        """(u at the last `span` points, S at the next max(s, 1) points) of (batch, width) rows.
 
         The seasonal index of a row of fixed width is linear in its values, with weights
         that depend only on how much left padding the row has (`SeasonalMap`): one
         matrix product and one weighted sum, where `_seasonal_index` takes a few dozen
         array passes. The two agree to rounding (the contract tests hold them together).
         """
-        width, s, L = z.shape[1], self.season_length, self.look_back
+        width, s, L = z.shape[1], self.season_length, self.span
         if s == 1:
             return z[:, width - L :], np.zeros((len(z), 1))
         if width * (L + s) * self.reach <= MAP_ENTRIES:
@@ -192,7 +209,26 @@ class SeasonalPipeline:
 
     def model_inputs(self, histories: np.ndarray, scaler: AffineScaler) -> np.ndarray:
         """(batch, look_back, 1): the deseasonalised window relative to its last value, scaled."""
-        return _inputs(self.deseasonalised(histories)[0], scaler)
+        return self._inputs(self.deseasonalised(histories)[0], scaler)
+
+    def _inputs(self, u: np.ndarray, scaler: AffineScaler) -> np.ndarray:
+        window = u[:, u.shape[1] - self.look_back :]
+        return scaler.stretch(window - window[:, -1:])[:, :, np.newaxis]
+
+    def _anchor(self, u: np.ndarray) -> np.ndarray:
+        """b_t of each row of u (the last `span` deseasonalised values): where forecasts start.
+
+        The level counts only the known values (a short history's are NaN on the left),
+        renormalising the weights over them, as the seasonal index does with seasons.
+        """
+        last = u[:, -1]
+        if not self.level_weight:
+            return last
+        recent = u[:, u.shape[1] - self.level_points :]
+        weights = self.level_decay ** np.arange(recent.shape[1] - 1, -1, -1, dtype=np.float64)
+        known = ~np.isnan(recent)
+        level = np.where(known, recent, 0.0) @ weights / (known @ weights)
+        return last + self.level_weight * (level - last)
 
     def to_series_units(
         self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
@@ -213,13 +249,13 @@ class SeasonalPipeline:
 
         The same recursion as `app.contract.pipeline.stepwise_forecast`, computed where it is
         cheap. Appending a forecast changes no seasonal index already known (S_j reads
-        only the seasons before j), so u is carried forward, u_{t+1} = u_t + change, and
+        only the seasons before j), so u is carried forward, u_{t+1} = b_t + change, and
         only the network runs each step. S of the next s points is known from the history
         alone; past them it is computed once per season from the row extended with the
         forecasts. The pipeline alone (w = 0) never reads the network, so it does not run it.
         """
         z = self._space(histories)
-        width, s, L = z.shape[1], self.season_length, self.look_back
+        width, s, L = z.shape[1], self.season_length, self.span
         u = np.empty((len(z), L + horizon))
         u[:, :L], ahead = self._window_and_ahead(z)
         out, zeros = np.empty((len(z), horizon)), np.zeros(len(z))
@@ -228,8 +264,8 @@ class SeasonalPipeline:
                 extended = np.concatenate([z, out[:, :step]], axis=1)[:, -width:]
                 ahead = self._window_and_ahead(extended)[1]
             window = u[:, step : step + L]
-            outputs = predict(_inputs(window, scaler)) if self.network_weight else zeros
-            u[:, step + L] = window[:, -1] + scaler.inverse(self.network_weight * outputs)
+            outputs = predict(self._inputs(window, scaler)) if self.network_weight else zeros
+            u[:, step + L] = self._anchor(window) + scaler.inverse(self.network_weight * outputs)
             out[:, step] = ahead[:, step % s] + u[:, step + L]
         return np.exp(out) if self.log else out
 
@@ -241,21 +277,21 @@ class SeasonalPipeline:
         self, outputs: np.ndarray, u: np.ndarray, seasonal: np.ndarray, scaler: AffineScaler
     ) -> np.ndarray:
         correction = self.network_weight * np.asarray(outputs, dtype=np.float64)
-        z = seasonal + u[:, -1] + scaler.inverse(correction)
+        z = seasonal + self._anchor(u) + scaler.inverse(correction)
         return np.exp(z) if self.log else z
 
     def changes(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(histories, target indices, change after each history) for every point it can.
 
         The change is what `to_series_units` adds back to forecast the point exactly:
-        z_{t+1} - S_{t+1} - u_t, from the same history row serving would be given. The
+        z_{t+1} - S_{t+1} - b_t, from the same history row serving would be given. The
         scaler is fitted on these changes and the network learns to predict them.
         """
         series = np.asarray(series, dtype=np.float64)
         histories, targets = history_rows(series, self.history_length, self.history_width)
         u, seasonal = self.deseasonalised(histories)
         following = np.log(series[targets]) if self.log else series[targets]
-        return histories, targets, following - seasonal - u[:, -1]
+        return histories, targets, following - seasonal - self._anchor(u)
 
     def scaler_values(self, train_values: np.ndarray) -> np.ndarray:
         return self.changes(train_values)[2]
@@ -275,7 +311,7 @@ data with a yearly season (s = 52) fits; hourly with a weekly one takes `_season
 
 @dataclass(frozen=True, eq=False)
 class SeasonalMap:
-    """S at the window's L points and the next s points of a row of `width` values, as weights.
+    """S at the last `span` points and the next s points of a row of `width` values, as weights.
 
     For a row of width n, point j and season k back, S_j reads a_{j-ks}, which is a
     fixed linear function of the row (`deviations`: one column per (j, k)). Which of
@@ -307,12 +343,12 @@ class SeasonalMap:
 
 @lru_cache(maxsize=8)
 def _season_map(
-    look_back: int, season_length: int, seasons: int, decay: float, width: int
+    span: int, season_length: int, seasons: int, decay: float, width: int
 ) -> SeasonalMap:
     """The `SeasonalMap` of one memory over a pipeline's rows, built once per shape: 170 KiB
     for monthly data and the short memory, 1.5 MiB for the long one."""
-    s, L = season_length, look_back
-    points = np.arange(width - L, width + s)  # the window, then the next season
+    s, L = season_length, span
+    points = np.arange(width - L, width + s)  # the window (and level), then the next season
     lags = points[:, np.newaxis] - s * np.arange(1, seasons + 1)  # i = j - k s: (points, K)
     deviations = np.zeros((width, len(points), seasons))
     inside = lags >= s - 1  # a_i needs z_{i-s+1..i} in the row
@@ -328,10 +364,6 @@ def _season_map(
         weights = raw / raw.sum(axis=2, keepdims=True)
     full = (deviations * weights[0]).sum(axis=2)
     return SeasonalMap(deviations.reshape(width, -1), weights, full)
-
-
-def _inputs(u: np.ndarray, scaler: AffineScaler) -> np.ndarray:
-    return scaler.stretch(u - u[:, -1:])[:, :, np.newaxis]
 
 
 def _trailing_sums(values: np.ndarray, s: int) -> np.ndarray:

@@ -23,6 +23,9 @@ pipelines = st.builds(
     long_seasons=st.integers(6, 9),
     long_decay=st.floats(0.1, 1.0),
     long_weight=st.sampled_from([0.0, 0.3, 1.0]),
+    level_points=st.integers(1, 12),
+    level_decay=st.floats(0.1, 1.0),
+    level_weight=st.sampled_from([0.0, 0.4, 1.0]),
 )
 SCALER = AffineScaler(0.37, -0.2)
 
@@ -183,7 +186,7 @@ def test_the_seasonal_map_is_the_seasonal_index(pipeline: SeasonalPipeline, seed
     s = pipeline.season_length
     if s == 1:
         return
-    L = pipeline.look_back
+    L = pipeline.span  # the window's points, and the level's when it is used
     seasonal = pipeline._seasonal_index(rows, np.arange(width - L, width + s)).T
     np.testing.assert_allclose(found[1], seasonal[:, L:], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(found[0], rows[:, -L:] - seasonal[:, :L], rtol=1e-9, atol=1e-9)
@@ -240,3 +243,23 @@ def test_a_row_with_a_gap_inside_has_no_seasonal_index() -> None:
     rows = as_rows([series_for(pipeline, 60, seed=5)], pipeline.history_width)
     rows[0, -20] = np.nan
     assert np.isnan(pipeline.deseasonalised(rows)[1]).all()
+
+
+def test_the_level_is_an_exponentially_weighted_mean_of_the_last_points() -> None:
+    """g = 1 without a season: the pipeline alone forecasts the level (weights lam^k over
+    the last P values, the newest 1) plus the mean change; a short history uses what it has."""
+    pipeline = SeasonalPipeline(look_back=3, season_length=1, level_points=4, level_decay=0.5)
+    alone = dataclasses.replace(pipeline, level_weight=1.0, network_weight=0.0)
+    values = np.array([10.0, 20.0, 40.0, 30.0, 50.0])
+    rows = as_rows([values, values[-3:]], alone.history_width)
+    drift = AffineScaler(1.0, -2.0)  # an output of 0 is a change of 2
+    found = alone.forecast(rows, 1, drift, lambda x: np.zeros(len(x)))[:, 0]
+    full = (50 + 0.5 * 30 + 0.25 * 40 + 0.125 * 20) / 1.875
+    short = (50 + 0.5 * 30 + 0.25 * 40) / 1.75
+    np.testing.assert_allclose(found, [full + 2, short + 2], rtol=1e-12)
+    half = dataclasses.replace(alone, level_weight=0.5)
+    np.testing.assert_allclose(
+        half.forecast(rows, 1, drift, lambda x: np.zeros(len(x)))[:, 0],
+        [(50 + full) / 2 + 2, (50 + short) / 2 + 2],
+        rtol=1e-12,
+    )

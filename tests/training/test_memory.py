@@ -1,5 +1,6 @@
-"""The memory of the season (`training.memory`): a version keeps the long one only where the
-last third of its training part shows it forecasts better, and serves what it chose."""
+"""The memories (`training.memory`): a version keeps the long memory of the season, or moves
+its forecasts towards a smoothed level, only where the last third of its training part shows
+it forecasts better, and serves what it chose."""
 
 from __future__ import annotations
 
@@ -60,14 +61,16 @@ def test_a_trained_version_serves_the_memory_it_chose(tmp_path: Path) -> None:
         assert cli.main(["--data", str(csv), "--models-dir", str(tmp_path), *SMALL]) == 0
     version = Path(out.getvalue().strip().splitlines()[-1])
     manifest = read_manifest(version)
-    assert manifest.format_version == 5
+    assert manifest.format_version == 6
     served = load_forecaster(version).pipeline
     assert isinstance(served, SeasonalPipeline)
     assert served.long_weight == manifest.pipeline.long_weight > 0.5
-    assert served.history_width == 6 + 21 * 12 - 1
+    assert served.level_weight == manifest.pipeline.level_weight
+    assert served.history_width == served.span + 21 * 12 - 1
     train = pd.read_csv(csv)["value"].to_numpy()[: manifest.data.train_points]
-    chosen = with_memory(dataclasses.replace(served, long_weight=0.0), [train])
+    chosen = with_memory(dataclasses.replace(served, long_weight=0.0, level_weight=0.0), [train])
     assert served.long_weight == chosen.long_weight  # from the training part alone
+    assert served.level_weight == chosen.level_weight
 
 
 def test_many_series_share_one_pooled_memory() -> None:
@@ -78,8 +81,40 @@ def test_many_series_share_one_pooled_memory() -> None:
     assert 0 <= pooled < alone
 
 
-def test_without_a_season_there_is_nothing_to_remember() -> None:
-    yearly = dataclasses.replace(MONTHLY, season_length=1, look_back=5)
-    values = stable_season_under_noise(100, seed=0)
-    assert with_memory(yearly, [values]).long_weight == 0.0
-    assert with_memory(yearly, [values]).history_width == yearly.history_width
+YEARLY = dataclasses.replace(MONTHLY, season_length=1, look_back=5)
+
+
+def noise_around_a_mean(n: int, seed: int) -> np.ndarray:
+    """A level that is noise around a slowly moving mean (the Nile's flow): the last value
+    is a poor anchor, a smoothed level a good one."""
+    rng = np.random.default_rng(seed)
+    return 100 + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 4, n)
+
+
+def random_walk(n: int, seed: int) -> np.ndarray:
+    """A level that moves by every shock: the last value is the best anchor."""
+    return 100 + np.cumsum(np.random.default_rng(seed).normal(0, 4, n))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_noisy_level_is_smoothed_and_a_random_walk_hardly(seed: int) -> None:
+    """The shrunk weight of a random walk is near 0, not exactly: chance finds some help."""
+    assert with_memory(YEARLY, [noise_around_a_mean(300, seed)]).level_weight > 0.5
+    assert with_memory(YEARLY, [random_walk(300, seed)]).level_weight < 0.2
+
+
+def test_the_level_is_chosen_with_a_season_too() -> None:
+    season = 5 * np.sin(2 * np.pi * np.arange(480) / 12)
+    noisy = with_memory(MONTHLY, [noise_around_a_mean(480, seed=3) + season])
+    assert noisy.level_weight > 0.5 and noisy.span == noisy.level_points
+    walk = with_memory(MONTHLY, [random_walk(480, seed=3) + season])
+    assert walk.level_weight < 0.2
+
+
+def test_without_a_season_there_is_no_seasonal_memory_and_no_more_history_than_used() -> None:
+    values = random_walk(100, seed=2)
+    assert with_memory(YEARLY, [values]).long_weight == 0.0
+    assert with_memory(YEARLY, [values]).level_weight == 0.0
+    assert with_memory(YEARLY, [values]).history_width == YEARLY.history_width == 5
+    smoothed = with_memory(YEARLY, [noise_around_a_mean(100, seed=0)])
+    assert smoothed.history_width == smoothed.level_points == 10
