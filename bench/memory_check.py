@@ -1,4 +1,4 @@
-"""Which memory of the season forecasts better? Checked inside training parts, pipeline alone.
+"""Which memories of the season and the level forecast better? Checked inside training parts.
 
 Run as `python -m bench.memory_check` from the project root; seconds. It prints a
 Markdown table and touches no file.
@@ -11,6 +11,10 @@ index, the last deseasonalised value, the drift) forecasts one step ahead with t
 memory (m = 0), the long one (m = 1), and the m training would choose on the stand-in
 training part (`training.memory.with_memory`: per series, and pooled over the panel).
 Figures are RMSE relative to the short memory's, the product's before the long one.
+
+A second table does the same for the memory of the level, with m as chosen: the anchor
+u_t (g = 0, the product's before the level), the level (g = 1), and the g training would
+choose (`with_memory` chooses it after m), for every series, the Nile's included.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from app.contract.series import normalisation
 from bench.accuracy import DATA, PANEL
 from bench.panel_accuracy import DATA as EMPLOYMENT
 from training.data import load_series
-from training.memory import with_memory
+from training.memory import Share, with_memory, with_share
 from training.presets import DEFAULT
 
 STAND_IN = 24  # months of the employment panel's stand-in test part
@@ -46,44 +50,66 @@ def stand_in_rmse(pipeline: SeasonalPipeline, values: np.ndarray, start: int) ->
     return float(np.sqrt(np.mean((change[scored] - change[fitted].mean()) ** 2)))
 
 
-def ratios(pipeline: SeasonalPipeline, values: np.ndarray, start: int, m: float) -> list[float]:
-    """RMSE of the long memory and of `m`, each relative to the short memory's."""
-    short = stand_in_rmse(dataclasses.replace(pipeline, long_weight=0.0), values, start)
+def ratios(
+    pipeline: SeasonalPipeline, values: np.ndarray, start: int, share: Share, chosen: float
+) -> list[float]:
+    """RMSE with the share at 1 and at `chosen`, each relative to the share at 0."""
+    without = stand_in_rmse(with_share(pipeline, share, 0.0), values, start)
     return [
-        stand_in_rmse(dataclasses.replace(pipeline, long_weight=w), values, start) / short
-        for w in (1.0, m)
+        stand_in_rmse(with_share(pipeline, share, w), values, start) / without
+        for w in (1.0, chosen)
     ]
 
 
-def main() -> int:
-    print("| series | m chosen | long / short | chosen / short |")
+def table(share: Share, symbol: str, mine: str, theirs: str) -> None:
+    """One Markdown table: the panel series, then the employment panel, for one share."""
+    print(f"| series | {symbol} chosen | {mine} / {theirs} | chosen / {theirs} |")
     print("|---|---:|---:|---:|")
     for name, file in PANEL.items():
         series = load_series(DATA / file)
         season = series.frequency.season_length
-        if season == 1:
+        if season == 1 and share == "long_weight":
             continue  # no season to remember
         train = series.values[: int(len(series.values) * 0.67)]
         start = int(len(train) * 0.67)
         pipeline = seasonal(DEFAULT.for_season(season).pipeline_for(train[:start]))
-        m = with_memory(pipeline, [train[:start]]).long_weight
-        long, chosen = ratios(pipeline, train, start, m)
-        print(f"| {name} | {m:.2f} | {long:.3f} | {chosen:.3f} |")
+        chosen = with_memory(pipeline, [train[:start]])
+        before = _before(chosen, share)
+        long, mine_ = ratios(before, train, start, share, getattr(chosen, share))
+        print(f"| {name} | {getattr(chosen, share):.2f} | {long:.3f} | {mine_:.3f} |")
     frame = pd.read_csv(EMPLOYMENT)
     panel = [g["employed"].to_numpy(np.float64)[:-STAND_IN] for _, g in frame.groupby("series_id")]
     spec = seasonal(DEFAULT.for_season(12).spec)
-    pooled = with_memory(spec, [v[:-STAND_IN] for v in panel]).long_weight
+    pooled = with_memory(spec, [v[:-STAND_IN] for v in panel])
     own, shared = [], []
     for values in panel:
         start = len(values) - STAND_IN
         pipeline = dataclasses.replace(spec, log=normalisation(spec, values[:start])[0])
-        m = with_memory(pipeline, [values[:start]]).long_weight
-        own.append(ratios(pipeline, values, start, m))
-        shared.append(ratios(pipeline, values, start, pooled)[1])
+        chosen = with_memory(pipeline, [values[:start]])
+        own.append(ratios(_before(chosen, share), values, start, share, getattr(chosen, share)))
+        together = _before(dataclasses.replace(pooled, log=pipeline.log), share)
+        shared.append(ratios(together, values, start, share, getattr(pooled, share))[1])
     gm = np.exp(np.log(np.array(own)).mean(axis=0))
-    together = np.exp(np.log(shared).mean())
-    print(f"| employment, each series its own m (geometric mean) | - | {gm[0]:.3f} | {gm[1]:.3f} |")
-    print(f"| employment, one pooled m (as trained) | {pooled:.2f} | - | {together:.3f} |")
+    print(
+        f"| employment, each series its own {symbol} (geometric mean) | - | {gm[0]:.3f} |"
+        f" {gm[1]:.3f} |"
+    )
+    print(
+        f"| employment, one pooled {symbol} (as trained) | {getattr(pooled, share):.2f} | - |"
+        f" {np.exp(np.log(shared).mean()):.3f} |"
+    )
+
+
+def _before(chosen: SeasonalPipeline, share: Share) -> SeasonalPipeline:
+    """What the share is chosen against: the seasonal memory with no level, the level with m."""
+    return with_share(chosen, "level_weight", 0.0) if share == "long_weight" else chosen
+
+
+def main() -> int:
+    print("The memory of the season:\n")
+    table("long_weight", "m", "long", "short")
+    print("\nThe memory of the level (m as chosen):\n")
+    table("level_weight", "g", "level", "last value")
     return 0
 
 

@@ -57,16 +57,17 @@ def _chosen(
     alone, difference = [], []
     for values in series:
         log, spread = normalisation(pipeline, values)
-        without = _with(dataclasses.replace(pipeline, log=log), share, 0.0)
-        errors = [_errors(p, values) for p in (without, _with(without, share, 1.0))]
+        without = with_share(dataclasses.replace(pipeline, log=log), share, 0.0)
+        errors = [_errors(p, values) for p in (without, with_share(without, share, 1.0))]
         usable = np.isfinite(errors[0]) & np.isfinite(errors[1])
         alone.append(errors[0][usable] / spread)
         difference.append((errors[0] - errors[1])[usable] / spread)
     e0, d = np.concatenate(alone), np.concatenate(difference)
-    return _with(pipeline, share, shrunk(*least_squares(e0, d, len(e0))))
+    return with_share(pipeline, share, shrunk(*least_squares(e0, d, len(e0))))
 
 
-def _with(pipeline: SeasonalPipeline, share: Share, value: float) -> SeasonalPipeline:
+def with_share(pipeline: SeasonalPipeline, share: Share, value: float) -> SeasonalPipeline:
+    """`pipeline` with the long memory's share (m) or the level's (g) set to `value`."""
     if share == "long_weight":
         return dataclasses.replace(pipeline, long_weight=value)
     return dataclasses.replace(pipeline, level_weight=value)
