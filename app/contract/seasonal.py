@@ -215,20 +215,30 @@ class SeasonalPipeline:
         window = u[:, u.shape[1] - self.look_back :]
         return scaler.stretch(window - window[:, -1:])[:, :, np.newaxis]
 
-    def _anchor(self, u: np.ndarray) -> np.ndarray:
+    def _anchor(self, u: np.ndarray, padded: bool = True) -> np.ndarray:
         """b_t of each row of u (the last `span` deseasonalised values): where forecasts start.
 
         The level counts only the known values (a short history's are NaN on the left),
         renormalising the weights over them, as the seasonal index does with seasons.
+        `padded=False` says no row has NaN, which spares the check.
         """
         last = u[:, -1]
         if not self.level_weight:
             return last
         recent = u[:, u.shape[1] - self.level_points :]
-        weights = self.level_decay ** np.arange(recent.shape[1] - 1, -1, -1, dtype=np.float64)
-        known = ~np.isnan(recent)
-        level = np.where(known, recent, 0.0) @ weights / (known @ weights)
+        weights, normalised = self._level_weights
+        missing = np.isnan(recent) if padded else None
+        if missing is not None and missing.any():
+            level = np.where(missing, 0.0, recent) @ weights / (~missing @ weights)
+        else:
+            level = recent @ normalised
         return last + self.level_weight * (level - last)
+
+    @cached_property
+    def _level_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """lam^k over the last P points, oldest first (the newest weighs 1); and over their sum."""
+        weights = self.level_decay ** np.arange(self.level_points - 1, -1, -1, dtype=np.float64)
+        return weights, weights / weights.sum()
 
     def to_series_units(
         self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
@@ -258,6 +268,7 @@ class SeasonalPipeline:
         width, s, L = z.shape[1], self.season_length, self.span
         u = np.empty((len(z), L + horizon))
         u[:, :L], ahead = self._window_and_ahead(z)
+        padded = bool(np.isnan(u[:, :L]).any())  # the forecasts appended are no padding
         out, zeros = np.empty((len(z), horizon)), np.zeros(len(z))
         for step in range(horizon):
             if s > 1 and step and step % s == 0:  # a season of forecasts: the next index
@@ -265,7 +276,8 @@ class SeasonalPipeline:
                 ahead = self._window_and_ahead(extended)[1]
             window = u[:, step : step + L]
             outputs = predict(self._inputs(window, scaler)) if self.network_weight else zeros
-            u[:, step + L] = self._anchor(window) + scaler.inverse(self.network_weight * outputs)
+            anchor = self._anchor(window, padded)
+            u[:, step + L] = anchor + scaler.inverse(self.network_weight * outputs)
             out[:, step] = ahead[:, step % s] + u[:, step + L]
         return np.exp(out) if self.log else out
 
