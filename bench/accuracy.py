@@ -249,7 +249,7 @@ def render(
             "",
             *summary,
             "",
-            f"**Geometric mean over the panel of default RMSE / SARIMA RMSE: {geometric:.3f}**"
+            f"**Geometric mean over the panel of default RMSE / SARIMA RMSE: {geometric:.4f}**"
             " (seed means; the target was at most 1.0, with no series above 1.15).",
             "",
             *one_step_lines(intervals, SEEDS),
