@@ -66,6 +66,11 @@ class DifferencingInfo(_ScaledInfo):
         return DifferencingPipeline(self.look_back, self.transform, self.season_length)
 
 
+def _share(default: float, description: str) -> Any:
+    """A field for one of the pipeline's shares, each between 0 and 1."""
+    return Field(default=default, ge=0, le=1, description=description)
+
+
 class SeasonalInfo(_ScaledInfo):
     """`app.contract.seasonal.SeasonalPipeline` plus the scaler's kind."""
 
@@ -75,30 +80,24 @@ class SeasonalInfo(_ScaledInfo):
     seasons: int = Field(description="K: seasons averaged into the seasonal index.")
     decay: float = Field(description="rho: weight of each older season against the next.")
     log: bool = Field(description="Whether the series is modelled in logs (decided by rule).")
-    network_weight: float = Field(
-        default=1.0,
-        ge=0,
-        le=1,
-        description="w: the share of the network's correction each forecast uses (0: the"
+    network_weight: float = _share(
+        1.0,
+        "w: the share of the network's correction each forecast uses (0: the"
         " pipeline alone); chosen on validation inside the training part. Absent before it"
         " was chosen: 1.",
     )
     long_seasons: int = Field(default=20, description="K': seasons in the long memory.")
     long_decay: float = Field(default=0.9, description="rho': the long memory's decay.")
-    long_weight: float = Field(
-        default=0.0,
-        ge=0,
-        le=1,
-        description="m: the long memory's share of the seasonal index; chosen on validation"
+    long_weight: float = _share(
+        0.0,
+        "m: the long memory's share of the seasonal index; chosen on validation"
         " inside the training part. Absent before format 5: 0.",
     )
     level_points: int = Field(default=10, description="P: deseasonalised values the level reads.")
     level_decay: float = Field(default=0.75, description="lambda: the level's decay.")
-    level_weight: float = Field(
-        default=0.0,
-        ge=0,
-        le=1,
-        description="g: how far a forecast's anchor moves from the last deseasonalised value"
+    level_weight: float = _share(
+        0.0,
+        "g: how far a forecast's anchor moves from the last deseasonalised value"
         " to the level; chosen on validation inside the training part. Absent before format 6:"
         " 0.",
     )
