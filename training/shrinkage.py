@@ -1,10 +1,11 @@
 """How much of the network a version uses: only as much as validation shows it helps.
 
 The seasonal pipeline forecasts on its own when the network's output is replaced by 0
-(`SeasonalPipeline.without_network`): the seasonal index, the last deseasonalised value
-and the mean change. The network adds a correction d to that, and the version forecasts
-z(w) = z0 + w * d in the error space (`network_weight`), so one step ahead the error is
-e0 - w * d, with e0 the pipeline alone's error: a least-squares problem in one number.
+(`SeasonalPipeline.without_network`): the seasonal index, the anchor (the last
+deseasonalised value, or part of the way to a smoothed level) and the mean change. The
+network adds a correction d to that, and the version forecasts z(w) = z0 + w * d in the
+error space (`network_weight`), so one step ahead the error is e0 - w * d, with e0 the
+pipeline alone's error: a least-squares problem in one number.
 
 It is solved on the calibration refits' one-step forecasts (`training.calibrate.refits`):
 each refit was fitted before its origin and forecasts the training part after it, so
