@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -71,6 +72,12 @@ def test_a_tampered_model_file_is_refused(models_dir: Path) -> None:
     assert "model.keras: sha256" in state.failures[2]
 
 
+def _widened(version_dir: Path) -> None:
+    """A manifest whose window would make every forecast read 10**8 values (hashes untouched)."""
+    pipeline = json.loads((version_dir / "manifest.json").read_text())["pipeline"]
+    rewrite_manifest(version_dir, pipeline={**pipeline, "look_back": 10**8})
+
+
 @pytest.mark.parametrize(
     ("breakage", "reason"),
     [
@@ -78,10 +85,11 @@ def test_a_tampered_model_file_is_refused(models_dir: Path) -> None:
         (lambda d: rewrite_manifest(d, format_version=7), "unknown manifest format version 7"),
         (lambda d: rewrite_manifest(d, name="other"), "manifest says 'other' version 2"),
         (lambda d: rewrite_manifest(d, pipeline="?"), "invalid manifest"),
+        (_widened, "at most 10,000 are allowed"),
         (lambda d: (d / "manifest.json").write_text("{"), "unreadable manifest"),
         (lambda d: (d / "report.png").unlink(), "report.png: cannot read"),
     ],
-    ids=["missing", "format-version", "wrong-name", "invalid", "not-json", "missing-file"],
+    ids=["missing", "format-version", "wrong-name", "invalid", "wide", "not-json", "missing-file"],
 )
 def test_a_broken_manifest_falls_back_to_the_older_version(
     models_dir: Path, breakage: object, reason: str

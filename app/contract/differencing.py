@@ -18,7 +18,13 @@ from functools import cached_property
 import numpy as np
 
 from app.contract.intervals import Space
-from app.contract.pipeline import AffineScaler, Predict, history_rows, stepwise_forecast
+from app.contract.pipeline import (
+    AffineScaler,
+    Predict,
+    bounded_width,
+    history_rows,
+    stepwise_forecast,
+)
 
 
 class Transform(StrEnum):
@@ -57,6 +63,7 @@ class DifferencingPipeline:
             raise ValueError(
                 f"transform {self.transform.value} needs a season: season_length at least 2"
             )
+        bounded_width(self.history_length, self.history_reason)
 
     @property
     def error_space(self) -> Space:

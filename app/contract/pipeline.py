@@ -62,6 +62,22 @@ def _by_row(scale: float | np.ndarray, values: np.ndarray) -> float | np.ndarray
     return scale
 
 
+MAX_HISTORY_WIDTH = 10_000
+"""Most values any version may read per forecast: a bound on the work and memory of every
+request and every catalog series, checked whenever a pipeline is built, so a manifest that
+asks for more is refused when it is read. Daily data with a yearly season (365) and both of
+the seasonal pipeline's memories reads 7,846."""
+
+
+def bounded_width(width: int, parts: str) -> None:
+    """Refuse a pipeline that could read more than `MAX_HISTORY_WIDTH` values per forecast."""
+    if width > MAX_HISTORY_WIDTH:
+        raise ValueError(
+            f"forecasts could read up to {width:,} values ({parts}); at most"
+            f" {MAX_HISTORY_WIDTH:,} are allowed"
+        )
+
+
 Predict = Callable[[np.ndarray], np.ndarray]
 """The network as the pipeline sees it: (batch, look_back, 1) inputs -> (batch,) outputs."""
 

@@ -56,7 +56,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from app.contract.intervals import Space
-from app.contract.pipeline import AffineScaler, Predict, history_rows
+from app.contract.pipeline import AffineScaler, Predict, bounded_width, history_rows
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,15 @@ class SeasonalPipeline:
             raise ValueError(
                 f"long_seasons must be at least seasons ({self.seasons}), got {self.long_seasons}"
             )
+        s = self.season_length
+        widest = max(self.look_back, self.level_points) + (
+            (self.long_seasons + 1) * s - 1 if s > 1 else 0
+        )  # whatever the shares: a version's shares are read from its manifest too
+        bounded_width(
+            widest,
+            f"window {self.look_back}, level {self.level_points},"
+            f" {self.long_seasons + 1} seasons of {s}",
+        )
 
     @property
     def error_space(self) -> Space:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from app.contract import seasonal
-from app.contract.pipeline import AffineScaler, as_rows, stepwise_forecast
+from app.contract.pipeline import MAX_HISTORY_WIDTH, AffineScaler, as_rows, stepwise_forecast
 from app.contract.seasonal import SeasonalPipeline, log_rule, window_length
 
 pipelines = st.builds(
@@ -263,3 +263,14 @@ def test_the_level_is_an_exponentially_weighted_mean_of_the_last_points() -> Non
         [(50 + full) / 2 + 2, (50 + short) / 2 + 2],
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"season_length": 1000, "look_back": 500}, {"level_points": 10**8}, {"long_seasons": 10**6}],
+)
+def test_a_pipeline_that_could_read_too_much_is_refused(changes: dict[str, int]) -> None:
+    """Whatever its shares: a manifest cannot make a request's rows, or a catalog's, huge."""
+    with pytest.raises(ValueError, match="at most 10,000 are allowed"):
+        SeasonalPipeline(**{"look_back": 6, "season_length": 12, **changes})
+    assert SeasonalPipeline(182, 365).history_width <= MAX_HISTORY_WIDTH  # daily, yearly season
