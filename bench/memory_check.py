@@ -75,8 +75,8 @@ def table(share: Share, symbol: str, mine: str, theirs: str) -> None:
         pipeline = seasonal(DEFAULT.for_season(season).pipeline_for(train[:start]))
         chosen = with_memory(pipeline, [train[:start]])
         before = _before(chosen, share)
-        long, mine_ = ratios(before, train, start, share, getattr(chosen, share))
-        print(f"| {name} | {getattr(chosen, share):.2f} | {long:.3f} | {mine_:.3f} |")
+        whole, picked = ratios(before, train, start, share, getattr(chosen, share))
+        print(f"| {name} | {getattr(chosen, share):.2f} | {whole:.3f} | {picked:.3f} |")
     frame = pd.read_csv(EMPLOYMENT)
     panel = [g["employed"].to_numpy(np.float64)[:-STAND_IN] for _, g in frame.groupby("series_id")]
     spec = seasonal(DEFAULT.for_season(12).spec)

@@ -40,7 +40,7 @@ from training.shrinkage import least_squares, shrunk
 Share = Literal["long_weight", "level_weight"]
 
 VALIDATION = 1 / 3
-"""The last share of each training part whose one-step forecasts choose m."""
+"""The last share of each training part whose one-step forecasts choose m and g."""
 
 
 def with_memory(pipeline: SeasonalPipeline, series: Sequence[np.ndarray]) -> SeasonalPipeline:
