@@ -1,16 +1,22 @@
-"""Concurrent one-series forecasts computed together: dynamic batching, without a delay.
+"""Concurrent one-series forecasts computed together: dynamic batching, without a timer.
 
 A forecast of one series is mostly fixed cost: a few hundred NumPy calls on arrays
 of a few dozen numbers, whatever the batch (BENCHMARKS.md, "A forecast in process":
-one series about 190 us, eight about 285 us). Under load, requests for the same
-model, horizon and levels are read in the same turn of the event loop; `Coalescer`
-forecasts them in one pass in the turn right after and gives each its own row.
-It waits for no timer, so a request alone is answered as soon as before, and the
-answers are the ones each request gets alone (`DataPlane.predict_each`: every row
-is checked, refused or warned about on its own), to the float32 rounding by which
-BLAS results depend on the number of rows (a few 1e-8 of the network's output).
-Triton's and TF Serving's dynamic batchers do the same with a configurable delay;
-here the delay is zero and the batch is whatever arrived.
+one series about 190 us, eight about 285 us). `Coalescer` forecasts requests for
+the same model, horizon and levels in one pass and gives each its own row.
+
+The pass runs in the turn of the event loop after the first request arrives, unless
+more arrived since it was planned: then it waits one more turn, while they keep
+coming, for at most `MAX_TURNS` turns or until it holds a pass's work. Under load,
+requests are read a few per turn (their bodies come in while the last answers go
+out), so answering the first turn's alone made passes of two on average at
+concurrency 8; waiting while they join makes passes of seven. A request alone is
+answered in the turn after it arrives, as without batching, and waiting never
+depends on a clock. The answers are the ones each request gets alone
+(`DataPlane.predict_each`: every row is checked, refused or warned about on its
+own), to the float32 rounding by which BLAS results depend on the number of rows
+(a few 1e-8 of the network's output). Triton's and TF Serving's dynamic batchers
+do the same with a configurable delay.
 
 A pass is bounded like any request's work: at most `PASS_WORK` units (`app.budget`)
 run in one pass on the event loop, the rest in the next.
@@ -35,6 +41,9 @@ PASS_WORK = 8_000
 """Most units one pass forecasts on the event loop: what eight requests of the largest
 inline size (`app.http.offload.INLINE_WORK`) cost alone; together they cost less."""
 
+MAX_TURNS = 8
+"""Most turns of the event loop a pass waits for requests still joining it (see the module)."""
+
 Key = tuple[str, int, tuple[float, ...] | None]  # model, horizon, levels (None: the defaults)
 PredictEach = Callable[[str, Sequence[Any], int, Any], list[Any]]
 """`DataPlane.predict_each`: (model, series, horizon, levels) -> an answer or refusal per series."""
@@ -48,28 +57,41 @@ class _Waiting:
 
 
 class Coalescer:
-    """Collects one-series forecasts for a turn of the event loop, then answers them in passes."""
+    """Collects one-series forecasts while they arrive, then answers them in passes."""
 
     def __init__(self, predict_each: PredictEach) -> None:
         self._predict_each = predict_each
         self._waiting: dict[Key, list[_Waiting]] = {}
+        self._count = 0  # requests waiting
+        self._units = 0  # their work
 
     async def predict(
         self, name: str, values: Values, horizon: int, levels: Levels | None, work: Work
     ) -> Forecasts:
         """The forecast of `values`, as `DataPlane.predict` answers it, computed with the
-        others that arrive in this turn; its refusal is raised here, for this request only."""
+        others that arrive meanwhile; its refusal is raised here, for this request only."""
         loop = asyncio.get_running_loop()
         if not self._waiting:
-            # A fresh context: the pass must not run as the first request's (its request id).
-            loop.call_soon(self._answer_all, context=contextvars.Context())
+            self._later(loop, seen=1, turns=0)
         key = (name, horizon, None if levels is None else tuple(levels))
         waiting = _Waiting(values, work, loop.create_future())
         self._waiting.setdefault(key, []).append(waiting)
+        self._count += 1
+        self._units += work.units
         return await waiting.answer
 
-    def _answer_all(self) -> None:
+    def _later(self, loop: asyncio.AbstractEventLoop, seen: int, turns: int) -> None:
+        # A fresh context: the pass must not run as the first request's (its request id).
+        loop.call_soon(self._answer_all, seen, turns, context=contextvars.Context())
+
+    def _answer_all(self, seen: int, turns: int) -> None:
+        """Answer what is waiting, or wait one more turn while requests are still joining."""
+        joining = self._count > seen
+        if joining and turns < MAX_TURNS and self._units < PASS_WORK:
+            self._later(asyncio.get_running_loop(), seen=self._count, turns=turns + 1)
+            return
         groups, self._waiting = self._waiting, {}
+        self._count = self._units = 0
         for key, group in groups.items():
             for chunk in _passes(group):
                 self._answer(key, chunk)

@@ -72,7 +72,7 @@ class DataPlane:
         self._settings = settings
         self.ledger = ledger
         self.actuals = None if ledger is None else ledger.actuals
-        # One-series forecasts of the same turn of the event loop, answered in one pass.
+        # One-series forecasts that arrive together, answered in one pass.
         self.coalescer = Coalescer(self.predict_each)
 
     @property

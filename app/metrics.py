@@ -69,7 +69,7 @@ FORECAST_VALUES = Counter(
 COALESCED = Histogram(
     "forecast_coalesced_requests",
     "One-series forecasts answered by each pass of the coalescer: requests for the same"
-    " model, horizon and levels that arrived in the same turn of the event loop.",
+    " model, horizon and levels that arrived while the pass waited for them.",
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 LOAD_FAILURES = Counter(

@@ -73,6 +73,68 @@ def test_requests_of_one_turn_are_one_pass_and_each_gets_its_own_answer(
     assert answers[-1].warnings and answers[-1].warnings[0].startswith("values: ")
 
 
+def _arriving(plane: DataPlane, turns: list[int]) -> tuple[list[Any], list[float]]:
+    """Requests reaching the coalescer `turns[i]` turns of the event loop after the first; their
+    answers and the size of every pass that answered them."""
+
+    async def late(turn: int) -> Any:
+        for _ in range(turn):
+            await asyncio.sleep(0)  # exactly one turn each
+        return await plane.coalescer.predict("toy", SERIES, 2, None, SMALL)
+
+    async def all_of_them() -> list[Any]:
+        return await asyncio.gather(*[late(turn) for turn in turns])
+
+    before = _passes_and_requests()
+    answers = asyncio.run(all_of_them())
+    after = _passes_and_requests()
+    return answers, [after[0] - before[0], after[1] - before[1]]
+
+
+def _passes_and_requests() -> tuple[float, float]:
+    """Passes so far and the requests they answered, from `forecast_coalesced_requests`."""
+    samples = {s.name: s.value for m in metrics.COALESCED.collect() for s in m.samples}
+    return samples["forecast_coalesced_requests_count"], samples["forecast_coalesced_requests_sum"]
+
+
+def test_requests_still_arriving_join_the_pass(plane: DataPlane) -> None:
+    """Under load, requests are read a few per turn: while they keep coming, the pass waits."""
+    answers, (passes, answered) = _arriving(plane, [0, 0, 1, 2, 3])
+    assert (passes, answered) == (1, 5)
+    for answer in answers:
+        _same(answer, plane.predict("toy", SERIES, 2))
+
+
+def test_a_request_alone_waits_for_no_one(plane: DataPlane) -> None:
+    """Its pass runs in the turn after it arrives: batching costs a lone request nothing."""
+
+    async def alone() -> float:
+        passes = _passes_and_requests()[0]
+        pending = asyncio.ensure_future(plane.coalescer.predict("toy", SERIES, 2, None, SMALL))
+        await asyncio.sleep(0)  # the request arrives and plans its pass
+        await asyncio.sleep(0)  # the pass runs
+        answered = _passes_and_requests()[0] - passes
+        await pending
+        return answered
+
+    assert asyncio.run(alone()) == 1
+
+
+def test_a_pass_waits_a_bounded_number_of_turns(plane: DataPlane) -> None:
+    turns = list(range(4 * coalescing.MAX_TURNS))  # one new request every turn
+    answers, (passes, answered) = _arriving(plane, turns)
+    assert answered == len(turns) and all(isinstance(a, Forecasts) for a in answers)
+    assert passes >= len(turns) / (coalescing.MAX_TURNS + 1)
+
+
+def test_a_pass_waits_no_longer_once_it_holds_a_pass_of_work(
+    plane: DataPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coalescing, "PASS_WORK", 2 * SMALL.units)
+    _, (passes, answered) = _arriving(plane, [0, 0, 1, 2, 3, 4])
+    assert answered == 6 and passes >= 3
+
+
 def test_a_refused_request_does_not_refuse_the_others(plane: DataPlane) -> None:
     overflowing = np.full(17, 1.7e308)  # finite, but undoing the differencing overflows
     answers = _gather(

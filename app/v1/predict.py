@@ -76,7 +76,7 @@ async def _predict_one(name: str, body: PredictRequest, plane: DataPlaneDep) -> 
     posted = len(body.values) if body.values is not None else None
     work = plane.forecast_work(name, 1, posted, body.horizon, _count(body.levels))
     if body.series_id is None and body.start is None and body.values is not None:
-        if work.units <= INLINE_WORK:  # small: with the others of this turn (`app.coalescing`)
+        if work.units <= INLINE_WORK:  # small: with others arriving now (`app.coalescing`)
             answer = await plane.coalescer.predict(
                 name, body.values, body.horizon, body.levels, work
             )
