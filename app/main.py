@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from app.dataplane import DataPlane
 from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
+from app.http.fast_lane import FastLane
 from app.http.middleware.access_log import AccessLogMiddleware
 from app.http.middleware.body_limits import BodyLimitsMiddleware
 from app.http.middleware.load_shedding import LoadSheddingMiddleware
@@ -109,6 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_ui(app)  # the page at /; absent (404) when FORECAST_UI=false
     docs.install_docs(app)
     app.state.settings = settings  # what `SettingsDep` hands route handlers
+    if settings.fast_lane:  # innermost: inside the access log, metrics and load shedding
+        lanes = predict.fast_routes() + (
+            bench.fast_routes() if settings.enable_bench_routes else []
+        )
+        app.add_middleware(FastLane, fastapi=app, routes=lanes)
     # Each middleware added wraps the ones added before it: the last one added runs first.
     app.add_middleware(AccessLogMiddleware, log_payloads=settings.log_payloads, probes=PROBES)
     # Outside the access log: refusing excess load must cost nothing, not even a log line.

@@ -138,6 +138,14 @@ class Settings(BaseSettings):
             "forecasts nothing. Leave off in production."
         ),
     )
+    fast_lane: bool = Field(
+        default=True,
+        description=(
+            "Answer valid forecast and evaluation requests without FastAPI's per-request "
+            "routing and dependency solving (`app/http/fast_lane.py`): same answers, less CPU. "
+            "`false` sends every request through FastAPI, to compare."
+        ),
+    )
     ui: bool = Field(
         default=True,
         description=(

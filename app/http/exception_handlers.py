@@ -91,11 +91,16 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     return FieldError(field=field_path(loc), message=str(error.get("msg", "invalid")))
 
 
+def service_error_response(error: ServiceError) -> JSONResponse:
+    """The answer to a domain error: its body, its status, its headers (a 401's challenge)."""
+    response = error_response(status_of(error), error.body())
+    response.headers.update(error.headers)
+    return response
+
+
 async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    response = error_response(status_of(exc), exc.body())
-    response.headers.update(exc.headers)
-    return response
+    return service_error_response(exc)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

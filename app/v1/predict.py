@@ -8,6 +8,7 @@ batch never stalls the loop and a small one never pays for a thread hop.
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from app.http.auth import PROTECTED
 from app.http.context import answered
@@ -87,6 +88,12 @@ async def _predict_one(name: str, body: PredictRequest, plane: DataPlaneDep) -> 
             work, plane.predict_queries, name, [body.query()], body.horizon, body.levels
         )
     return PredictResponse.of(answered(await call))
+
+
+def fast_routes() -> list[APIRoute]:
+    """The routes `app.http.fast_lane` may answer: forecasts and evaluation of posted values."""
+    fast = {predict, predict_batch, predict_default, evaluate}
+    return [r for r in router.routes if isinstance(r, APIRoute) and r.endpoint in fast]
 
 
 def _count(levels: list[float] | None) -> int | None:

@@ -1,0 +1,168 @@
+"""The fast lane: a few JSON routes answered without FastAPI's per-request machinery.
+
+For a small forecast, FastAPI's work around the endpoint costs more than the
+forecast: matching the path against every route, solving the dependencies,
+validating the answer against its model before serialising it (BENCHMARKS.md,
+"Where a predict's time goes"). This ASGI layer, the innermost middleware,
+answers the routes given to it in the plain case: a POST whose body is JSON,
+a key the service accepts (or none needed), and a body the route's model
+validates. It calls the route's own endpoint with the arguments FastAPI would
+give it and serialises the answer as FastAPI does, to the same bytes.
+
+Anything else goes on to FastAPI with the body already read, and gets the answer
+it always got: a missing or wrong key its 401, an invalid body its 422, another
+content type its 415. An error the endpoint raises is rendered by the app's own
+handler for it. The routes stay in the OpenAPI schema as they are; with the lane
+off (`FORECAST_FAST_LANE=false`), FastAPI answers them all.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import ServiceError
+from app.http.auth import ApiKeys
+from app.http.exception_handlers import service_error_response
+
+BODY = "body"
+PLANE = "plane"
+JSON = b"application/json"
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """One route the lane answers: its template, its body model and how to answer."""
+
+    route: APIRoute
+    body: type[BaseModel]
+    answer: TypeAdapter[Any]
+    endpoint: Callable[..., Awaitable[Any]]
+    params: frozenset[str]
+
+    @classmethod
+    def of(cls, route: APIRoute) -> _Lane:
+        """The lane for `route`; refuses a route whose endpoint takes anything it cannot give."""
+        params = frozenset(inspect.signature(route.endpoint).parameters)
+        path = frozenset(route.param_convertors)
+        if not params <= path | {BODY, PLANE} or BODY not in params:
+            raise ValueError(f"{route.path}: the fast lane gives only {BODY}, {PLANE} and path")
+        body = route.body_field.field_info.annotation if route.body_field else None
+        if not (isinstance(body, type) and issubclass(body, BaseModel)):
+            raise ValueError(f"{route.path}: the fast lane needs one pydantic body model")
+        if not inspect.iscoroutinefunction(route.endpoint):
+            raise ValueError(f"{route.path}: the fast lane calls async endpoints only")
+        if route.status_code not in (None, 200) or route.response_model is None:
+            raise ValueError(f"{route.path}: the fast lane answers 200 with a response model")
+        return cls(route, body, TypeAdapter(route.response_model), route.endpoint, params)
+
+
+class FastLane:
+    """Answer the plain case of `routes` directly; hand everything else to `app`."""
+
+    def __init__(self, app: ASGIApp, fastapi: FastAPI, routes: Iterable[APIRoute]) -> None:
+        self.app = app
+        self.fastapi = fastapi  # its state holds the keys and the data plane once started
+        self.lanes = tuple(_Lane.of(route) for route in routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        for lane in self.lanes:
+            match = lane.route.path_regex.match(scope["path"])
+            if match:
+                break
+        else:
+            await self.app(scope, receive, send)
+            return
+        messages, raw = await _read(receive)
+        if raw is None:  # the client hung up
+            return
+        body = self._plain(scope, raw, lane)
+        if body is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        path_params = {
+            key: lane.route.param_convertors[key].convert(value)
+            for key, value in match.groupdict().items()
+        }
+        scope["route"], scope["path_params"] = lane.route, path_params
+        arguments = {key: value for key, value in path_params.items() if key in lane.params}
+        arguments[BODY] = body
+        if PLANE in lane.params:
+            arguments[PLANE] = self.fastapi.state.plane
+        try:
+            answer = await lane.endpoint(**arguments)
+        except ServiceError as error:
+            await service_error_response(error)(scope, receive, send)
+            return
+        # As FastAPI serialises a response model: validated (a no-op for the model's own
+        # instances), then dumped to JSON bytes by pydantic.
+        valid = lane.answer.validate_python(answer)
+        await _send_json(send, lane.answer.dump_json(valid, by_alias=True))
+
+    def _plain(self, scope: Scope, raw: bytes, lane: _Lane) -> BaseModel | None:
+        """The validated body if the request is the plain case, else None."""
+        state = self.fastapi.state
+        if not hasattr(state, "plane") or self.fastapi.dependency_overrides:
+            return None  # not started, or dependencies swapped (tests): FastAPI knows best
+        media, authorization = None, None
+        for key, value in scope["headers"]:
+            if key == b"content-type" and media is None:
+                media = value.split(b";", 1)[0].strip().lower()
+            elif key == b"authorization" and authorization is None:
+                authorization = value
+        if media != JSON or not _authorised(state.api_keys, authorization):
+            return None
+        try:
+            return lane.body.model_validate_json(raw)
+        except ValidationError:
+            return None
+
+
+async def _send_json(send: Send, content: bytes) -> None:
+    headers = [(b"content-length", str(len(content)).encode()), (b"content-type", JSON)]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+def _authorised(keys: ApiKeys, authorization: bytes | None) -> bool:
+    """What `ApiKeyBearer` accepts: no keys, or `Bearer <one of them>`."""
+    if not keys:
+        return True
+    if authorization is None:
+        return False
+    scheme, _, credentials = authorization.decode("latin-1").partition(" ")
+    return scheme.lower() == "bearer" and bool(credentials) and keys.accepts(credentials)
+
+
+async def _read(receive: Receive) -> tuple[list[Message], bytes | None]:
+    """Every message of the body and the body itself; None if the client hung up."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return messages, None
+        messages.append(message)
+        if not message.get("more_body", False):
+            break
+    if len(messages) == 1:
+        return messages, messages[0].get("body", b"")
+    return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay

@@ -1,0 +1,197 @@
+"""The fast lane answers what FastAPI answers, to the byte, and leaves FastAPI everything else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apikit import SERIES
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from starlette.types import Message, Receive, Scope, Send
+
+from app.http.fast_lane import FastLane
+from app.main import create_app
+from app.settings import Settings
+from app.v1.predict import fast_routes
+
+KEY = "lane-key"
+AUTH = {"authorization": f"Bearer {KEY}"}
+JSON = {"content-type": "application/json"}
+
+ANSWERED = [  # path, body: the plain case, answered by the lane
+    ("/v1/predict", {"values": SERIES, "horizon": 3}),
+    ("/v1/predict", {"values": SERIES, "horizon": 2, "levels": [50, 99.5]}),
+    ("/v1/predict", {"values": SERIES, "levels": []}),
+    ("/v1/predict", {"values": SERIES * 8}),  # a warning: values far outside training
+    ("/v1/models/toy/predict", {"values": SERIES, "start": "2001-01"}),
+    ("/v1/models/toy-diff/predict", {"values": SERIES, "horizon": 4}),
+    ("/v1/models/toy/predict/batch", {"series": [SERIES, SERIES[:-3]], "horizon": 2}),
+    ("/v1/models/toy/evaluate", {"values": SERIES, "levels": [80]}),
+    # refused by the endpoint, with the app's own error body
+    ("/v1/models/absent/predict", {"values": SERIES}),
+    ("/v1/predict", {"values": SERIES[:2]}),
+    ("/v1/predict", {"values": SERIES, "horizon": 10_000}),
+]
+LEFT = [  # path, raw body, headers: what FastAPI answers
+    ("/v1/predict", b"{}", {**JSON, **AUTH}),
+    ("/v1/predict", b'{"values": []}', {**JSON, **AUTH}),
+    ("/v1/predict", b"[1, 2]", {**JSON, **AUTH}),
+    ("/v1/predict", b'{"values": [1, 2', {**JSON, **AUTH}),
+    ("/v1/predict", b"", {**JSON, **AUTH}),
+    ("/v1/predict", b"1,2,3", {"content-type": "text/csv", **AUTH}),
+    ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**AUTH}),  # no content type
+    ("/v1/predict", json.dumps({"values": SERIES}).encode(), JSON),  # no key
+    (
+        "/v1/predict",
+        json.dumps({"values": SERIES}).encode(),
+        {**JSON, "authorization": "Bearer no"},
+    ),
+    ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**JSON, "authorization": "Basic a"}),
+    ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**JSON, "authorization": "Bearer"}),
+]
+
+
+def _client(models: Path, lane: bool) -> TestClient:
+    settings = Settings(
+        model_dir=models, default_model="toy", api_keys=SecretStr(KEY), fast_lane=lane
+    )
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture(scope="module")
+def clients(toy_models: Path) -> Iterator[tuple[TestClient, TestClient]]:
+    """The same service with the lane and without it."""
+    with _client(toy_models, True) as lane, _client(toy_models, False) as fastapi:
+        yield lane, fastapi
+
+
+def _same(mine: Any, theirs: Any) -> None:
+    assert mine.status_code == theirs.status_code
+    assert mine.content == theirs.content
+    skip = {"x-request-id"}
+    assert {k: v for k, v in mine.headers.items() if k not in skip} == {
+        k: v for k, v in theirs.headers.items() if k not in skip
+    }
+
+
+@pytest.mark.parametrize(("path", "body"), ANSWERED)
+def test_the_lane_answers_as_fastapi_does(
+    clients: tuple[TestClient, TestClient], path: str, body: Any
+) -> None:
+    lane, fastapi = clients
+    raw = json.dumps(body).encode()
+    _same(
+        lane.post(path, content=raw, headers={**JSON, **AUTH}),
+        fastapi.post(path, content=raw, headers={**JSON, **AUTH}),
+    )
+
+
+@pytest.mark.parametrize(("path", "raw", "headers"), LEFT)
+def test_what_the_lane_leaves_gets_fastapis_answer(
+    clients: tuple[TestClient, TestClient], path: str, raw: bytes, headers: dict[str, str]
+) -> None:
+    lane, fastapi = clients
+    _same(
+        lane.post(path, content=raw, headers=headers),
+        fastapi.post(path, content=raw, headers=headers),
+    )
+
+
+class _Behind:
+    """What the lane hands on: records each request and its whole body; answers 599."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, bytes]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message: Message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        self.seen.append((scope["path"], body))
+        await send({"type": "http.response.start", "status": 599, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture
+def lane(clients: tuple[TestClient, TestClient]) -> Iterator[tuple[TestClient, _Behind]]:
+    """The lane alone, in front of a recorder instead of FastAPI, for a started app."""
+    behind = _Behind()
+    started = clients[0].app
+    yield TestClient(FastLane(behind, fastapi=started, routes=fast_routes())), behind  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("path", "body"), ANSWERED)
+def test_the_plain_case_never_reaches_fastapi(
+    lane: tuple[TestClient, _Behind], path: str, body: Any
+) -> None:
+    client, behind = lane
+    response = client.post(path, json=body, headers=AUTH)
+    assert response.status_code != 599 and behind.seen == []
+
+
+@pytest.mark.parametrize(("path", "raw", "headers"), LEFT)
+def test_fastapi_gets_what_the_lane_leaves_with_its_whole_body(
+    lane: tuple[TestClient, _Behind], path: str, raw: bytes, headers: dict[str, str]
+) -> None:
+    client, behind = lane
+    assert client.post(path, content=raw, headers=headers).status_code == 599
+    assert behind.seen == [(path, raw)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/predict"), ("POST", "/v1/models/toy"), ("POST", "/v1/models/a/b/predict")],
+)
+def test_other_routes_and_methods_pass_through(
+    lane: tuple[TestClient, _Behind], method: str, path: str
+) -> None:
+    client, behind = lane
+    assert client.request(method, path, json={"values": SERIES}, headers=AUTH).status_code == 599
+    assert [seen for seen, _ in behind.seen] == [path]
+
+
+def test_with_swapped_dependencies_fastapi_answers(
+    clients: tuple[TestClient, TestClient], lane: tuple[TestClient, _Behind]
+) -> None:
+    client, behind = lane
+    app = clients[0].app
+    app.dependency_overrides[object] = object  # type: ignore[attr-defined]
+    try:
+        assert client.post("/v1/predict", json={"values": SERIES}, headers=AUTH).status_code == 599
+        assert len(behind.seen) == 1
+    finally:
+        app.dependency_overrides.clear()  # type: ignore[attr-defined]
+
+
+def test_the_access_log_and_metrics_name_the_route_template(
+    clients: tuple[TestClient, TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lane, _ = clients
+    capsys.readouterr()
+    assert lane.post("/v1/models/toy/predict", json={"values": SERIES}, headers=AUTH).is_success
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    access = [line for line in lines if line["logger"] == "app.access"]
+    assert [(a["route"], a["model"], a["version"]) for a in access] == [
+        ("/v1/models/{name}/predict", "toy", 1)
+    ]
+    scrape = lane.get("/metrics").text
+    assert 'route="/v1/models/{name}/predict"' in scrape
+
+
+def test_a_route_the_lane_cannot_call_is_refused_at_startup() -> None:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.post("/x")
+    async def needs_more(body: dict[str, int], settings: Settings) -> None: ...
+
+    with pytest.raises(ValueError, match="fast lane"):
+        FastLane(_Behind(), fastapi=None, routes=router.routes)  # type: ignore[arg-type]
