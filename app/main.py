@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 
 from app.dataplane import DataPlane
@@ -61,6 +62,11 @@ ROUTERS = (
 PROBES = frozenset({health.LIVE, health.READY, metrics.SCRAPE, *v2.PROBES})
 """Probe paths, each declared by its router: counted but never timed, shed or logged at INFO."""
 
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's native OpenTelemetry, off: the service reports through Prometheus and JSON logs,
+and installs no OpenTelemetry SDK, so FastAPI's check for a configured provider, made on
+every request, could never find one; it cost about 10 us per request (BENCHMARKS.md)."""
+
 DESCRIPTION = """Forecasts of a monthly series from an LSTM trained offline, served without
 TensorFlow: the network's forward pass runs in NumPy from the weights in `model.keras`.
 Every number is in the series' own units. Errors are JSON:
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
         docs_url=None,
         redoc_url=None,
     )
