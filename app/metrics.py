@@ -18,6 +18,7 @@ Python's GC and platform collectors are per process and left out in that mode.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -131,9 +132,21 @@ def record_request(
 ) -> None:
     """Count one answered request; time it unless it is a probe or a scrape."""
     method = method if method in METHODS else "other"
-    REQUESTS.labels(route, method, str(status)).inc()
-    if not probe:
-        LATENCY.labels(route, method).observe(seconds)
+    count, latency = _request_series(route, method, status, timed=not probe)
+    count.inc()
+    if latency is not None:
+        latency.observe(seconds)
+
+
+@functools.cache
+def _request_series(
+    route: str, method: str, status: int, timed: bool
+) -> tuple[Counter, Histogram | None]:
+    """The labelled counter and histogram of one route, method and status, looked up once:
+    `labels()` checks and locks on every call (a few us a request). Bounded: routes are
+    templates, methods `METHODS` or "other", statuses three digits."""
+    latency = LATENCY.labels(route, method) if timed else None
+    return REQUESTS.labels(route, method, str(status)), latency
 
 
 @contextmanager
