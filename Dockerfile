@@ -34,7 +34,7 @@ RUN pip install --require-hashes --only-binary=:all: -r requirements.lock \
  && pip check
 
 # Trim the venv (it is most of the image). Never used when serving: the test
-# suites of NumPy and h5py; NumPy's build-time parts (distutils, f2py, C headers,
+# suite of NumPy; NumPy's build-time parts (distutils, f2py, C headers,
 # static libs, the SIMD test module, type stubs); Swagger UI's source maps and
 # ES-module bundles (/docs loads swagger-ui-bundle.js); pip and setuptools.
 # Debug symbols are stripped from the extension modules but not from the wheels'
@@ -48,7 +48,7 @@ RUN pip install --require-hashes --only-binary=:all: -r requirements.lock \
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends binutils >/dev/null \
  && site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") \
- && find "$site/numpy" "$site/h5py" -depth -type d -name tests -exec rm -rf {} + \
+ && find "$site/numpy" -depth -type d -name tests -exec rm -rf {} + \
  && rm -rf "$site/numpy/distutils" "$site/numpy/f2py" "$site/numpy/_core/include" \
         "$site/numpy/_core/lib" "$site"/numpy/_core/_simd.*.so /opt/venv/bin/f2py \
         /opt/venv/bin/numpy-config \
@@ -58,8 +58,8 @@ RUN apt-get update -q \
  && python -m pip uninstall --yes --quiet pip setuptools \
  && rm -f /opt/venv/bin/pip* \
  && python -m compileall -q -f -j 0 --invalidation-mode unchecked-hash "$site" \
- && python -c "import numpy, h5py, joblib, httptools, fastapi, swagger_ui_bundle" \
- && python -c "import importlib.util as u, sys; bad = [m for m in ('tensorflow', 'keras', 'sklearn', 'scipy', 'pandas', 'matplotlib', 'torch') if u.find_spec(m)]; sys.exit(f'training-only packages in the serving image: {bad}' if bad else 0)"
+ && python -c "import numpy, joblib, httptools, fastapi, swagger_ui_bundle" \
+ && python -c "import importlib.util as u, sys; bad = [m for m in ('tensorflow', 'keras', 'sklearn', 'scipy', 'pandas', 'matplotlib', 'torch', 'h5py') if u.find_spec(m)]; sys.exit(f'training-only packages in the serving image: {bad}' if bad else 0)"
 
 
 FROM python:3.11-slim AS runtime

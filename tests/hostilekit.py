@@ -174,8 +174,8 @@ def fifo(version_dir: Path, name: str = "report.png") -> None:
 def release(path: Path) -> None:
     """Give a reader stuck on FIFO `path` its end of file (nothing, if no reader has it open).
 
-    HDF5 holds h5py's global lock while it reads: one reader stuck for ever would
-    stall every later h5py call in the process, the rest of a test session included.
+    A reader stuck for ever would hold its thread, and whatever lock it took, for the
+    rest of the test session (h5py's global lock, when the service read weights with it).
     """
     with contextlib.suppress(OSError):  # ENXIO: no reader, nothing to release
         os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))

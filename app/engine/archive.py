@@ -17,17 +17,15 @@ the config implies, within `MAX_PARAMETERS`, before its data is read.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import h5py
 import numpy as np
 import numpy.typing as npt
-from h5py import h5d
 
+from app.engine import hdf5
 from app.engine.errors import ModelFormatError, UnsupportedModelError
 from app.engine.keras_zip import read_archive
 from app.engine.layers import LAYERS, PASSTHROUGH, Layer, Shape, WeightReader
@@ -60,12 +58,12 @@ def load_network(data: bytes, where: str) -> Network:
             if c["class_name"] in LAYERS
         ]
         widths = _widths(todo, features, where)
-        with h5py.File(io.BytesIO(weights), "r") as h5:
-            layers = [
-                LAYERS[cfg["class_name"]].from_keras(cfg["config"], width, _reader(h5, group, cfg))
-                for (cfg, group), width in zip(todo, widths, strict=True)
-            ]
-    except (OSError, KeyError) as exc:
+        h5 = hdf5.File(weights).root
+        layers = [
+            LAYERS[cfg["class_name"]].from_keras(cfg["config"], width, _reader(h5, group, cfg))
+            for (cfg, group), width in zip(todo, widths, strict=True)
+        ]
+    except (hdf5.HDF5Error, KeyError) as exc:
         raise ModelFormatError(f"{where}: unreadable model.weights.h5 ({exc})") from exc
     except (TypeError, AttributeError, IndexError) as exc:
         raise ModelFormatError(f"{where}: malformed config.json ({exc!r})") from exc
@@ -136,16 +134,16 @@ def _snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def _reader(h5: h5py.File, group: str, cfg: Config) -> WeightReader:
+def _reader(h5: hdf5.Group, group: str, cfg: Config) -> WeightReader:
     """Read ``<group>/<var_path>/0..n-1`` as float64, checking owner, count, shapes, finiteness."""
     name = cfg["config"]["name"]
 
     def read(var_path: str, shapes: list[Shape]) -> list[npt.NDArray[np.float64]]:
-        saved_name = _node(h5, f"{group}/vars").attrs.get("name", name)
+        saved_name = _group(h5, f"{group}/vars").attribute("name") or name
         if saved_name != name:
             raise ModelFormatError(f"weights in {group} belong to {saved_name!r}, not {name!r}")
         path = f"{group}/{var_path}"
-        found = set(_node(h5, path).keys())
+        found = set(_group(h5, path).names())
         if found != {str(i) for i in range(len(shapes))}:
             raise ModelFormatError(
                 f"{path}: expected {len(shapes)} weight arrays, found {sorted(found)}"
@@ -158,50 +156,39 @@ def _reader(h5: h5py.File, group: str, cfg: Config) -> WeightReader:
     return read
 
 
-def _node(h5: h5py.File, path: str) -> Any:
-    """The object at `path`, reached through hard links only.
-
-    A soft or external link could name any object or file (a FIFO included):
-    HDF5 would open it by its path, outside the bytes that were hashed.
-    """
-    node: Any = h5
+def _node(h5: hdf5.Group, path: str) -> hdf5.Group | hdf5.Dataset:
+    """The object at `path`, through hard links only (`hdf5` refuses the others: a soft or
+    external link could name any object or file, outside the bytes that were hashed)."""
+    node: hdf5.Group | hdf5.Dataset | None = h5
     for part in path.split("/"):
-        link = node.get(part, getlink=True)
-        if link is None:
+        node = node.get(part) if isinstance(node, hdf5.Group) else None
+        if node is None:
             raise KeyError(f"no {path}")
-        if not isinstance(link, h5py.HardLink):
-            kind = type(link).__name__
-            raise ModelFormatError(f"{path}: is an HDF5 {kind}; weights must be stored inline")
-        node = node[part]
+    assert node is not None
     return node
 
 
-_INLINE = (h5d.CONTIGUOUS, h5d.CHUNKED, h5d.COMPACT)
+def _group(h5: hdf5.Group, path: str) -> hdf5.Group:
+    node = _node(h5, path)
+    if not isinstance(node, hdf5.Group):
+        raise ModelFormatError(f"{path}: not a group")
+    return node
 
 
-def _weights(h5: h5py.File, path: str, shape: Shape) -> npt.NDArray[np.float64]:
+def _weights(h5: hdf5.Group, path: str, shape: Shape) -> npt.NDArray[np.float64]:
     """One weight array, read only once its shape, type and storage are what the config says.
 
-    The shape check comes first: a 15000 x 15000 dataset whose chunks were never
-    written is a few bytes in the file and 900 MB once read.
+    The shape check comes first: a 15000 x 15000 dataset stored as a few bytes
+    would be 900 MB once read.
     """
     dataset = _node(h5, path)
-    if not isinstance(dataset, h5py.Dataset):
+    if not isinstance(dataset, hdf5.Dataset):
         raise ModelFormatError(f"{path}: not a weight array")
     if dataset.shape != shape:
         raise ModelFormatError(
             f"weight shapes do not match: {path} is {dataset.shape}, the config says {shape}"
         )
-    plist = dataset.id.get_create_plist()
-    chunk = math.prod(dataset.chunks or ())
-    if dataset.dtype.kind != "f" or plist.get_layout() not in _INLINE or plist.get_external_count():
-        raise ModelFormatError(f"{path}: weights must be floating point, stored inline")
-    if dataset.chunks is not None and chunk > max(1, math.prod(shape)):
-        raise ModelFormatError(f"{path}: chunks of {chunk:,} values for {shape}")
-    out = np.empty(shape, np.float64)
-    if out.size:
-        dataset.read_direct(out)
-    return out
+    return dataset.read().astype(np.float64)
 
 
 def _network(layers: Sequence[Layer], look_back: int | None) -> Network:
