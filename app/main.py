@@ -65,7 +65,8 @@ PROBES = frozenset({health.LIVE, health.READY, metrics.SCRAPE, *v2.PROBES})
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 """FastAPI's native OpenTelemetry, off: the service reports through Prometheus and JSON logs,
 and installs no OpenTelemetry SDK, so FastAPI's check for a configured provider, made on
-every request, could never find one; it cost about 10 us per request (BENCHMARKS.md)."""
+every request, could never find one; it cost about 5 us per request (BENCHMARKS.md,
+"Measurements behind design choices")."""
 
 DESCRIPTION = """Forecasts of a monthly series from an LSTM trained offline, served without
 TensorFlow: the network's forward pass runs in NumPy from the weights in `model.keras`.

@@ -28,7 +28,7 @@ SECONDS = 10
 FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("forecast: the NumPy engine (LSTM and Dense layers)", ("/app/engine/",)),
     ("forecast: pipeline, recursion, intervals", ("/app/contract/", "/app/forecaster.py")),
-    ("data plane: checks, warnings, batching", ("/app/dataplane.py",)),
+    ("data plane: checks, warnings, batching", ("/app/dataplane.py", "/app/coalescing.py")),
     ("answer: response schema built from the forecast", ("/app/v1/schemas.py",)),
     (
         "access log: one JSON line per request",
@@ -36,6 +36,10 @@ FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("metrics: Prometheus counters and histogram", ("prometheus_client/", "/app/metrics.py")),
     ("API key check", ("/app/http/auth.py", "fastapi/security/")),
+    (
+        "fast lane: matching, reading the body, answering (`app/http/fast_lane.py`)",
+        ("/app/http/fast_lane.py",),
+    ),
     (
         "load shedding, body-size limit, request context",
         ("/app/http/middleware/", "/app/http/context.py", "/app/http/offload.py"),

@@ -1,10 +1,10 @@
 """A reader for the HDF5 files Keras writes, without h5py: the subset h5py writes by default.
 
 Why not h5py: importing it and opening one file cost each serving process about 12 MiB
-of resident memory (HDF5's library and free lists; BENCHMARKS.md, "Start and
-footprint"), a fifth of everything the service imports, to read a few thousand
-numbers once at load. And it hands untrusted bytes to a large C library, where a
-reader of the one layout Keras uses can bound every read itself.
+of resident memory (HDF5's library and free lists), an eighth of the process, to read
+a few thousand numbers once at load (BENCHMARKS.md, "Measurements behind design
+choices"). And it hands untrusted bytes to a large C library, where a reader of the
+one layout Keras uses can bound every read itself.
 
 What it reads is what `h5py.File(path, "w")` writes with its default (earliest)
 format, as Keras 3's `model.weights.h5` is: superblock version 0, version-1

@@ -3,7 +3,7 @@
 For a small forecast, FastAPI's work around the endpoint costs more than the
 forecast: matching the path against every route, solving the dependencies,
 validating the answer against its model before serialising it (BENCHMARKS.md,
-"Where a predict's time goes"). This ASGI layer, the innermost middleware,
+"Measurements behind design choices"). This ASGI layer, the innermost middleware,
 answers the routes given to it in the plain case: a POST whose body is JSON,
 a key the service accepts (or none needed), and a body the route's model
 validates. It calls the route's own endpoint with the arguments FastAPI would
