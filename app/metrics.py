@@ -163,8 +163,16 @@ def in_flight(probe: bool) -> Iterator[None]:
 
 
 def record_forecasts(model: str, version: int, series: int, horizon: int) -> None:
-    FORECASTS.labels(model, str(version)).inc(series)
-    FORECAST_VALUES.labels(model, str(version)).inc(series * horizon)
+    forecasts, values = _forecast_series(model, version)
+    forecasts.inc(series)
+    values.inc(series * horizon)
+
+
+@functools.cache
+def _forecast_series(model: str, version: int) -> tuple[Counter, Counter]:
+    """A version's two labelled counters, looked up once (as `_request_series`). Bounded by
+    the versions the process has served."""
+    return FORECASTS.labels(model, str(version)), FORECAST_VALUES.labels(model, str(version))
 
 
 def record_coalesced(requests: int) -> None:
