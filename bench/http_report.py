@@ -8,7 +8,7 @@ from bench import servers
 from bench.report import median, num, ratio, table
 
 LABELS = {
-    "bare": "bare FastAPI: same body model, same-shaped answer, no middleware",
+    "bare": "bare FastAPI: same body model and answer shape, no middleware, uvicorn's access log",
     "predict": "**ours: `POST /v1/predict`, 80 % and 95 % intervals**",
     "plain": "ours: `POST /v1/predict`, `levels: []` (no intervals)",
     "stack": "ours: `POST /bench/validate` (our stack, no forecast)",
