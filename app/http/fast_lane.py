@@ -29,7 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ServiceError
-from app.http.auth import ApiKeys
+from app.http.auth import ApiKeys, require_api_key
 from app.http.exception_handlers import service_error_response
 
 BODY = "body"
@@ -61,6 +61,17 @@ class _Lane:
             raise ValueError(f"{route.path}: the fast lane calls async endpoints only")
         if route.status_code not in (None, 200) or route.response_model is None:
             raise ValueError(f"{route.path}: the fast lane answers 200 with a response model")
+        if any(d.dependency is not require_api_key for d in route.dependencies):
+            raise ValueError(f"{route.path}: the fast lane checks the API key, nothing else")
+        shaped = (
+            route.response_model_include,
+            route.response_model_exclude,
+            route.response_model_exclude_unset,
+            route.response_model_exclude_defaults,
+            route.response_model_exclude_none,
+        )
+        if any(shaped) or not route.response_model_by_alias:
+            raise ValueError(f"{route.path}: the fast lane dumps the whole response model")
         return cls(route, body, TypeAdapter(route.response_model), route.endpoint, params)
 
 

@@ -9,14 +9,17 @@ from typing import Any
 
 import pytest
 from apikit import SERIES
+from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.types import Message, Receive, Scope, Send
 
+from app.http.deps import SettingsDep
 from app.http.fast_lane import FastLane
 from app.main import create_app
 from app.settings import Settings
 from app.v1.predict import fast_routes
+from app.v1.schemas import PredictRequest, PredictResponse
 
 KEY = "lane-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -185,13 +188,36 @@ def test_the_access_log_and_metrics_name_the_route_template(
     assert 'route="/v1/models/{name}/predict"' in scrape
 
 
-def test_a_route_the_lane_cannot_call_is_refused_at_startup() -> None:
-    from fastapi import APIRouter
+async def _plain(body: PredictRequest) -> PredictResponse:
+    raise AssertionError("never called")
 
+
+async def _needs_settings(body: PredictRequest, settings: SettingsDep) -> PredictResponse:
+    raise AssertionError("never called")
+
+
+def _routes(endpoint: Any = _plain, **options: Any) -> list[Any]:
     router = APIRouter()
+    router.post("/x", **options)(endpoint)
+    return router.routes
 
-    @router.post("/x")
-    async def needs_more(body: dict[str, int], settings: Settings) -> None: ...
 
-    with pytest.raises(ValueError, match="fast lane"):
-        FastLane(_Behind(), fastapi=None, routes=router.routes)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("endpoint", "options", "why"),
+    [
+        (_needs_settings, {}, "gives only body, plane and path"),
+        (_plain, {"dependencies": [Depends(lambda: None)]}, "checks the API key, nothing else"),
+        (_plain, {"response_model_exclude_none": True}, "dumps the whole response model"),
+        (_plain, {"status_code": 201}, "answers 200"),
+    ],
+)
+def test_a_route_the_lane_cannot_answer_as_fastapi_is_refused_at_startup(
+    endpoint: Any, options: dict[str, Any], why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        FastLane(_Behind(), fastapi=None, routes=_routes(endpoint, **options))  # type: ignore[arg-type]
+
+
+def test_a_plain_route_takes_the_lane() -> None:
+    lane = FastLane(_Behind(), fastapi=None, routes=_routes())  # type: ignore[arg-type]
+    assert [entry.route.path for entry in lane.lanes] == ["/x"]
