@@ -21,7 +21,8 @@ import pytest
 from liveserver import ROOT
 
 WEB = {"fastapi", "starlette", "uvicorn"}
-TRAINING = {"tensorflow", "keras", "sklearn", "training", "matplotlib", "pandas"}
+# h5py too: Keras writes the weights with it, the service reads them itself (app/engine/hdf5.py)
+TRAINING = {"tensorflow", "keras", "sklearn", "training", "matplotlib", "pandas", "h5py"}
 
 
 def imported(path: Path) -> set[str]:
