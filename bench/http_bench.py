@@ -5,8 +5,8 @@ Servers run side by side, each one uvicorn worker on 127.0.0.1 pinned to the sam
 
 - bare: `bench.bare_app:app`, FastAPI with the service's request model and a
   same-shaped answer built once, no middleware: the ceiling the framework allows; uvicorn
-  writes its default access log line per request, as ours writes its JSON one (without
-  it, bare FastAPI took about 108 us of CPU per request instead of 141 on 2026-12-06);
+  writes its default access log line per request, as ours writes its JSON one;
+- quiet bare: the same without uvicorn's access log, the framework's own ceiling;
 - ours: `python -m app` from the serving venv (no TensorFlow installed), as deployed,
   with every production feature on: the JSON access log, Prometheus metrics, request
   ids, load shedding, and an API key every request carries; plus
@@ -124,6 +124,8 @@ def measure(
         ours = stack.enter_context(_ours(model, serve_python, logs, workers=1))
         bare_app = servers.uvicorn(serve_python, "bench.bare_app:app")
         bare = stack.enter_context(servers.serve("bare", bare_app, {}, logs, ready_path="/docs"))
+        quiet_app = servers.uvicorn(serve_python, "bench.bare_app:app", "--no-access-log")
+        quiet = stack.enter_context(servers.serve("quiet", quiet_app, {}, logs, ready_path="/docs"))
         peer_app = servers.uvicorn(peer_python, "bench.peer_app:app")
         peer = stack.enter_context(
             servers.serve("peer", peer_app, peer_env(model), logs, timeout=180)
@@ -134,15 +136,16 @@ def measure(
         for _ in range(plan.rounds):
             cell("loadgen ceiling c=32", canned, "/", bodies["plain_file"], 32, plan.warmup, False)
             for c in plan.concurrencies:
-                cell(
-                    f"bare c={c}",
-                    bare,
-                    "/v1/predict",
-                    bodies["predict_file"],
-                    c,
-                    plan.warmup,
-                    False,
-                )
+                for key, server in (("bare", bare), ("quiet", quiet)):
+                    cell(
+                        f"{key} c={c}",
+                        server,
+                        "/v1/predict",
+                        bodies["predict_file"],
+                        c,
+                        plan.warmup,
+                        False,
+                    )
                 for key, body in (("predict", "predict_file"), ("plain", "plain_file")):
                     cell(f"{key} c={c}", ours, "/v1/predict", bodies[body], c, plan.warmup, True)
                 cell(f"stack c={c}", ours, CEILING_PATH, bodies["plain_file"], c, plan.warmup, True)

@@ -9,6 +9,7 @@ from bench.report import median, num, ratio, table
 
 LABELS = {
     "bare": "bare FastAPI: same body model and answer shape, no middleware, uvicorn's access log",
+    "quiet": "quiet bare FastAPI: the same, uvicorn's access log off",
     "predict": "**ours: `POST /v1/predict`, 80 % and 95 % intervals**",
     "plain": "ours: `POST /v1/predict`, `levels: []` (no intervals)",
     "stack": "ours: `POST /bench/validate` (our stack, no forecast)",
@@ -35,11 +36,15 @@ def render(result: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         for key, label in LABELS.items():
             if (f := cells.get(f"{key} c={c}")) is not None:
                 rows.append([label, str(c), _rps(f), *_latencies(f), _cpu(f), num(f["errors"])])
-        bare, pred, plain = (cells[f"{k} c={c}"] for k in ("bare", "predict", "plain"))
+        bare, quiet, pred, plain = (
+            cells[f"{k} c={c}"] for k in ("bare", "quiet", "predict", "plain")
+        )
         judged["ratios"][c] = {
             "intervals": _pct(pred["rps"], bare["rps"]),
             "plain": _pct(plain["rps"], bare["rps"]),
             "p99": ratio(pred["p99_ms"], bare["p99_ms"]),
+            "intervals_quiet": _pct(pred["rps"], quiet["rps"]),
+            "p99_quiet": ratio(pred["p99_ms"], quiet["p99_ms"]),
         }
         ratios.append(
             [
@@ -49,6 +54,8 @@ def render(result: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
                 num(judged["ratios"][c]["plain"], 0, " %"),
                 num(_pct(bare["cpu_us_per_request"], plain["cpu_us_per_request"]), 0, " %"),
                 num(judged["ratios"][c]["p99"], 1, "x"),
+                num(judged["ratios"][c]["intervals_quiet"], 0, " %"),
+                num(judged["ratios"][c]["p99_quiet"], 1, "x"),
             ]
         )
     judged["batch"] = {
@@ -78,6 +85,8 @@ def render(result: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
                 "no intervals / bare, req/s",
                 "(by server CPU)",
                 "predict p99 / bare p99",
+                "predict / quiet bare, req/s",
+                "p99 / quiet bare's",
             ],
             ratios,
         ),

@@ -165,6 +165,19 @@ def _targets(http: dict[str, Any], start: dict[str, Any], forecast: dict[str, An
             lower=True,
         ),
         _target(
+            "the same two against quiet bare FastAPI (uvicorn's access log off): req/s",
+            at8["intervals_quiet"],
+            TARGETS["intervals"],
+            "{:.0f} %",
+        ),
+        _target(
+            "... p99",
+            at8["p99_quiet"],
+            TARGETS["p99"],
+            "{:.1f}x",
+            lower=True,
+        ),
+        _target(
             "one forecast in process (pipeline, 5 members, 2 levels) <= 30 µs",
             one,
             TARGETS["one_forecast_us"],
