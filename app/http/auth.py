@@ -15,7 +15,9 @@ from it and schema fuzzers do not insist on a token the server ignores. Probes,
 metrics and the docs stay open. Keys are compared as SHA-256 digests with
 `hmac.compare_digest`, against every key without stopping at a match, so
 neither the time taken nor anything logged reveals which key, or how much of
-one, was right. No key is ever logged.
+one, was right. No key is ever logged. The fast lane (`app.http.fast_lane`) answers
+the requests it takes only when `ApiKeys.accepts` their key; a missing or wrong one goes
+on to this dependency and its 401.
 """
 
 from __future__ import annotations
