@@ -121,10 +121,10 @@ class File:
         if self._budget < 0:
             raise HDF5Error(f"more than {MAX_NODES} nodes: not a weights file")
 
-    def _symbol_entry(self, at: int) -> tuple[int, int, int, bytes]:
-        """(name offset in the heap, object header address, cache type, scratch pad)."""
+    def _symbol_entry(self, at: int) -> tuple[int, int, int]:
+        """(name offset in the heap, object header address, cache type: 2 is a soft link)."""
         name, header, cache = struct.unpack("<QQI", self._bytes(at, 20))
-        return name, header, cache, self._bytes(at + 24, 16)
+        return name, header, cache
 
     # Object headers (version 1) and their messages.
 
@@ -165,10 +165,10 @@ class File:
 
     # Groups as symbol tables: a v1 B-tree of symbol-table nodes, names in a local heap.
 
-    def symbol_table(self, btree: int, heap: int) -> dict[str, tuple[int, int, bytes]]:
-        """name -> (object header address, cache type, scratch pad) of every entry."""
+    def symbol_table(self, btree: int, heap: int) -> dict[str, tuple[int, int]]:
+        """name -> (object header address, cache type) of every entry."""
         names = self._local_heap(heap)
-        entries: dict[str, tuple[int, int, bytes]] = {}
+        entries: dict[str, tuple[int, int]] = {}
         for node in self._leaves(btree, set(), 0):
             self._visit()
             if self._bytes(node, 4) != b"SNOD":
@@ -177,8 +177,8 @@ class File:
             if count > 2 * self._leaf_k:
                 raise HDF5Error(f"symbol-table node at {node} holds {count} entries")
             for i in range(count):
-                offset, header, cache, scratch = self._symbol_entry(node + 8 + 40 * i)
-                entries[_name(names, offset)] = (header, cache, scratch)
+                offset, header, cache = self._symbol_entry(node + 8 + 40 * i)
+                entries[_name(names, offset)] = (header, cache)
         return entries
 
     def _leaves(self, node: int, seen: set[int], depth: int) -> list[int]:
@@ -253,7 +253,7 @@ class Group:
         entry = self._entries.get(name)
         if entry is None:
             return None
-        header, cache, _ = entry
+        header, cache = entry
         path = f"{self.path.rstrip('/')}/{name}"
         if cache == 2:
             raise HDF5Error(f"{path}: is an HDF5 soft link; weights must be stored inline")

@@ -19,7 +19,7 @@ off (`FORECAST_FAST_LANE=false`), FastAPI answers them all.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,6 @@ class _Lane:
     route: APIRoute
     body: type[BaseModel]
     answer: TypeAdapter[Any]
-    endpoint: Callable[..., Awaitable[Any]]
     params: frozenset[str]
 
     @classmethod
@@ -72,7 +71,7 @@ class _Lane:
         )
         if any(shaped) or not route.response_model_by_alias:
             raise ValueError(f"{route.path}: the fast lane dumps the whole response model")
-        return cls(route, body, TypeAdapter(route.response_model), route.endpoint, params)
+        return cls(route, body, TypeAdapter(route.response_model), params)
 
 
 class FastLane:
@@ -111,7 +110,7 @@ class FastLane:
         if PLANE in lane.params:
             arguments[PLANE] = self.fastapi.state.plane
         try:
-            answer = await lane.endpoint(**arguments)
+            answer = await lane.route.endpoint(**arguments)
         except ServiceError as error:
             await service_error_response(error)(scope, receive, send)
             return
