@@ -26,10 +26,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import ServiceError
 from app.http.auth import ApiKeys, require_api_key
+from app.http.bodies import joined, read_messages, replaying
 from app.http.exception_handlers import service_error_response
 
 BODY = "body"
@@ -93,12 +94,12 @@ class FastLane:
         else:
             await self.app(scope, receive, send)
             return
-        messages, raw = await _read(receive)
-        if raw is None:  # the client hung up
+        messages = await read_messages(receive)
+        if messages is None:  # the client hung up
             return
-        body = self._plain(scope, raw, lane)
+        body = self._plain(scope, joined(messages), lane)
         if body is None:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replaying(messages, receive), send)
             return
         path_params = {
             key: lane.route.param_convertors[key].convert(value)
@@ -152,27 +153,3 @@ def _authorised(keys: ApiKeys, authorization: bytes | None) -> bool:
         return False
     scheme, _, credentials = authorization.decode("latin-1").partition(" ")
     return scheme.lower() == "bearer" and bool(credentials) and keys.accepts(credentials)
-
-
-async def _read(receive: Receive) -> tuple[list[Message], bytes | None]:
-    """Every message of the body and the body itself; None if the client hung up."""
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return messages, None
-        messages.append(message)
-        if not message.get("more_body", False):
-            break
-    if len(messages) == 1:
-        return messages, messages[0].get("body", b"")
-    return messages, b"".join(m.get("body", b"") for m in messages)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replay

@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.errors import Overloaded
+from app.http.bodies import read_messages, replaying
 from app.http.exception_handlers import status_of
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class LoadSheddingMiddleware:
             return
         if await self._refused_if_full(send):  # full already: refused before its body is read
             return
-        received = await _body(receive)
+        received = await read_messages(receive)
         if received is None:
             return  # the client hung up before it finished sending
         if await self._refused_if_full(send):  # filled up while the body was arriving
@@ -75,16 +76,13 @@ class LoadSheddingMiddleware:
                 self.in_flight -= 1
                 holding = False
 
-        async def replay() -> Message:
-            return received.pop(0) if received else await receive()
-
         async def answer(message: Message) -> None:
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 leave()  # the work is done; a slow reader now holds only its socket
             await send(message)
 
         try:
-            await self.app(scope, replay, answer)
+            await self.app(scope, replaying(received, receive), answer)
         finally:
             leave()
 
@@ -111,21 +109,6 @@ class LoadSheddingMiddleware:
         start, body = _refusal(limit)
         await send(start)
         await send(body)
-
-
-async def _body(receive: Receive) -> list[Message] | None:
-    """The body's messages, to the last one; None if the client hung up.
-
-    Bounded in size and time by the body limits outside, which stop this read.
-    """
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        messages.append(message)
-        if not message.get("more_body", False):
-            return messages
 
 
 @functools.lru_cache(maxsize=4)
