@@ -11,12 +11,18 @@ windows, once per step) and the recursion computed the defining way
 gain of `SeasonalPipeline.forecast` is measured side by side. Pinned to one CPU,
 OpenBLAS on one thread, as a serving worker runs; methods take turns
 (`bench.timing.interleaved`), medians of 7 repeats.
+
+Below them, the core's floor for the network: its multiply-adds at this core's rate for
+a large float32 matrix product, plus its tanh evaluations at NumPy's vectorised rate, both
+measured in the same run. No code computing this network on this core, compiled or not,
+can run much below it: it is the limit the engine's row is judged against.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -24,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from app.engine.network import Network
 from bench.report import duration, num, table, version_dir_main
 from bench.timing import interleaved
 from bench.workload import VALUES_PER_REQUEST, batch_body, milk_values
@@ -73,12 +80,56 @@ def measure(version_dir: Path) -> dict[str, Any]:
             fast = spec.forecast(rows, horizon, scaler, predict)
             slow = stepwise_forecast(rows, horizon, spec, scaler, predict)
             largest = max(largest, float(np.abs(fast - slow).max() / np.abs(slow).max()))
+        rates = core_rates()
+    flops, tanhs = network_work(forecaster.network, forecaster.pipeline.look_back)
+    for label, series, horizon in CASES:
+        seconds[label]["floor"] = horizon * series * (flops / rates[0] + tanhs / rates[1])
     return {
         "seconds": seconds,
+        "rates": rates,
         "largest_relative_difference": largest,
         "values_per_series": VALUES_PER_REQUEST,
         "numpy": np.__version__,
     }
+
+
+def network_work(network: Network, steps: int) -> tuple[float, float]:
+    """(floating-point operations, tanh evaluations) of one window through every member.
+
+    As the engine computes it (`app.engine.layers`): an LSTM step is one product of the
+    gates' weights with [h; x; 1] and one tanh over the four gates and one over the cell;
+    a Dense layer is one product (its linear activation is free).
+    """
+    from app.engine.layers import LSTM
+
+    flops = tanhs = 0.0
+    for layer in network.layers:
+        if isinstance(layer, LSTM):
+            u, k = layer.units, layer.inputs
+            flops += steps * layer.members * 2 * 4 * u * (u + k + 1)
+            tanhs += steps * layer.members * 5 * u
+        else:
+            flops += layer.members * 2 * layer.inputs * layer.units
+    return flops, tanhs
+
+
+def core_rates() -> tuple[float, float]:
+    """(float32 FLOP/s of a 1,024-square matrix product, tanh/s over 640,000 float32), best of 5."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((1024, 1024), dtype=np.float32) for _ in range(2))
+    product = np.empty_like(a)
+    gates = rng.random(640_000, dtype=np.float32)
+    matmul = min(_seconds(partial(np.matmul, a, b, out=product)) for _ in range(5))
+    tanh = min(_seconds(partial(np.tanh, gates, out=gates)) for _ in range(5))
+    return 2 * 1024**3 / matmul, gates.size / tanh
+
+
+def _seconds(call: Callable[[], Any], repeats: int = 10) -> float:
+    call()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    return (time.perf_counter() - started) / repeats
 
 
 def _steps(predict: Callable[[np.ndarray], Any], windows: np.ndarray, horizon: int) -> None:
@@ -91,6 +142,7 @@ ROWS = (
     ("recursion", "its recursion: `SeasonalPipeline.forecast` (pipeline + network)"),
     ("stepwise", "the same recursion the defining way: `stepwise_forecast`"),
     ("engine", "the network alone: `Network` forward pass, once per step"),
+    ("floor", "the core's floor for the network: its arithmetic at this core's peak rates"),
 )
 
 
@@ -113,6 +165,13 @@ def render(result: dict[str, Any]) -> list[str]:
         "of about 0.2 s, the methods taking turns. The recursion computed both ways agrees "
         f"to {result['largest_relative_difference']:.1e} (largest relative difference). "
         f"NumPy {result['numpy']}.",
+        "",
+        "The floor is computed, not run: the network's floating-point operations at this "
+        f"core's rate for a 1,024-square float32 matrix product ({result['rates'][0] / 1e9:.0f}"
+        " GFLOP/s, one thread) plus its tanh evaluations (four gates and the cell, per member "
+        f"and step) at NumPy's vectorised rate ({result['rates'][1] / 1e9:.2f} G/s), both "
+        "measured in this run, best of 5. Memory traffic, the recursion and everything "
+        "around the network are free in it.",
     ]
 
 
