@@ -1,5 +1,8 @@
 """Concurrent one-series forecasts computed together: dynamic batching, without a timer.
 
+`/v1/predict` with posted values and the V2 `infer` of one posted series come here when
+small enough for the event loop (`app.http.offload.INLINE_WORK`).
+
 A forecast of one series is mostly fixed cost: a few hundred NumPy calls on arrays
 of a few dozen numbers, whatever the batch (BENCHMARKS.md, "A forecast in process":
 one series about 190 us, eight about 285 us). `Coalescer` forecasts requests for
@@ -44,9 +47,11 @@ inline size (`app.http.offload.INLINE_WORK`) cost alone; together they cost less
 MAX_TURNS = 8
 """Most turns of the event loop a pass waits for requests still joining it (see the module)."""
 
-Key = tuple[str, int, tuple[float, ...] | None]  # model, horizon, levels (None: the defaults)
-PredictEach = Callable[[str, Sequence[Any], int, Any], list[Any]]
-"""`DataPlane.predict_each`: (model, series, horizon, levels) -> an answer or refusal per series."""
+Key = tuple[str, int, tuple[float, ...] | None, str]
+"""Model, horizon, levels (None: the defaults) and the name errors give the values."""
+PredictEach = Callable[[str, Sequence[Any], int, Any, str], list[Any]]
+"""`DataPlane.predict_each`: (model, series, horizon, levels, field) -> an answer or refusal
+per series."""
 
 
 @dataclass
@@ -66,14 +71,21 @@ class Coalescer:
         self._units = 0  # their work
 
     async def predict(
-        self, name: str, values: Values, horizon: int, levels: Levels | None, work: Work
+        self,
+        name: str,
+        values: Values,
+        horizon: int,
+        levels: Levels | None,
+        work: Work,
+        field: str = "values",
     ) -> Forecasts:
         """The forecast of `values`, as `DataPlane.predict` answers it, computed with the
-        others that arrive meanwhile; its refusal is raised here, for this request only."""
+        others that arrive meanwhile; its refusal is raised here, for this request only.
+        Errors and warnings name the values `field`, as the request's protocol calls them."""
         loop = asyncio.get_running_loop()
         if not self._waiting:
             self._later(loop, seen=1, turns=0)
-        key = (name, horizon, None if levels is None else tuple(levels))
+        key = (name, horizon, None if levels is None else tuple(levels), field)
         waiting = _Waiting(values, work, loop.create_future())
         self._waiting.setdefault(key, []).append(waiting)
         self._count += 1
@@ -97,10 +109,10 @@ class Coalescer:
                 self._answer(key, chunk)
 
     def _answer(self, key: Key, chunk: list[_Waiting]) -> None:
-        name, horizon, levels = key
+        name, horizon, levels, field = key
         metrics.record_coalesced(len(chunk))
         try:
-            answers = self._predict_each(name, [w.values for w in chunk], horizon, levels)
+            answers = self._predict_each(name, [w.values for w in chunk], horizon, levels, field)
         except Exception as exc:  # one refusal for all (no such model, levels it cannot serve)
             for waiting in chunk:
                 if not waiting.answer.done():

@@ -95,7 +95,12 @@ class DataPlane:
         return self._forecast(forecaster, values_only([values]), [field], horizon, levels)
 
     def predict_each(
-        self, name: str, series: Sequence[Values], horizon: int, levels: Levels | None = None
+        self,
+        name: str,
+        series: Sequence[Values],
+        horizon: int,
+        levels: Levels | None = None,
+        field: str = "values",
     ) -> list[Forecasts | InvalidInput]:
         """`predict` of each series, as `predict` would answer it alone, in one vectorised pass.
 
@@ -112,7 +117,7 @@ class DataPlane:
         kept: list[int] = []
         for values in series:
             try:
-                self._check_length(forecaster, len(values), "values")
+                self._check_length(forecaster, len(values), field)
                 work = Work.forecast(1, len(values), horizon, members, len(chosen))
                 check_work(work, self._settings.max_work)
             except InvalidInput as refusal:
@@ -121,7 +126,7 @@ class DataPlane:
                 answers.append(None)
                 kept.append(len(answers) - 1)
         if not kept:
-            return _overflowed(answers)
+            return _overflowed(answers, field)
         prediction = forecaster.predict([series[i] for i in kept], horizon, chosen)
         finite = _finite_rows(prediction)
         if prediction.overflow is not None and chosen and not prediction.bands:
@@ -129,7 +134,7 @@ class DataPlane:
             # the others once more, without it.
             kept = [i for i, ok in zip(kept, finite.tolist(), strict=True) if ok]
             if not kept:
-                return _overflowed(answers)
+                return _overflowed(answers, field)
             prediction = forecaster.predict([series[i] for i in kept], horizon, chosen)
             finite = _finite_rows(prediction)
         metrics.record_forecasts(forecaster.name, forecaster.version, int(finite.sum()), horizon)
@@ -142,13 +147,13 @@ class DataPlane:
                 version=forecaster.version,
                 horizon=horizon,
                 values=prediction.values[row : row + 1],
-                warnings=[w for w in [*notes, note and f"values: {note}"] if w],
+                warnings=[w for w in [*notes, note and f"{field}: {note}"] if w],
                 intervals=[
                     Band(band.level, band.lower[row : row + 1], band.upper[row : row + 1])
                     for band in prediction.bands
                 ],
             )
-        return _overflowed(answers)
+        return _overflowed(answers, field)
 
     def predict_batch(
         self,
@@ -362,11 +367,11 @@ class DataPlane:
 
 
 def _overflowed(
-    answers: list[Forecasts | InvalidInput | None],
+    answers: list[Forecasts | InvalidInput | None], field: str
 ) -> list[Forecasts | InvalidInput]:
     """Each row still without an answer is refused: its forecast overflowed. (Built only for
     those: a refusal costs a few microseconds, and most rows get a forecast.)"""
-    return [InvalidInput.at("values", OVERFLOW) if a is None else a for a in answers]
+    return [InvalidInput.at(field, OVERFLOW) if a is None else a for a in answers]
 
 
 def _finite_rows(prediction: Prediction) -> np.ndarray:

@@ -152,6 +152,24 @@ def test_a_refused_request_does_not_refuse_the_others(plane: DataPlane) -> None:
     assert short.errors[0].field == overflow.errors[0].field == "values"
 
 
+def test_each_request_names_its_values_as_its_protocol_does(plane: DataPlane) -> None:
+    """V1 says `values`, V2 `values[0]`: requests of both share no pass, and each refusal
+    or warning names the field its request sent."""
+
+    async def both() -> list[Any]:
+        calls = [
+            plane.coalescer.predict("toy", SERIES[:2], 2, None, SMALL),
+            plane.coalescer.predict("toy", SERIES[:2], 2, None, SMALL, "values[0]"),
+            plane.coalescer.predict("toy", SERIES * 10, 2, None, SMALL, "values[0]"),
+        ]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    v1, v2, noted = asyncio.run(both())
+    assert isinstance(v1, InvalidInput) and v1.errors[0].field == "values"
+    assert isinstance(v2, InvalidInput) and v2.errors[0].field == "values[0]"
+    assert noted.warnings[-1].startswith("values[0]: ")
+
+
 def test_models_horizons_and_levels_are_never_mixed(plane: DataPlane) -> None:
     requests = [("toy", SERIES, 2, None), ("toy", SERIES, 1, None), ("toy", SERIES, 2, [50.0])]
     requests += [("toy-diff", SERIES, 2, None)]
@@ -218,3 +236,44 @@ def _coalesced_passes(scrape: str) -> float:
 
 def _coalesced_requests(scrape: str) -> float:
     return _metric(scrape, "forecast_coalesced_requests_sum")
+
+
+def test_concurrent_v2_infers_of_one_series_are_answered_together(server: LiveServer) -> None:
+    """The Open Inference Protocol's infer of one posted series takes the same passes: each
+    answer, bands included, is the one v1 gives that series alone."""
+    histories = [[float(v) for v in SERIES[: len(SERIES) - k]] for k in range(16)]
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        alone = [
+            client.post("/v1/predict", json={"values": h, "horizon": 2}).json() for h in histories
+        ]
+        bodies = [
+            {
+                "inputs": [{"name": "values", "shape": [1, len(h)], "datatype": "FP64", "data": h}],
+                "parameters": {"horizon": 2},
+            }
+            for h in histories
+        ]
+
+        async def all_at_once() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as concurrent:
+                posts = [concurrent.post("/v2/models/toy/infer", json=b) for b in bodies]
+                return await asyncio.gather(*posts)
+
+        for _ in range(5):  # a few rounds: at least one finds requests read in the same turn
+            before = client.get("/metrics").text
+            together = asyncio.run(all_at_once())
+            after = client.get("/metrics").text
+            for mine, own in zip(together, alone, strict=True):
+                assert mine.status_code == 200, mine.text
+                outputs = {o["name"]: o["data"] for o in mine.json()["outputs"]}
+                np.testing.assert_allclose(outputs["forecast"], own["forecast"], ROUNDING)
+                for band in own["intervals"]:
+                    level = f"{band['level']:g}"
+                    np.testing.assert_allclose(outputs[f"lower_{level}"], band["lower"], ROUNDING)
+                    np.testing.assert_allclose(outputs[f"upper_{level}"], band["upper"], ROUNDING)
+            requests = _coalesced_requests(after) - _coalesced_requests(before)
+            passes = _coalesced_passes(after) - _coalesced_passes(before)
+            assert requests == len(histories)  # each went through the coalescer
+            if passes < requests:
+                break
+        assert passes < requests, "never answered together"

@@ -2,8 +2,9 @@
 
 Thin like the v1 routes: `infer` is a batch forecast through the same data
 plane (`app.v2.codec` translates the tensors): of the posted `values`, or of the
-series a `series_id` input names, from their stored histories. Readiness is `/ready`'s own
-check, and only the served version of a model can be addressed; any other
+series a `series_id` input names, from their stored histories; one posted series is
+forecast with the others arriving meanwhile, as `/v1/predict`'s are. Readiness is
+`/ready`'s own check, and only the served version of a model can be addressed; any other
 version is 404. Errors take the protocol's shape, `{"error": "..."}`, with 400
 for bad input (where v1 says 422), 401 without a valid key, 404 for an unknown
 model or version and 503 for a model with no verified version. Tensors are JSON
@@ -29,7 +30,7 @@ from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
 from app.http.exception_handlers import status_of, validation_error
-from app.http.offload import run_sized
+from app.http.offload import INLINE_WORK, run_sized
 from app.http.responses import error_responses
 from app.http.routes import health
 from app.http.status import Ready
@@ -175,8 +176,7 @@ BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
 async def infer(
     name: str, body: InferenceRequest, plane: DataPlaneDep, settings: SettingsDep, request: Request
 ) -> InferenceResponse | Response:
-    work = _work(plane, settings, name, body)
-    return await run_sized(work, _infer, plane, settings, name, None, body, request)
+    return await _infer(plane, settings, name, None, body, request)
 
 
 @models.post(
@@ -194,8 +194,7 @@ async def infer_version(
     settings: SettingsDep,
     request: Request,
 ) -> InferenceResponse | Response:
-    work = _work(plane, settings, name, body)
-    return await run_sized(work, _infer, plane, settings, name, version, body, request)
+    return await _infer(plane, settings, name, version, body, request)
 
 
 def _work(plane: DataPlane, settings: Settings, name: str, body: InferenceRequest) -> Work:
@@ -221,7 +220,7 @@ router.include_router(server)
 router.include_router(models)
 
 
-def _infer(
+async def _infer(
     plane: DataPlane,
     settings: Settings,
     name: str,
@@ -229,11 +228,62 @@ def _infer(
     body: InferenceRequest,
     request: Request,
 ) -> InferenceResponse | Response:
-    """The forecast as JSON, or binary-framed when any output is asked for as binary data."""
-    _served(plane.registry, name, version)  # 404 / 503 before looking at the tensors
+    """The forecast as JSON, or binary-framed when any output is asked for as binary data.
+
+    One posted series small enough for the event loop is forecast with the others arriving
+    meanwhile (`app.coalescing`), so a client that sends one series per call is batched as
+    `/v1/predict`'s are. Anything else is one pass of its own, sized to its work.
+    """
+    work = _work(plane, settings, name, body)
+    if work.units <= INLINE_WORK:
+        batch = _question(plane, settings, name, version, body, request)
+        if batch.rows is not None and len(batch.rows) == 1:
+            answer = await plane.coalescer.predict(
+                name, batch.rows[0], batch.horizon, batch.levels, work, f"{INPUT}[0]"
+            )
+        else:
+            answer = _forecast(plane, name, batch)
+        return _reply(answer, batch, name, version, body, request)
+    return await run_sized(work, _infer_alone, plane, settings, name, version, body, request)
+
+
+def _infer_alone(
+    plane: DataPlane,
+    settings: Settings,
+    name: str,
+    version: str | None,
+    body: InferenceRequest,
+    request: Request,
+) -> InferenceResponse | Response:
+    """`_infer` without batching: one vectorised pass of its own."""
+    batch = _question(plane, settings, name, version, body, request)
+    return _reply(_forecast(plane, name, batch), batch, name, version, body, request)
+
+
+def _question(
+    plane: DataPlane,
+    settings: Settings,
+    name: str,
+    version: str | None,
+    body: InferenceRequest,
+    request: Request,
+) -> Batch:
+    """What the body asks: its tensors decoded, JSON or binary. 404 / 503 come first."""
+    _served(plane.registry, name, version)
     raw = binary.input_data(body.inputs, binary.tail_of(request))
-    batch = to_batch(body, raw, settings.max_levels, settings.max_series)
-    answer = answered(_forecast(plane, name, batch))
+    return to_batch(body, raw, settings.max_levels, settings.max_series)
+
+
+def _reply(
+    answer: Forecasts,
+    batch: Batch,
+    name: str,
+    version: str | None,
+    body: InferenceRequest,
+    request: Request,
+) -> InferenceResponse | Response:
+    """The answer in the protocol's terms, for the version asked for."""
+    answer = answered(answer)
     _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
     request_id = body.id or request.headers.get("x-request-id") or new_request_id()
     response, payload = to_inference_response(answer, batch, request_id)
