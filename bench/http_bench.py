@@ -11,7 +11,7 @@ Servers run side by side, each one uvicorn worker on 127.0.0.1 pinned to the sam
   with every production feature on: the JSON access log, Prometheus metrics, request
   ids, load shedding, and an API key every request carries; plus
   `FORECAST_ENABLE_BENCH_ROUTES=1` for `POST /bench/validate` (our stack without the
-  forecast);
+  forecast); its predict also as an Open Inference Protocol infer of the same series;
 - the naive peer, `bench.peer_app:app` (Keras `model.predict` per member per request);
 - a canned-response server, to show the load generator's own ceiling.
 
@@ -133,6 +133,7 @@ def measure(
         agreement = _check_same_answer(ours.port, peer.port, bodies["predict"])
         canned = stack.enter_context(_canned(logs))
         batch_path = f"/v1/models/{model.name}/predict/batch"
+        v2_path = f"/v2/models/{model.name}/infer"
         for _ in range(plan.rounds):
             cell("loadgen ceiling c=32", canned, "/", bodies["plain_file"], 32, plan.warmup, False)
             for c in plan.concurrencies:
@@ -148,6 +149,7 @@ def measure(
                     )
                 for key, body in (("predict", "predict_file"), ("plain", "plain_file")):
                     cell(f"{key} c={c}", ours, "/v1/predict", bodies[body], c, plan.warmup, True)
+                cell(f"v2 c={c}", ours, v2_path, bodies["v2_file"], c, plan.warmup, True)
                 cell(f"stack c={c}", ours, CEILING_PATH, bodies["plain_file"], c, plan.warmup, True)
                 if c in plan.peer_concurrencies:
                     cell(

@@ -12,6 +12,7 @@ LABELS = {
     "quiet": "quiet bare FastAPI: the same, uvicorn's access log off",
     "predict": "**ours: `POST /v1/predict`, 80 % and 95 % intervals**",
     "plain": "ours: `POST /v1/predict`, `levels: []` (no intervals)",
+    "v2": "ours: `POST /v2/models/{name}/infer`, the same series as a V2 tensor, intervals",
     "stack": "ours: `POST /bench/validate` (our stack, no forecast)",
     "peer": "naive peer: Keras `model.predict` per member per request",
 }

@@ -104,6 +104,14 @@ def predict_body(values: list[float], levels: list[float] | None = None) -> dict
     return body if levels is None else {**body, "levels": levels}
 
 
+def v2_body(values: list[float]) -> dict[str, Any]:
+    """`predict_body`'s series and horizon as an Open Inference Protocol infer body (one row,
+    default levels)."""
+    row = values[-VALUES_PER_REQUEST:]
+    tensor = {"name": "values", "shape": [1, len(row)], "datatype": "FP64", "data": row}
+    return {"inputs": [tensor], "parameters": {"horizon": 1}}
+
+
 def batch_body(values: list[float], series: int, horizon: int = 1) -> dict[str, Any]:
     """`series` different 36-month windows of the series (sliding, wrapping around)."""
     starts = range(len(values) - VALUES_PER_REQUEST + 1)
@@ -117,12 +125,14 @@ def write_bodies(
     """Write every request body once (the same bytes go to every server that takes it).
 
     Returns the predict body itself under "predict", and the files: "predict_file"
-    (default levels: 80 % and 95 % intervals), "plain_file" (no intervals) and
-    "batch_h<h>_file" (`batch_series` series, default levels, horizon h).
+    (default levels: 80 % and 95 % intervals), "plain_file" (no intervals), "v2_file" (the
+    predict body as a V2 infer) and "batch_h<h>_file" (`batch_series` series, default
+    levels, horizon h).
     """
     values = milk_values()
     out: dict[str, Any] = {"predict": predict_body(values)}
-    for key, body in (("predict_file", out["predict"]), ("plain_file", predict_body(values, []))):
+    files = [("predict_file", out["predict"]), ("plain_file", predict_body(values, []))]
+    for key, body in [*files, ("v2_file", v2_body(values))]:
         out[key] = directory / f"{key}.json"
         out[key].write_text(json.dumps(body))
     for h in horizons:
