@@ -11,30 +11,40 @@ give it and serialises the answer as FastAPI does, to the same bytes.
 
 Anything else goes on to FastAPI with the body already read, and gets the answer
 it always got: a missing or wrong key its 401, an invalid body its 422, another
-content type its 415. An error the endpoint raises is rendered by the app's own
-handler for it. The routes stay in the OpenAPI schema as they are; with the lane
-off (`FORECAST_FAST_LANE=false`), FastAPI answers them all.
+content type its 415. An error the endpoint raises is rendered as the route renders
+it: by the app's own handler, or by the route class's `lane_error` (the Open Inference
+Protocol's `{"error": ...}`). A route class may also name headers whose requests are
+never plain (`lane_leaves`: V2's binary framing, which FastAPI's side unframes). The
+routes stay in the OpenAPI schema as they are; with the lane off
+(`FORECAST_FAST_LANE=false`), FastAPI answers them all.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import ServiceError
 from app.http.auth import ApiKeys, require_api_key
 from app.http.bodies import joined, read_messages, replaying
+from app.http.deps import DataPlaneDep, SettingsDep
 from app.http.exception_handlers import service_error_response
 
 BODY = "body"
 PLANE = "plane"
+SETTINGS = "settings"
+REQUEST = "request"
+GIVEN: dict[str, Any] = {PLANE: DataPlaneDep, SETTINGS: SettingsDep, REQUEST: Request}
+"""What the lane gives an endpoint besides its body and path: by name, and only as typed."""
 JSON = b"application/json"
 
 
@@ -46,14 +56,25 @@ class _Lane:
     body: type[BaseModel]
     answer: TypeAdapter[Any]
     params: frozenset[str]
+    exclude_none: bool  # the route's `response_model_exclude_none`
+    error: Callable[[ServiceError], Response]  # how the route renders a domain error
+    leaves: frozenset[bytes]  # headers (lower case) whose requests go to FastAPI
 
     @classmethod
     def of(cls, route: APIRoute) -> _Lane:
         """The lane for `route`; refuses a route whose endpoint takes anything it cannot give."""
-        params = frozenset(inspect.signature(route.endpoint).parameters)
+        signature = inspect.signature(route.endpoint, eval_str=True).parameters
+        params = frozenset(signature)
         path = frozenset(route.param_convertors)
-        if not params <= path | {BODY, PLANE} or BODY not in params:
-            raise ValueError(f"{route.path}: the fast lane gives only {BODY}, {PLANE} and path")
+        given = {
+            name
+            for name, kind in GIVEN.items()
+            if getattr(signature.get(name), "annotation", None) == kind
+        }
+        if not params <= path | given | {BODY} or BODY not in params:
+            raise ValueError(
+                f"{route.path}: the fast lane gives only body, path and {sorted(GIVEN)} as typed"
+            )
         body = route.body_field.field_info.annotation if route.body_field else None
         if not (isinstance(body, type) and issubclass(body, BaseModel)):
             raise ValueError(f"{route.path}: the fast lane needs one pydantic body model")
@@ -68,11 +89,18 @@ class _Lane:
             route.response_model_exclude,
             route.response_model_exclude_unset,
             route.response_model_exclude_defaults,
-            route.response_model_exclude_none,
         )
         if any(shaped) or not route.response_model_by_alias:
             raise ValueError(f"{route.path}: the fast lane dumps the whole response model")
-        return cls(route, body, TypeAdapter(route.response_model), params)
+        return cls(
+            route,
+            body,
+            TypeAdapter(route.response_model),
+            params,
+            route.response_model_exclude_none,
+            getattr(route, "lane_error", service_error_response),
+            frozenset(h.lower().encode() for h in getattr(route, "lane_leaves", ())),
+        )
 
 
 class FastLane:
@@ -110,15 +138,23 @@ class FastLane:
         arguments[BODY] = body
         if PLANE in lane.params:
             arguments[PLANE] = self.fastapi.state.plane
+        if SETTINGS in lane.params:
+            arguments[SETTINGS] = self.fastapi.state.settings
+        if REQUEST in lane.params:
+            arguments[REQUEST] = Request(scope, replaying(messages, receive))
         try:
             answer = await lane.route.endpoint(**arguments)
         except ServiceError as error:
-            await service_error_response(error)(scope, receive, send)
+            await lane.error(error)(scope, receive, send)
+            return
+        if isinstance(answer, Response):  # the endpoint's own (V2's binary-framed answer)
+            await answer(scope, receive, send)
             return
         # As FastAPI serialises a response model: validated (a no-op for the model's own
         # instances), then dumped to JSON bytes by pydantic.
         valid = lane.answer.validate_python(answer)
-        await _send_json(send, lane.answer.dump_json(valid, by_alias=True))
+        content = lane.answer.dump_json(valid, by_alias=True, exclude_none=lane.exclude_none)
+        await _send_json(send, content)
 
     def _plain(self, scope: Scope, raw: bytes, lane: _Lane) -> BaseModel | None:
         """The validated body if the request is the plain case, else None."""
@@ -131,6 +167,8 @@ class FastLane:
                 media = value.split(b";", 1)[0].strip().lower()
             elif key == b"authorization" and authorization is None:
                 authorization = value
+            elif key in lane.leaves:
+                return None
         if media != JSON or not _authorised(state.api_keys, authorization):
             return None
         try:

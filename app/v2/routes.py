@@ -15,7 +15,7 @@ JSON header, both ways: what tritonclient sends and asks for by default.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -67,12 +67,28 @@ ERRORS = error_responses(
 )
 
 
+def v2_error(exc: ServiceError | RequestValidationError | HTTPException) -> JSONResponse:
+    """`{"error": message}` with the protocol's status: bad input is 400."""
+    if isinstance(exc, HTTPException):
+        body = V2Error(error=str(exc.detail)).model_dump()
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    error = validation_error(exc.errors()) if isinstance(exc, RequestValidationError) else exc
+    status = 400 if isinstance(error, InvalidInput) else status_of(error)
+    body = V2Error(error=error.message).model_dump()
+    return JSONResponse(body, status_code=status, headers=error.headers)
+
+
 class V2Route(APIRoute):
     """A route whose errors are rendered as the protocol specifies, before the app's handlers.
 
     On a route with a body, a binary-framed request (`Inference-Header-Content-Length`)
-    is unframed first, so FastAPI parses and validates its JSON header like any body.
+    is unframed first, so FastAPI parses and validates its JSON header like any body. The
+    fast lane (`app.http.fast_lane`) renders errors the same way and leaves framed
+    requests to FastAPI.
     """
+
+    lane_error = staticmethod(v2_error)
+    lane_leaves: ClassVar[tuple[str, ...]] = (binary.HEADER,)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -87,17 +103,6 @@ class V2Route(APIRoute):
                 return v2_error(exc)
 
         return v2_handler
-
-
-def v2_error(exc: ServiceError | RequestValidationError | HTTPException) -> JSONResponse:
-    """`{"error": message}` with the protocol's status: bad input is 400."""
-    if isinstance(exc, HTTPException):
-        body = V2Error(error=str(exc.detail)).model_dump()
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-    error = validation_error(exc.errors()) if isinstance(exc, RequestValidationError) else exc
-    status = 400 if isinstance(error, InvalidInput) else status_of(error)
-    body = V2Error(error=error.message).model_dump()
-    return JSONResponse(body, status_code=status, headers=error.headers)
 
 
 LIVE, READY = "/health/live", "/health/ready"
@@ -195,6 +200,14 @@ async def infer_version(
     request: Request,
 ) -> InferenceResponse | Response:
     return await _infer(plane, settings, name, version, body, request)
+
+
+def fast_routes() -> list[APIRoute]:
+    """The routes `app.http.fast_lane` may answer: infer, plain and versioned."""
+    return [r for r in models.routes if isinstance(r, APIRoute) and r.endpoint in _INFERS]
+
+
+_INFERS = {infer, infer_version}
 
 
 def _work(plane: DataPlane, settings: Settings, name: str, body: InferenceRequest) -> Work:

@@ -20,6 +20,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.v1.predict import fast_routes
 from app.v1.schemas import PredictRequest, PredictResponse
+from app.v2 import routes as v2
 
 KEY = "lane-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -39,6 +40,26 @@ ANSWERED = [  # path, body: the plain case, answered by the lane
     ("/v1/predict", {"values": SERIES[:2]}),
     ("/v1/predict", {"values": SERIES, "horizon": 10_000}),
 ]
+
+
+def _infer(rows: list[list[float]], **parameters: Any) -> dict[str, Any]:
+    """A V2 infer body with an id, so both services answer with the same one."""
+    flat = [v for row in rows for v in row]
+    tensor = {"name": "values", "shape": [len(rows), len(rows[0])], "datatype": "FP64"}
+    return {"id": "same", "inputs": [{**tensor, "data": flat}], "parameters": parameters}
+
+
+V2_ANSWERED = [  # the Open Inference Protocol's infer: its answers, and its error shape
+    ("/v2/models/toy/infer", _infer([SERIES], horizon=2)),
+    ("/v2/models/toy/infer", _infer([SERIES, SERIES[1:]], horizon=3, levels="80")),
+    ("/v2/models/toy/versions/1/infer", _infer([SERIES])),
+    ("/v2/models/toy/infer", _infer([SERIES], binary_data_output=True)),  # a framed answer
+    ("/v2/models/toy/infer", _infer([[v * 8 for v in SERIES]])),  # a warning
+    ("/v2/models/toy/infer", _infer([SERIES[:2]])),  # 400: too short
+    ("/v2/models/absent/infer", _infer([SERIES])),  # 404
+    ("/v2/models/toy/versions/2/infer", _infer([SERIES])),  # 404: not the served version
+]
+ANSWERED += V2_ANSWERED
 LEFT = [  # path, raw body, headers: what FastAPI answers
     ("/v1/predict", b"{}", {**JSON, **AUTH}),
     ("/v1/predict", b'{"values": []}', {**JSON, **AUTH}),
@@ -55,6 +76,13 @@ LEFT = [  # path, raw body, headers: what FastAPI answers
     ),
     ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**JSON, "authorization": "Basic a"}),
     ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**JSON, "authorization": "Bearer"}),
+    ("/v2/models/toy/infer", json.dumps(_infer([SERIES])).encode(), AUTH),  # tritonclient's JSON
+    ("/v2/models/toy/infer", b'{"inputs": []}', {**JSON, **AUTH}),  # a V2 400 from FastAPI's side
+    (  # binary framing: FastAPI's side unframes it
+        "/v2/models/toy/infer",
+        json.dumps(_infer([SERIES])).encode(),
+        {**JSON, **AUTH, "inference-header-content-length": str(len(json.dumps(_infer([SERIES]))))},
+    ),
 ]
 
 
@@ -127,7 +155,8 @@ def lane(clients: tuple[TestClient, TestClient]) -> Iterator[tuple[TestClient, _
     """The lane alone, in front of a recorder instead of FastAPI, for a started app."""
     behind = _Behind()
     started = clients[0].app
-    yield TestClient(FastLane(behind, fastapi=started, routes=fast_routes())), behind  # type: ignore[arg-type]
+    routes = fast_routes() + v2.fast_routes()
+    yield TestClient(FastLane(behind, fastapi=started, routes=routes)), behind  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("path", "body"), ANSWERED)
@@ -196,6 +225,14 @@ async def _needs_settings(body: PredictRequest, settings: SettingsDep) -> Predic
     raise AssertionError("never called")
 
 
+async def _needs_a_query(body: PredictRequest, limit: int) -> PredictResponse:
+    raise AssertionError("never called")
+
+
+async def _settings_of_another_kind(body: PredictRequest, settings: int) -> PredictResponse:
+    raise AssertionError("never called")
+
+
 def _routes(endpoint: Any = _plain, **options: Any) -> list[Any]:
     router = APIRouter()
     router.post("/x", **options)(endpoint)
@@ -205,9 +242,10 @@ def _routes(endpoint: Any = _plain, **options: Any) -> list[Any]:
 @pytest.mark.parametrize(
     ("endpoint", "options", "why"),
     [
-        (_needs_settings, {}, "gives only body, plane and path"),
+        (_needs_a_query, {}, "gives only body, path and"),
+        (_settings_of_another_kind, {}, "gives only body, path and"),
         (_plain, {"dependencies": [Depends(lambda: None)]}, "checks the API key, nothing else"),
-        (_plain, {"response_model_exclude_none": True}, "dumps the whole response model"),
+        (_plain, {"response_model_exclude_unset": True}, "dumps the whole response model"),
         (_plain, {"status_code": 201}, "answers 200"),
     ],
 )
@@ -221,3 +259,5 @@ def test_a_route_the_lane_cannot_answer_as_fastapi_is_refused_at_startup(
 def test_a_plain_route_takes_the_lane() -> None:
     lane = FastLane(_Behind(), fastapi=None, routes=_routes())  # type: ignore[arg-type]
     assert [entry.route.path for entry in lane.lanes] == ["/x"]
+    typed = FastLane(_Behind(), fastapi=None, routes=_routes(_needs_settings))  # type: ignore[arg-type]
+    assert typed.lanes[0].params == {"body", "settings"}
