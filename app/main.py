@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install_docs(app)
     app.state.settings = settings  # what `SettingsDep` hands route handlers
     if settings.fast_lane:  # innermost: inside the access log, metrics and load shedding
-        lanes = predict.fast_routes() + v2.fast_routes()
+        lanes = predict.fast_routes() + v2.fast_routes() + timeseries.fast_routes()
         lanes += bench.fast_routes() if settings.enable_bench_routes else []
         app.add_middleware(FastLane, fastapi=app, routes=lanes)
     # Each middleware added wraps the ones added before it: the last one added runs first.

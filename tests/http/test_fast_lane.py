@@ -13,11 +13,13 @@ from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.types import Message, Receive, Scope, Send
+from tskit import FORECAST, body, series_input
 
 from app.http.deps import SettingsDep
 from app.http.fast_lane import FastLane
 from app.main import create_app
 from app.settings import Settings
+from app.timeseries import routes as timeseries
 from app.v1.predict import fast_routes
 from app.v1.schemas import PredictRequest, PredictResponse
 from app.v2 import routes as v2
@@ -60,6 +62,14 @@ V2_ANSWERED = [  # the Open Inference Protocol's infer: its answers, and its err
     ("/v2/models/toy/versions/2/infer", _infer([SERIES])),  # 404: not the served version
 ]
 ANSWERED += V2_ANSWERED
+TIME_SERIES_ANSWERED = [  # KServe's time-series forecast: its answers, and its error shape
+    body(quantiles=[0.1, 0.5, 0.9]),
+    body(series_input("a"), series_input("b", SERIES[1:41]), horizon=2),
+    body(series_input("far", [v * 8 for v in SERIES[:40]])),  # a warning
+    body(series_input(series=SERIES[:2])),  # 400: too short
+    body(quantiles=[0.1 * k for k in range(1, 10)] * 3),  # 400: too many levels
+    body(model="absent"),  # 404
+]
 LEFT = [  # path, raw body, headers: what FastAPI answers
     ("/v1/predict", b"{}", {**JSON, **AUTH}),
     ("/v1/predict", b'{"values": []}', {**JSON, **AUTH}),
@@ -121,6 +131,22 @@ def test_the_lane_answers_as_fastapi_does(
     )
 
 
+@pytest.mark.parametrize("request_body", TIME_SERIES_ANSWERED)
+def test_the_lane_answers_kserve_time_series_as_fastapi_does(
+    clients: tuple[TestClient, TestClient], request_body: dict[str, Any]
+) -> None:
+    """The same status, headers and answer; `created_at` is each answer's own second."""
+    headers = {**JSON, **AUTH, "x-request-id": "same"}
+    mine, theirs = (c.post(FORECAST, json=request_body, headers=headers) for c in clients)
+    assert mine.status_code == theirs.status_code
+    assert mine.headers == theirs.headers
+    assert _without_created_at(mine.json()) == _without_created_at(theirs.json())
+
+
+def _without_created_at(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "created_at"}
+
+
 @pytest.mark.parametrize(("path", "raw", "headers"), LEFT)
 def test_what_the_lane_leaves_gets_fastapis_answer(
     clients: tuple[TestClient, TestClient], path: str, raw: bytes, headers: dict[str, str]
@@ -155,7 +181,7 @@ def lane(clients: tuple[TestClient, TestClient]) -> Iterator[tuple[TestClient, _
     """The lane alone, in front of a recorder instead of FastAPI, for a started app."""
     behind = _Behind()
     started = clients[0].app
-    routes = fast_routes() + v2.fast_routes()
+    routes = fast_routes() + v2.fast_routes() + timeseries.fast_routes()
     yield TestClient(FastLane(behind, fastapi=started, routes=routes)), behind  # type: ignore[arg-type]
 
 
@@ -165,6 +191,15 @@ def test_the_plain_case_never_reaches_fastapi(
 ) -> None:
     client, behind = lane
     response = client.post(path, json=body, headers=AUTH)
+    assert response.status_code != 599 and behind.seen == []
+
+
+@pytest.mark.parametrize("request_body", TIME_SERIES_ANSWERED)
+def test_the_plain_time_series_forecast_never_reaches_fastapi(
+    lane: tuple[TestClient, _Behind], request_body: dict[str, Any]
+) -> None:
+    client, behind = lane
+    response = client.post(FORECAST, json=request_body, headers=AUTH)
     assert response.status_code != 599 and behind.seen == []
 
 
