@@ -4,7 +4,8 @@ For a small forecast, FastAPI's work around the endpoint costs more than the
 forecast: matching the path against every route, solving the dependencies,
 validating the answer against its model before serialising it (BENCHMARKS.md,
 "Measurements behind design choices"). This ASGI layer, the innermost middleware,
-answers the routes given to it in the plain case: a POST whose body is JSON,
+answers the routes given to it in the plain case: a POST whose body is JSON (by its
+content type, or without one where the route reads that as JSON, as V2's do),
 a key the service accepts (or none needed), and a body the route's model
 validates. It calls the route's own endpoint with the arguments FastAPI would
 give it and serialises the answer as FastAPI does, to the same bytes.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -59,6 +61,7 @@ class _Lane:
     exclude_none: bool  # the route's `response_model_exclude_none`
     error: Callable[[ServiceError], Response]  # how the route renders a domain error
     leaves: frozenset[bytes]  # headers (lower case) whose requests go to FastAPI
+    untyped_json: bool  # a body without a content type is JSON (`strict_content_type=False`)
 
     @classmethod
     def of(cls, route: APIRoute) -> _Lane:
@@ -100,6 +103,7 @@ class _Lane:
             route.response_model_exclude_none,
             getattr(route, "lane_error", service_error_response),
             frozenset(h.lower().encode() for h in getattr(route, "lane_leaves", ())),
+            _value(route.strict_content_type) is False,
         )
 
 
@@ -169,12 +173,18 @@ class FastLane:
                 authorization = value
             elif key in lane.leaves:
                 return None
-        if media != JSON or not _authorised(state.api_keys, authorization):
+        typed = media == JSON or (media is None and lane.untyped_json)
+        if not typed or not _authorised(state.api_keys, authorization):
             return None
         try:
             return lane.body.model_validate_json(raw)
         except ValidationError:
             return None
+
+
+def _value(setting: Any) -> Any:
+    """A route option's value, whether set or left at FastAPI's default."""
+    return setting.value if isinstance(setting, DefaultPlaceholder) else setting
 
 
 async def _send_json(send: Send, content: bytes) -> None:

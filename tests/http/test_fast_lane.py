@@ -86,7 +86,6 @@ LEFT = [  # path, raw body, headers: what FastAPI answers
     ),
     ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**JSON, "authorization": "Basic a"}),
     ("/v1/predict", json.dumps({"values": SERIES}).encode(), {**JSON, "authorization": "Bearer"}),
-    ("/v2/models/toy/infer", json.dumps(_infer([SERIES])).encode(), AUTH),  # tritonclient's JSON
     ("/v2/models/toy/infer", b'{"inputs": []}', {**JSON, **AUTH}),  # a V2 400 from FastAPI's side
     (  # binary framing: FastAPI's side unframes it
         "/v2/models/toy/infer",
@@ -129,6 +128,17 @@ def test_the_lane_answers_as_fastapi_does(
         lane.post(path, content=raw, headers={**JSON, **AUTH}),
         fastapi.post(path, content=raw, headers={**JSON, **AUTH}),
     )
+
+
+def test_a_v2_body_without_a_content_type_is_json_there_as_fastapi_reads_it(
+    clients: tuple[TestClient, TestClient], lane: tuple[TestClient, _Behind]
+) -> None:
+    """tritonclient sends JSON without a content type; V2's routes read it as JSON, v1's 415."""
+    raw = json.dumps(_infer([SERIES])).encode()
+    _same(*(c.post("/v2/models/toy/infer", content=raw, headers=AUTH) for c in clients))
+    client, behind = lane
+    assert client.post("/v2/models/toy/infer", content=raw, headers=AUTH).status_code == 200
+    assert behind.seen == []
 
 
 @pytest.mark.parametrize("request_body", TIME_SERIES_ANSWERED)
