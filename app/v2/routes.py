@@ -15,6 +15,7 @@ JSON header, both ways: what tritonclient sends and asks for by default.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -181,7 +182,7 @@ BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
 async def infer(
     name: str, body: InferenceRequest, plane: DataPlaneDep, settings: SettingsDep, request: Request
 ) -> InferenceResponse | Response:
-    return await _infer(plane, settings, name, None, body, request)
+    return await _Infer(plane, settings, name, None, body, request).answer()
 
 
 @models.post(
@@ -199,7 +200,7 @@ async def infer_version(
     settings: SettingsDep,
     request: Request,
 ) -> InferenceResponse | Response:
-    return await _infer(plane, settings, name, version, body, request)
+    return await _Infer(plane, settings, name, version, body, request).answer()
 
 
 def fast_routes() -> list[APIRoute]:
@@ -233,74 +234,56 @@ router.include_router(server)
 router.include_router(models)
 
 
-async def _infer(
-    plane: DataPlane,
-    settings: Settings,
-    name: str,
-    version: str | None,
-    body: InferenceRequest,
-    request: Request,
-) -> InferenceResponse | Response:
-    """The forecast as JSON, or binary-framed when any output is asked for as binary data.
+@dataclass(frozen=True)
+class _Infer:
+    """One infer request, and the steps of answering it, which all read the same six things."""
 
-    One posted series small enough for the event loop is forecast with the others arriving
-    meanwhile (`app.coalescing`), so a client that sends one series per call is batched as
-    `/v1/predict`'s are. Anything else is one pass of its own, sized to its work.
-    """
-    work = _work(plane, settings, name, body)
-    if work.units <= INLINE_WORK:
-        batch = _question(plane, settings, name, version, body, request)
-        if batch.rows is not None and len(batch.rows) == 1:
-            answer = await plane.coalescer.predict(
-                name, batch.rows[0], batch.horizon, batch.levels, work, f"{INPUT}[0]"
-            )
-        else:
-            answer = _forecast(plane, name, batch)
-        return _reply(answer, batch, name, version, body, request)
-    return await run_sized(work, _infer_alone, plane, settings, name, version, body, request)
+    plane: DataPlane
+    settings: Settings
+    name: str
+    version: str | None
+    body: InferenceRequest
+    request: Request
 
+    async def answer(self) -> InferenceResponse | Response:
+        """The forecast as JSON, or binary-framed when any output is asked for as binary data.
 
-def _infer_alone(
-    plane: DataPlane,
-    settings: Settings,
-    name: str,
-    version: str | None,
-    body: InferenceRequest,
-    request: Request,
-) -> InferenceResponse | Response:
-    """`_infer` without batching: one vectorised pass of its own."""
-    batch = _question(plane, settings, name, version, body, request)
-    return _reply(_forecast(plane, name, batch), batch, name, version, body, request)
+        One posted series small enough for the event loop is forecast with the others
+        arriving meanwhile (`app.coalescing`), so a client that sends one series per call is
+        batched as `/v1/predict`'s are. Anything else is one pass of its own, sized to its
+        work.
+        """
+        work = _work(self.plane, self.settings, self.name, self.body)
+        if work.units > INLINE_WORK:
+            return await run_sized(work, self.alone)
+        batch = self.question()
+        if batch.rows is None or len(batch.rows) != 1:
+            return self.reply(_forecast(self.plane, self.name, batch), batch)
+        answer = await self.plane.coalescer.predict(
+            self.name, batch.rows[0], batch.horizon, batch.levels, work, f"{INPUT}[0]"
+        )
+        return self.reply(answer, batch)
 
+    def alone(self) -> InferenceResponse | Response:
+        """`answer` without batching: one vectorised pass of its own."""
+        batch = self.question()
+        return self.reply(_forecast(self.plane, self.name, batch), batch)
 
-def _question(
-    plane: DataPlane,
-    settings: Settings,
-    name: str,
-    version: str | None,
-    body: InferenceRequest,
-    request: Request,
-) -> Batch:
-    """What the body asks: its tensors decoded, JSON or binary. 404 / 503 come first."""
-    _served(plane.registry, name, version)
-    raw = binary.input_data(body.inputs, binary.tail_of(request))
-    return to_batch(body, raw, settings.max_levels, settings.max_series)
+    def question(self) -> Batch:
+        """What the body asks: its tensors decoded, JSON or binary. 404 / 503 come first."""
+        _served(self.plane.registry, self.name, self.version)
+        raw = binary.input_data(self.body.inputs, binary.tail_of(self.request))
+        return to_batch(self.body, raw, self.settings.max_levels, self.settings.max_series)
 
-
-def _reply(
-    answer: Forecasts,
-    batch: Batch,
-    name: str,
-    version: str | None,
-    body: InferenceRequest,
-    request: Request,
-) -> InferenceResponse | Response:
-    """The answer in the protocol's terms, for the version asked for."""
-    answer = answered(answer)
-    _require_version(name, version, answer.version)  # a reload may have swapped it meanwhile
-    request_id = body.id or request.headers.get("x-request-id") or new_request_id()
-    response, payload = to_inference_response(answer, batch, request_id)
-    return binary.framed(response, payload) if payload else response
+    def reply(self, answer: Forecasts, batch: Batch) -> InferenceResponse | Response:
+        """The answer in the protocol's terms, for the version asked for."""
+        answer = answered(answer)
+        # A reload may have swapped the version meanwhile.
+        _require_version(self.name, self.version, answer.version)
+        headers = self.request.headers
+        request_id = self.body.id or headers.get("x-request-id") or new_request_id()
+        response, payload = to_inference_response(answer, batch, request_id)
+        return binary.framed(response, payload) if payload else response
 
 
 def _forecast(plane: DataPlane, name: str, batch: Batch) -> Forecasts:
