@@ -17,23 +17,28 @@ CONTAINER_CHECK ?= ../shared/tools/container-check
 CONTAINER_CHECK_PORT ?= 18000
 IMAGE_TAG ?= localhost/lstm-forecast:check
 
-.PHONY: serve test reliability lint browser postgres train bench bench-accuracy lock container-check docs ui-vendor clean
+.PHONY: serve test reliability lint browser compiler postgres train bench bench-accuracy lock container-check docs ui-vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamp files record what is installed, so a changed pyproject.toml reinstalls.
-$(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
+# Stamp files record what is installed, so a changed pyproject.toml reinstalls, and a
+# changed kernel.c is rebuilt (setup.py: the LSTM's compiled kernel, built when a C
+# compiler is found; without one the NumPy engine serves).
+INSTALL_INPUTS := pyproject.toml setup.py app/engine/kernel.c
+
+$(VENV)/.serve-installed: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.train-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.train-installed: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	@touch $@ $(VENV)/.serve-installed
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+# The tests need the kernel built (tests/engine/test_compiled.py): `compiler` first.
+$(VENV)/.dev-installed: $(INSTALL_INPUTS) | $(BIN)/python compiler
 	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
 	@touch $@ $(VENV)/.serve-installed $(VENV)/.train-installed
 
@@ -62,6 +67,15 @@ browser:
 # PostgreSQL binaries in /usr/lib/postgresql/<major>/bin; the package's own cluster is left
 # unused. Installed here when missing and apt-get can (as root); otherwise one line says
 # those tests will skip (under CI=true they fail instead).
+# A C compiler for the LSTM kernel: Debian's gcc, installed here when there is none and
+# apt-get can (as root); otherwise one line says the kernel's tests will fail.
+compiler:
+	@command -v cc >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing Debian's gcc for the compiled LSTM kernel" \
+		&& apt-get update -qq && apt-get install -y -qq gcc libc6-dev >/dev/null; } \
+		|| echo "no C compiler (install Debian's gcc as root): the NumPy engine serves, the kernel's tests fail"
+
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
 		|| { command -v initdb && command -v pg_ctl; } >/dev/null 2>&1 \
@@ -127,4 +141,4 @@ container-check: $(VENV)/.dev-installed
 	bash $(CONTAINER_CHECK) . $(CONTAINER_CHECK_PORT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build app/engine/_kernel.*

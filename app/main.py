@@ -24,6 +24,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 
 from app.dataplane import DataPlane
+from app.engine import layers
 from app.http.auth import document_open_access, load_api_keys
 from app.http.exception_handlers import install_error_handlers
 from app.http.fast_lane import FastLane
@@ -179,7 +180,12 @@ def _open_ledger(settings: Settings, registry: Registry) -> LedgerService | None
 
 
 def _log_start(registry: Registry, settings: Settings) -> None:
-    """What the start-up left unserved; the registry has already logged each version it loaded."""
+    """Which engine runs the networks, and what the start-up left unserved (the registry has
+    already logged each version it loaded)."""
+    if layers.KERNEL is None:
+        log.warning("LSTM layers run on the NumPy engine: the compiled kernel is %s", layers.ENGINE)
+    else:
+        log.info("LSTM layers run on the compiled kernel (%s)", layers.KERNEL.path.name)
     for state in registry.states():
         if state.served is None:
             log.error("model %s is not served: %s", state.name, state.reason)

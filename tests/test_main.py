@@ -45,6 +45,7 @@ def test_serving_never_imports_tensorflow_or_keras(toy_models: Path) -> None:
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["ready"] == 200 and len(report["answer"]["forecast"]) == 1
     assert report["heavy"] == []
+    assert "LSTM layers run on the compiled kernel" in done.stdout + done.stderr  # the start log
 
 
 def test_importing_the_app_reads_no_settings_and_loads_nothing() -> None:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol, Self
 import numpy as np
 import numpy.typing as npt
 
+from app.engine import compiled
 from app.engine.errors import ModelFormatError, UnsupportedModelError
 
 Array = npt.NDArray[np.floating[Any]]  # float64 as read from the archive, PRECISION once stacked
@@ -66,7 +67,9 @@ class Layer(Protocol):
     @property
     def members(self) -> int: ...
 
-    def run(self, x: Array) -> Array: ...
+    def run(self, x: Array, compiled: bool = True) -> Array:
+        """The layer's output; `compiled=False` computes it with NumPy, the reference."""
+        ...
 
     @classmethod
     def stack(cls, layers: Sequence[Self]) -> Self: ...
@@ -164,7 +167,7 @@ class Dense(_Stacked):
         bias = _stacked([b for layer in layers for b in layer.bias])
         return cls(layers[0].name, layers[0].activation, kernel, bias)
 
-    def run(self, x: Array) -> Array:
+    def run(self, x: Array, compiled: bool = True) -> Array:
         y = np.matmul(x, self.kernel)
         y += self.bias
         ACTIVATIONS[self.activation](y, y)
@@ -189,6 +192,11 @@ class LSTM(_Stacked):
     contiguous memory: faster than batch-major steps with a separate input
     product (BENCHMARKS.md), and for a few windows faster than gates interleaved
     member by member (one window 62 against 70 us, eight 124 against 149 us).
+
+    That is the NumPy reference. Where the install built the compiled kernel and it
+    passed its check (`KERNEL`), a layer with the default activations runs there instead:
+    the same arithmetic in one call (`app/engine/kernel.c`), on `kernel_weights`, the
+    step weights laid out for it (`compiled.Kernel.layout`).
     """
 
     keras_class: ClassVar[str] = "LSTM"
@@ -218,6 +226,9 @@ class LSTM(_Stacked):
         joined = np.concatenate([self.recurrent_kernel, self.kernel, self.bias], axis=1)
         by_gate = joined.transpose(0, 2, 1).reshape(self.members, 4, self.units, -1)
         self.step_weights = _frozen(by_gate.transpose(1, 0, 2, 3))
+        self.kernel_weights: Array | None = None
+        if self.fused and KERNEL is not None and KERNEL.supports(self.units, self.inputs):
+            self.kernel_weights = _frozen(KERNEL.layout(by_gate))
 
     @classmethod
     def weight_shapes(cls, body: Config, inputs: int) -> list[Shape]:
@@ -250,7 +261,10 @@ class LSTM(_Stacked):
         first = layers[0]
         return cls(first.name, first.activations, first.return_sequences, weights)  # type: ignore[arg-type]
 
-    def run(self, x: Array) -> Array:
+    def run(self, x: Array, compiled: bool = True) -> Array:
+        if compiled and self.kernel_weights is not None:
+            assert KERNEL is not None
+            return KERNEL.forward(self.kernel_weights, x, self.return_sequences)
         act, gate_act = (ACTIVATIONS[name] for name in self.activations)
         steps, batch, u, k = x.shape[0], x.shape[2], self.units, self.inputs
         members = self.members
@@ -286,3 +300,38 @@ class LSTM(_Stacked):
 
 LAYERS: dict[str, type[Dense] | type[LSTM]] = {kind.keras_class: kind for kind in (LSTM, Dense)}
 """Every layer kind the engine computes, by Keras class name."""
+
+
+def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kernel | None, str]:
+    """The kernel if it gives the NumPy engine's numbers, else None and why.
+
+    A random two-member layer whose gate columns need padding, stacked under a second,
+    over nine windows (a block of eight and one more): every path of the kernel, against
+    the reference, within 1e-5.
+    """
+    if kernel is None:
+        return None, status
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1, 9, 3)).astype(PRECISION)
+    for units, inputs, sequences in ((12, 3, True), (16, 12, False)):
+        weights = (
+            _frozen(rng.normal(0, 0.5, (2, inputs, 4 * units))),
+            _frozen(rng.normal(0, 0.5, (2, units, 4 * units))),
+            _frozen(rng.normal(0, 0.5, (2, 1, 4 * units))),
+        )
+        layer = LSTM("check", ("tanh", "sigmoid"), sequences, weights)
+        expected = layer.run(x, compiled=False)
+        laid_out = kernel.layout(layer.step_weights.transpose(1, 0, 2, 3))
+        try:
+            got = kernel.forward(laid_out, x, sequences)
+        except ValueError as exc:
+            return None, f"refused its check: {exc}"
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=1e-5):
+            return None, f"{kernel.path.name} differs from the NumPy engine: not used"
+        x = got
+    return kernel, status
+
+
+KERNEL: compiled.Kernel | None = None
+KERNEL, ENGINE = checked(*compiled.load())
+"""The compiled kernel LSTM layers use (None: NumPy serves), and which engine serves."""

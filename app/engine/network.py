@@ -43,11 +43,11 @@ class Network:
     def outputs(self) -> int:
         return self.layers[-1].units
 
-    def predict(self, x: npt.ArrayLike) -> Array:
+    def predict(self, x: npt.ArrayLike, compiled: bool = True) -> Array:
         """(batch, time, features) windows -> (members, batch, outputs), in chunks of rows.
 
         Computed in the weights' precision (`layers.PRECISION`); returned as float64, which
-        the pipeline works in.
+        the pipeline works in. `compiled=False` keeps to the NumPy reference (`layers.KERNEL`).
         """
         x = np.asarray(x, dtype=PRECISION)
         length_ok = x.ndim == 3 and x.shape[1] > 0 and self.look_back in (None, x.shape[1])
@@ -59,7 +59,7 @@ class Network:
             # Time-major, with a member axis of 1 that the first layer broadcasts.
             h = x[start : start + _CHUNK].transpose(1, 0, 2)[:, np.newaxis]
             for layer in self.layers:
-                h = layer.run(h)
+                h = layer.run(h, compiled)
             outs.append(h)
         out = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=1)
         return out.astype(np.float64)

@@ -1,0 +1,104 @@
+"""The compiled LSTM kernel (`kernel.c`), when the install could build it, opened with ctypes.
+
+The install builds it next to this file (`setup.py`, optional: without a C compiler the
+install goes on). `app.engine.layers` uses it for LSTM layers with Keras' default
+activations once it has given the NumPy engine's numbers on random layers
+(`layers.checked`), so a stale or miscompiled library can cost speed, never a wrong
+forecast. Without it, or after a failed check, the NumPy engine serves, and
+`layers.ENGINE` says why.
+
+A long call lets go of the GIL (`RELEASE_GIL_FROM`), so the event loop and other threads
+run meanwhile; a short one keeps it. A thread that let go of the GIL a few microseconds
+at a time, tens of thousands of times (one window per step of a long recursion), would
+win it back before the event loop could and starve it: `/metrics` went unanswered for
+10 s beside three such forecasts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ABI = 1  # kernel.c's KERNEL_ABI: the calling convention this module speaks
+_NAME = "_kernel"
+RELEASE_GIL_FROM = 12_000
+"""Window-steps (windows x members x time steps) from which a call lets go of the GIL: about
+1 ms of work, 400 windows of the default network (five members over six steps: 30 each)."""
+
+Floats = npt.NDArray[np.float32]
+
+
+class Kernel:
+    """`lstm_forward` of one loaded library: the shapes it takes and the call."""
+
+    def __init__(self, path: Path) -> None:
+        """Open the library twice over: as a `PyDLL` (calls keep the GIL) and a `CDLL`
+        (calls let go of it); the dynamic loader maps it once."""
+        self.path = path
+        holding, releasing = ctypes.PyDLL(str(path)), ctypes.CDLL(str(path))
+        if (abi := int(holding.lstm_kernel_abi())) != ABI:
+            raise OSError(f"it speaks ABI {abi}, this engine {ABI}: reinstall to rebuild it")
+        self.max_units = int(holding.lstm_max_units())
+        self.max_inputs = int(holding.lstm_max_inputs())
+        self.block = int(holding.lstm_column_block())
+        self._holding, self._releasing = holding.lstm_forward, releasing.lstm_forward
+        for forward in (self._holding, self._releasing):
+            forward.restype = ctypes.c_int
+            forward.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 7 + [ctypes.c_long] * 3
+
+    def supports(self, units: int, inputs: int) -> bool:
+        """Whether the kernel's buffers fit a layer of this size."""
+        return 0 < units <= self.max_units and 0 < inputs <= self.max_inputs
+
+    def layout(self, by_gate: npt.NDArray[np.floating[Any]]) -> Floats:
+        """(members, 4, units, units + inputs + 1) step weights as the kernel reads them:
+        (members, units + inputs + 1, columns), zeros after the 4 units gate columns up to
+        a whole number of the kernel's blocks of columns."""
+        members, _, units, width = by_gate.shape
+        columns = -(-4 * units // self.block) * self.block
+        out = np.zeros((members, width, columns), np.float32)
+        out[:, :, : 4 * units] = by_gate.transpose(0, 3, 1, 2).reshape(members, width, -1)
+        return out
+
+    def forward(self, weights: Floats, x: Floats, sequences: bool) -> Floats:
+        """One LSTM layer over (time, members or 1, batch, inputs) float32 input.
+
+        `weights` is `layout`'s (`LSTM.kernel_weights`). Any
+        strides whose last axis is contiguous are read in place: no copy of the input.
+        Returns (time, members, batch, units) with `sequences`, else (members, batch, units).
+        """
+        members, width, columns = weights.shape
+        steps, given, batch, inputs = x.shape
+        units = width - inputs - 1
+        if x.strides[3] != x.itemsize or any(s % x.itemsize for s in x.strides):
+            x = np.ascontiguousarray(x)
+        step, member, row = (s // x.itemsize for s in x.strides[:3])
+        if given == 1:
+            member = 0  # one input for every member
+        shape = (steps, members, batch, units) if sequences else (members, batch, units)
+        out = np.empty(shape, np.float32)
+        long = batch * members * steps >= RELEASE_GIL_FROM
+        failed = (self._releasing if long else self._holding)(
+            weights.ctypes.data, x.ctypes.data, out.ctypes.data,
+            steps, members, batch, units, inputs, columns, int(sequences), step, member, row,
+        )  # fmt: skip
+        if failed:
+            raise ValueError(f"the kernel refuses an LSTM of {units} units, {inputs} inputs")
+        return out
+
+
+def load(directory: Path = Path(__file__).parent) -> tuple[Kernel | None, str]:
+    """The kernel built next to this module, or None and why there is none."""
+    paths = [directory / (_NAME + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    path = next((p for p in paths if p.is_file()), None)
+    if path is None:
+        return None, "not built (no C compiler at install time)"
+    try:
+        return Kernel(path), "compiled"
+    except (OSError, AttributeError) as exc:
+        return None, f"{path.name} does not load: {exc}"

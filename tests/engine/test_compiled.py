@@ -1,0 +1,164 @@
+"""The compiled LSTM kernel against the NumPy engine, its reference, and its loader's refusals.
+
+`make test` builds the kernel (the install step `setup.py` declares), so here it must be
+built and serving: a test environment where it silently fell back to NumPy would leave
+the engine every deployment uses untested. Parity with Keras, for both engines, is
+`test_engine.py`'s.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.engine import compiled, layers
+from app.engine.layers import LSTM, PRECISION
+
+ATOL = 1e-5  # outputs are in [-1, 1]; the two engines differ by float32 rounding
+
+
+def random_lstm(
+    units: int, inputs: int, members: int = 2, sequences: bool = False, seed: int = 0
+) -> LSTM:
+    rng = np.random.default_rng(seed)
+    weights = tuple(
+        layers._frozen(rng.normal(0.0, 0.6, shape))
+        for shape in (
+            (members, inputs, 4 * units),
+            (members, units, 4 * units),
+            (members, 1, 4 * units),
+        )
+    )
+    return LSTM("random", ("tanh", "sigmoid"), sequences, weights)  # type: ignore[arg-type]
+
+
+def inputs(steps: int, given: int, batch: int, features: int, seed: int = 1) -> np.ndarray:
+    return (
+        np.random.default_rng(seed)
+        .normal(0.0, 1.5, (steps, given, batch, features))
+        .astype(PRECISION)
+    )
+
+
+def test_the_kernel_is_built_and_serves() -> None:
+    assert layers.ENGINE == "compiled", layers.ENGINE
+    assert layers.KERNEL is not None
+    assert random_lstm(32, 1).kernel_weights is not None
+
+
+@pytest.mark.parametrize(
+    ("units", "features", "members", "batch", "steps"),
+    [
+        (32, 1, 5, 1, 6),  # the default recipe's network, one window
+        (32, 1, 5, 17, 6),  # two blocks of eight windows and one more
+        (1, 1, 1, 3, 1),
+        (5, 3, 2, 9, 4),  # gate columns padded to the kernel's blocks
+        (33, 7, 3, 8, 2),
+        (256, 256, 1, 2, 2),  # the largest the kernel takes
+    ],
+)
+@pytest.mark.parametrize("sequences", [False, True])
+def test_matches_the_numpy_engine(
+    units: int, features: int, members: int, batch: int, steps: int, sequences: bool
+) -> None:
+    layer = random_lstm(units, features, members, sequences)
+    x = inputs(steps, 1, batch, features)
+    ours, reference = layer.run(x), layer.run(x, compiled=False)
+    assert layer.kernel_weights is not None
+    assert ours.shape == reference.shape
+    assert np.abs(ours - reference).max() < ATOL
+
+
+def test_a_stack_reads_each_members_own_input_in_place() -> None:
+    """The second layer gets (time, members, batch, units): one input per member, at strides
+    of a transposed view, read without a copy."""
+    first, second = random_lstm(16, 2, 3, sequences=True), random_lstm(8, 16, 3, seed=2)
+    base = inputs(6, 1, 10, 2)
+    windows = base[:, :, ::2]  # every other window: a row stride the kernel must follow
+    hidden = first.run(windows)
+    np.testing.assert_allclose(hidden, first.run(windows, compiled=False), atol=ATOL, rtol=0)
+    transposed = np.ascontiguousarray(hidden.transpose(2, 0, 1, 3)).transpose(1, 2, 0, 3)
+    out = second.run(transposed)
+    np.testing.assert_allclose(out, second.run(transposed, compiled=False), atol=ATOL, rtol=0)
+
+
+def test_non_finite_inputs_come_out_as_numpy_computes_them() -> None:
+    layer = random_lstm(8, 2, 2)
+    x = inputs(3, 1, 4, 2)
+    x[0, 0, 0, 0], x[1, 0, 1, 1], x[2, 0, 2, 0] = np.nan, np.inf, -np.inf
+    np.testing.assert_allclose(
+        layer.run(x), layer.run(x, compiled=False), atol=ATOL, equal_nan=True
+    )
+
+
+def test_layers_the_kernel_cannot_take_run_on_numpy() -> None:
+    too_wide = random_lstm(257, 1, 1)
+    assert too_wide.kernel_weights is None
+    x = inputs(2, 1, 3, 1)
+    np.testing.assert_array_equal(too_wide.run(x), too_wide.run(x, compiled=False))
+    rng = np.random.default_rng(3)
+    weights: Any = tuple(
+        layers._frozen(rng.normal(size=s)) for s in ((1, 1, 16), (1, 4, 16), (1, 1, 16))
+    )
+    assert LSTM("relu", ("relu", "sigmoid"), False, weights).kernel_weights is None
+
+
+def test_threads_share_the_kernel() -> None:
+    """Long calls let go of the GIL: concurrent forecasts must not mix."""
+    layer = random_lstm(32, 1, 5)
+    windows = compiled.RELEASE_GIL_FROM // (5 * 6) + 1
+    batches = [inputs(6, 1, windows, 1, seed=s) for s in range(4)]
+    expected = [layer.run(x, compiled=False) for x in batches]
+    got: list[np.ndarray | None] = [None] * len(batches)
+
+    def run(i: int) -> None:
+        for _ in range(3):
+            got[i] = layer.run(batches[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for ours, reference in zip(got, expected, strict=True):
+        assert ours is not None and np.abs(ours - reference).max() < ATOL
+
+
+def test_no_library_means_the_numpy_engine(tmp_path: Path) -> None:
+    kernel, why = compiled.load(tmp_path)
+    assert kernel is None and "not built" in why
+    assert layers.checked(kernel, why) == (None, why)
+
+
+def test_a_file_that_is_no_library_is_not_loaded(tmp_path: Path) -> None:
+    suffix = compiled.importlib.machinery.EXTENSION_SUFFIXES[0]
+    (tmp_path / f"_kernel{suffix}").write_bytes(b"\x7fELF not really")
+    kernel, why = compiled.load(tmp_path)
+    assert kernel is None and "does not load" in why
+
+
+def test_a_copy_of_the_built_library_loads_and_passes_its_check(tmp_path: Path) -> None:
+    assert layers.KERNEL is not None
+    shutil.copy(layers.KERNEL.path, tmp_path / layers.KERNEL.path.name)
+    kernel, why = compiled.load(tmp_path)
+    assert kernel is not None and why == "compiled"
+    assert layers.checked(kernel, why)[0] is kernel
+
+
+class _OffByATenThousandth(compiled.Kernel):
+    """The real kernel with its answers nudged: what a miscompiled build could give."""
+
+    def forward(self, weights: Any, x: Any, sequences: bool) -> Any:
+        return super().forward(weights, x, sequences) + 1e-4
+
+
+def test_a_kernel_that_differs_from_numpy_is_refused() -> None:
+    assert layers.KERNEL is not None
+    nudged = _OffByATenThousandth(layers.KERNEL.path)
+    kernel, why = layers.checked(nudged, "compiled")
+    assert kernel is None and "differs from the NumPy engine" in why
