@@ -23,7 +23,7 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
 COPY requirements.lock pyproject.toml ./
 
-# Wheels only (no compiler in the image, none needed), every file checked against
+# Wheels only (none needs a compiler), every file checked against
 # the lock's sha256. Then: fail the build if pyproject.toml asks for something the
 # lock does not provide (a dependency added without `make lock`): with --no-index,
 # pip can only succeed when every requirement is already satisfied in the venv.
@@ -32,6 +32,15 @@ RUN pip install --require-hashes --only-binary=:all: -r requirements.lock \
  && { pip install --no-index --dry-run --quiet -r /tmp/serving-deps.txt \
       || { echo 'requirements.lock lacks a dependency of pyproject.toml: run `make lock`' >&2; exit 1; }; } \
  && pip check
+
+# The LSTM layer's compiled kernel (app/engine/kernel.c), built here with setup.py's flags
+# (one copy per x86-64 level, chosen at load), for the runtime stage to copy beside its
+# loader: the runtime stage has no compiler. binutils' strip is for the next step.
+COPY app/engine/kernel.c ./
+RUN apt-get update -q \
+ && apt-get install -y -q --no-install-recommends binutils gcc libc6-dev >/dev/null \
+ && mkdir kernel \
+ && gcc -O3 -fno-trapping-math -fPIC -shared -s -o "kernel/_kernel$(python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')" kernel.c
 
 # Trim the venv (it is most of the image). Never used when serving: the test
 # suite of NumPy; NumPy's build-time parts (distutils, f2py, C headers,
@@ -45,9 +54,7 @@ RUN pip install --require-hashes --only-binary=:all: -r requirements.lock \
 # .pyc would mean compiling every imported module in memory at each start.
 # Last, the build fails if a training-only package (TensorFlow, Keras,
 # scikit-learn, SciPy, ...) got in.
-RUN apt-get update -q \
- && apt-get install -y -q --no-install-recommends binutils >/dev/null \
- && site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") \
+RUN site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") \
  && find "$site/numpy" -depth -type d -name tests -exec rm -rf {} + \
  && rm -rf "$site/numpy/distutils" "$site/numpy/f2py" "$site/numpy/_core/include" \
         "$site/numpy/_core/lib" "$site"/numpy/_core/_simd.*.so /opt/venv/bin/f2py \
@@ -86,12 +93,14 @@ COPY --from=builder /opt/venv /opt/venv
 # Code and models belong to root and are only readable by the service user.
 WORKDIR /srv
 COPY app/ ./app/
+COPY --from=builder /build/kernel/ ./app/engine/
 COPY models/ ./models/
 RUN test -n "$(ls -A /srv/models)" \
         || { echo 'models/ is empty: train or check out the committed models first' >&2; exit 1; } \
  && chmod -R a+rX,go-w /srv \
  && python -m compileall -q --invalidation-mode checked-hash /srv/app \
  && python -c "import app.main" \
+ && python -c "import sys; from app.engine import layers; sys.exit(0 if layers.KERNEL else 'the compiled kernel is ' + layers.ENGINE)" \
  && install -d -o "$APP_UID" -g "$APP_UID" -m 0700 /var/lib/forecast
 
 USER ${APP_UID}:${APP_UID}
