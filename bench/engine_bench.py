@@ -1,11 +1,13 @@
-"""Engine benchmark: the service's NumPy forward pass against Keras, on the same weights.
+"""Engine benchmark: the service's forward pass against Keras, on the same weights.
 
     python -m bench.engine_bench --version-dir models/milk/1     # prints JSON
 
 Times one window and 10,000 windows through (a) `app.engine.archive.load_network(...).predict`,
-as is and with OpenBLAS limited to one thread, (b) Keras `model.predict(x, verbose=0)`
-with its default batch size (32) and with the whole input as one batch, and (c) calling
-the Keras model directly, `model(x)`; all read the version's first ensemble member. Each figure
+as is (LSTM layers on the compiled kernel where the install built it), on the NumPy
+engine alone (the kernel's reference), and with OpenBLAS limited to one thread, (b) Keras
+`model.predict(x, verbose=0)` with its default batch size (32) and with the whole input as
+one batch, and (c) calling the Keras model directly, `model(x)`; all read the version's first
+ensemble member. Each figure
 is the median of repeats, the methods taking turns (`bench.timing.interleaved`). Windows are
 standard-normal values (the scale the model sees after standard scaling, fixed
 seed); the largest engine-vs-Keras difference over them is reported as a check that
@@ -25,13 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from app.engine.layers import ENGINE
 from bench.report import duration, num, ratio, table, version_dir_main
 from bench.timing import interleaved
 
 BATCHES = (1, 10_000)
 REPEATS = {1: 7, 10_000: 5}
 METHODS = (
-    ("engine", "service engine: `Network.predict(x)` (NumPy)"),
+    ("engine", "service engine: `Network.predict(x)`"),
+    ("engine_numpy", "the same on NumPy alone: `Network.predict(x, compiled=False)`"),
     ("engine_1_thread", "service engine, BLAS limited to 1 thread (`threadpool_limits(1)`)"),
     ("keras_predict", "Keras `model.predict(x, verbose=0)` (batch_size 32)"),
     ("keras_predict_one_batch", "Keras `model.predict(x, batch_size=len(x), verbose=0)`"),
@@ -57,6 +61,7 @@ def measure(version_dir: Path) -> dict[str, Any]:
     windows = rng.standard_normal((max(BATCHES), look_back, network.n_features))
     calls: dict[str, Callable[[np.ndarray], Any]] = {
         "engine": network.predict,
+        "engine_numpy": partial(network.predict, compiled=False),
         "engine_1_thread": network.predict,
         "keras_predict": lambda x: model.predict(x, verbose=0),
         "keras_predict_one_batch": lambda x: model.predict(x, batch_size=len(x), verbose=0),
@@ -72,6 +77,7 @@ def measure(version_dir: Path) -> dict[str, Any]:
     diff = np.abs(network.predict(windows)[0] - model.predict(windows, verbose=0)).max()
     return {
         "seconds": seconds,
+        "engine": ENGINE,
         "max_abs_diff_scaled": float(diff),
         "look_back": look_back,
         "keras": keras.__version__,
@@ -95,8 +101,9 @@ def render(result: dict[str, Any]) -> list[str]:
     return [
         *table(header, rows),
         "",
-        f"Keras {result['keras']} ({result['backend']} backend, float32), engine float32 on "
-        f"NumPy {result['numpy']}; windows of {result['look_back']} steps. Largest "
+        f"Keras {result['keras']} ({result['backend']} backend, float32), engine float32 "
+        f"(LSTM layers: {result['engine']}) on NumPy {result['numpy']}; windows of "
+        f"{result['look_back']} steps. Largest "
         f"engine-vs-Keras difference over the 10,000 windows: "
         f'{result["max_abs_diff_scaled"]:.1e} (scaled units). "vs engine" = time / engine\'s '
         "time (above 1x: slower than the engine; below: faster). Median of 7 repeats (1 window) "

@@ -226,9 +226,9 @@ def _targets(http: dict[str, Any], start: dict[str, Any], forecast: dict[str, An
         "From the tables above (same run). MB read as MiB. Where a target is missed, the"
         " profile below says where the time goes. The goal past these stays 70 % of bare"
         " FastAPI's req/s. The last column is the hardware's limit for the forecasts"
-        ' ("A forecast in process", its floor row): the network\'s arithmetic alone at this'
-        " core's measured peak rates, with nothing around it. A target beyond it cannot be met"
-        " by any implementation of this network on this core.",
+        ' ("A forecast in process", its floor row): the network\'s matrix products alone at'
+        " this core's measured peak rate, with nothing around them. A target beyond it cannot"
+        " be met by any implementation of this network on this core.",
     ]
 
 
