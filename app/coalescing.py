@@ -1,7 +1,8 @@
 """Concurrent one-series forecasts computed together: dynamic batching, without a timer.
 
-`/v1/predict` with posted values and the V2 `infer` of one posted series come here when
-small enough for the event loop (`app.http.offload.INLINE_WORK`).
+Every protocol's forecast of one posted series comes here when small enough for the event
+loop (`app.http.offload.INLINE_WORK`): `/v1/predict` with posted values (and a start, or
+not), the V2 `infer` of one row, and KServe's time-series forecast of one input.
 
 A forecast of one series is mostly fixed cost: a few hundred NumPy calls on arrays
 of a few dozen numbers, whatever the batch (BENCHMARKS.md, "A forecast in process":
@@ -38,7 +39,7 @@ from app.budget import Work
 from app.errors import InvalidInput
 
 if TYPE_CHECKING:  # the data plane owns a coalescer: no import cycle at run time
-    from app.dataplane import Forecasts, Levels, Values
+    from app.dataplane import Forecasts, Levels, Naming, Values
 
 PASS_WORK = 8_000
 """Most units one pass forecasts on the event loop: what eight requests of the largest
@@ -47,16 +48,17 @@ inline size (`app.http.offload.INLINE_WORK`) cost alone; together they cost less
 MAX_TURNS = 8
 """Most turns of the event loop a pass waits for requests still joining it (see the module)."""
 
-Key = tuple[str, int, tuple[float, ...] | None, str]
-"""Model, horizon, levels (None: the defaults) and the name errors give the values."""
-PredictEach = Callable[[str, Sequence[Any], int, Any, str], list[Any]]
-"""`DataPlane.predict_each`: (model, series, horizon, levels, field) -> an answer or refusal
-per series."""
+Key = tuple[str, int, tuple[float, ...] | None, "Naming"]
+"""Model, horizon, levels (None: the defaults) and the names errors give the series."""
+PredictEach = Callable[[str, Sequence[Any], int, Any, Any, Sequence[str | None]], list[Any]]
+"""`DataPlane.predict_each`: (model, series, horizon, levels, naming, starts) -> an answer or
+refusal per series."""
 
 
 @dataclass
 class _Waiting:
     values: Values
+    start: str | None
     work: Work
     answer: asyncio.Future[Forecasts] = field(repr=False)
 
@@ -77,16 +79,18 @@ class Coalescer:
         horizon: int,
         levels: Levels | None,
         work: Work,
-        field: str = "values",
+        naming: Naming,
+        start: str | None = None,
     ) -> Forecasts:
-        """The forecast of `values`, as `DataPlane.predict` answers it, computed with the
-        others that arrive meanwhile; its refusal is raised here, for this request only.
-        Errors and warnings name the values `field`, as the request's protocol calls them."""
+        """The forecast of `values` (from period `start`, if known), as the request would get
+        it alone, computed with the others that arrive meanwhile; its refusal is raised here,
+        for this request only. Errors and warnings name the series as `naming` says, in the
+        request's protocol's terms."""
         loop = asyncio.get_running_loop()
         if not self._waiting:
             self._later(loop, seen=1, turns=0)
-        key = (name, horizon, None if levels is None else tuple(levels), field)
-        waiting = _Waiting(values, work, loop.create_future())
+        key = (name, horizon, None if levels is None else tuple(levels), naming)
+        waiting = _Waiting(values, start, work, loop.create_future())
         self._waiting.setdefault(key, []).append(waiting)
         self._count += 1
         self._units += work.units
@@ -109,10 +113,11 @@ class Coalescer:
                 self._answer(key, chunk)
 
     def _answer(self, key: Key, chunk: list[_Waiting]) -> None:
-        name, horizon, levels, field = key
+        name, horizon, levels, naming = key
         metrics.record_coalesced(len(chunk))
+        series, starts = [w.values for w in chunk], [w.start for w in chunk]
         try:
-            answers = self._predict_each(name, [w.values for w in chunk], horizon, levels, field)
+            answers = self._predict_each(name, series, horizon, levels, naming, starts)
         except Exception as exc:  # one refusal for all (no such model, levels it cannot serve)
             for waiting in chunk:
                 if not waiting.answer.done():

@@ -23,7 +23,15 @@ from app.errors import InvalidInput
 from app.evaluation import Evaluation, baseline_notes, evaluate, require_finite_scores
 from app.forecaster import Band, Forecaster, Prediction
 from app.ledger.service import LedgerService
-from app.queries import Resolved, SeriesQuery, by_ids, resolve, values_only
+from app.queries import (
+    Resolved,
+    SeriesQuery,
+    by_ids,
+    last_period,
+    periods_after,
+    resolve,
+    values_only,
+)
 from app.registry import Registry
 from app.settings import Settings
 
@@ -52,6 +60,20 @@ class Forecasts(Answer):
     intervals: list[Band] = field(default_factory=list)  # one per level, same shape as values
     series_ids: list[str | None] | None = None  # None: no row was asked for by id
     periods: list[list[str]] | None = None  # per row its forecast periods ([]: not known)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """What errors and warnings call the parts of one posted series, in the request's terms.
+
+    `/v1/predict` calls them `values` and `start`; V2 calls row i of its tensor `values[i]`;
+    KServe's time-series protocol calls its one input `inputs`, its values `inputs.values`.
+    An overflow and the warnings about the series name the series itself (`row`).
+    """
+
+    values: str = "values"
+    start: str = "start"
+    row: str = "values"
 
 
 @dataclass(frozen=True)
@@ -100,31 +122,43 @@ class DataPlane:
         series: Sequence[Values],
         horizon: int,
         levels: Levels | None = None,
-        field: str = "values",
+        naming: Naming = Naming(),
+        starts: Sequence[str | None] | None = None,
     ) -> list[Forecasts | InvalidInput]:
-        """`predict` of each series, as `predict` would answer it alone, in one vectorised pass.
+        """Each posted series' forecast, as it would be answered alone, in one vectorised pass.
 
         For requests that arrive together (`app.coalescing`): each is checked on its own
-        and gets its own answer or refusal; a row that is too short, too costly or
-        overflows refuses only that row. A refusal that concerns them all (no such
-        model, a horizon or levels it cannot serve) is raised, for all.
+        and gets its own answer or refusal; a row that is too short, too costly, starts at
+        no period of the model's calendar or overflows refuses only that row. A refusal
+        that concerns them all (no such model, a horizon or levels it cannot serve) is
+        raised, for all. `starts` gives each series' first period, if known: its answer
+        then carries the periods it forecasts, as `predict_queries` gives them.
         """
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
         chosen, notes = self._interval_levels(forecaster, levels, horizon)
-        members = forecaster.network.members
+        members, frequency = forecaster.network.members, forecaster.manifest.data.frequency
         answers: list[Forecasts | InvalidInput | None] = []
+        ends: list[str | None] = []
         kept: list[int] = []
-        for values in series:
+        for values, start in zip(series, starts or [None] * len(series), strict=True):
             try:
-                self._check_length(forecaster, len(values), field)
+                self._check_length(forecaster, len(values), naming.values)
+                end = (
+                    None
+                    if start is None
+                    else last_period(start, len(values), frequency, naming.start)
+                )
                 work = Work.forecast(1, len(values), horizon, members, len(chosen))
                 check_work(work, self._settings.max_work)
             except InvalidInput as refusal:
                 answers.append(refusal)
+                ends.append(None)
             else:  # None: refused for overflow unless its forecast below turns out finite
                 answers.append(None)
+                ends.append(end)
                 kept.append(len(answers) - 1)
+        field = naming.row
         if not kept:
             return _overflowed(answers, field)
         prediction = forecaster.predict([series[i] for i in kept], horizon, chosen)
@@ -138,6 +172,7 @@ class DataPlane:
             prediction = forecaster.predict([series[i] for i in kept], horizon, chosen)
             finite = _finite_rows(prediction)
         metrics.record_forecasts(forecaster.name, forecaster.version, int(finite.sum()), horizon)
+        periods = periods_after([ends[i] for i in kept], frequency, horizon)
         for row, i in enumerate(kept):
             if not finite[row]:
                 continue
@@ -152,6 +187,7 @@ class DataPlane:
                     Band(band.level, band.lower[row : row + 1], band.upper[row : row + 1])
                     for band in prediction.bands
                 ],
+                periods=[periods[row]] if periods is not None and ends[i] else None,
             )
         return _overflowed(answers, field)
 

@@ -45,15 +45,23 @@ class Resolved:
     ends: list[str | None]  # None where the calendar is unknown
 
     def periods(self, frequency: Frequency, horizon: int) -> list[list[str]] | None:
-        """Each row's forecast periods; None when no row's calendar is known.
+        """Each row's forecast periods (`periods_after`)."""
+        return periods_after(self.ends, frequency, horizon)
 
-        Rows ending in the same period share one computation: a catalog's series
-        usually end together, so 1,000 ids cost one `following`.
-        """
-        if all(end is None for end in self.ends):
-            return None
-        known = {end: following(end, frequency, horizon) for end in set(self.ends) if end}
-        return [known[end] if end else [] for end in self.ends]
+
+def periods_after(
+    ends: Sequence[str | None], frequency: Frequency, horizon: int
+) -> list[list[str]] | None:
+    """The `horizon` periods after each row's last (`[]` where it is unknown); None when no
+    row's calendar is known.
+
+    Rows ending in the same period share one computation: a catalog's series usually end
+    together, so 1,000 ids cost one `following`.
+    """
+    if all(end is None for end in ends):
+        return None
+    known = {end: following(end, frequency, horizon) for end in set(ends) if end}
+    return [known[end] if end else [] for end in ends]
 
 
 def values_only(histories: Sequence[Values] | np.ndarray) -> Resolved:
@@ -104,7 +112,7 @@ def resolve(
         if query.series_id is None:
             history: Values = posted
             if query.start is not None:
-                end = _shifted(query.start, len(posted) - 1, frequency, f"{field}start")
+                end = last_period(query.start, len(posted), frequency, f"{field}start")
         else:
             table = _table(forecaster, f"{field}series_id")
             row = table.index.get(query.series_id)
@@ -125,6 +133,12 @@ def resolve(
         histories.append(history)
         ends.append(end)
     return Resolved(histories, series, ends)
+
+
+def last_period(start: str, count: int, frequency: Frequency, field: str) -> str:
+    """The period of the last of `count` values posted from `start`; a start that names no
+    period of `frequency` is refused at `field`."""
+    return _shifted(start, count - 1, frequency, field)
 
 
 def _table(forecaster: Forecaster, field: str) -> SeriesTable:

@@ -9,19 +9,22 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import tskit
 from liveserver import LiveServer
 from modelkit import synthetic_series
 
 from app import coalescing, metrics
 from app.budget import Work
-from app.dataplane import DataPlane, Forecasts
+from app.dataplane import DataPlane, Forecasts, Naming
 from app.errors import InvalidInput, ModelNotFound
+from app.queries import SeriesQuery
 from app.registry import Registry, version_loader
 from app.settings import Settings
 from app.watcher import ModelWatcher
 
 SERIES = synthetic_series()
 SMALL = Work(100, "a small request")
+V2 = Naming("values[0]", "values[0]", "values[0]")  # row 0 of V2's `values` tensor
 
 
 @pytest.fixture
@@ -55,7 +58,10 @@ def _gather(plane: DataPlane, *requests: Request) -> list[Any]:
     """Every request sent in the same turn of the event loop, as concurrent clients are read."""
 
     async def all_at_once() -> list[Any]:
-        calls = [plane.coalescer.predict(n, v, h, levels, SMALL) for n, v, h, levels in requests]
+        calls = [
+            plane.coalescer.predict(n, v, h, levels, SMALL, Naming())
+            for n, v, h, levels in requests
+        ]
         return await asyncio.gather(*calls, return_exceptions=True)
 
     return asyncio.run(all_at_once())
@@ -80,7 +86,7 @@ def _arriving(plane: DataPlane, turns: list[int]) -> tuple[list[Any], list[float
     async def late(turn: int) -> Any:
         for _ in range(turn):
             await asyncio.sleep(0)  # exactly one turn each
-        return await plane.coalescer.predict("toy", SERIES, 2, None, SMALL)
+        return await plane.coalescer.predict("toy", SERIES, 2, None, SMALL, Naming())
 
     async def all_of_them() -> list[Any]:
         return await asyncio.gather(*[late(turn) for turn in turns])
@@ -110,7 +116,9 @@ def test_a_request_alone_waits_for_no_one(plane: DataPlane) -> None:
 
     async def alone() -> float:
         passes = _passes_and_requests()[0]
-        pending = asyncio.ensure_future(plane.coalescer.predict("toy", SERIES, 2, None, SMALL))
+        pending = asyncio.ensure_future(
+            plane.coalescer.predict("toy", SERIES, 2, None, SMALL, Naming())
+        )
         await asyncio.sleep(0)  # the request arrives and plans its pass
         await asyncio.sleep(0)  # the pass runs
         answered = _passes_and_requests()[0] - passes
@@ -158,9 +166,9 @@ def test_each_request_names_its_values_as_its_protocol_does(plane: DataPlane) ->
 
     async def both() -> list[Any]:
         calls = [
-            plane.coalescer.predict("toy", SERIES[:2], 2, None, SMALL),
-            plane.coalescer.predict("toy", SERIES[:2], 2, None, SMALL, "values[0]"),
-            plane.coalescer.predict("toy", SERIES * 10, 2, None, SMALL, "values[0]"),
+            plane.coalescer.predict("toy", SERIES[:2], 2, None, SMALL, Naming()),
+            plane.coalescer.predict("toy", SERIES[:2], 2, None, SMALL, V2),
+            plane.coalescer.predict("toy", SERIES * 10, 2, None, SMALL, V2),
         ]
         return await asyncio.gather(*calls, return_exceptions=True)
 
@@ -168,6 +176,38 @@ def test_each_request_names_its_values_as_its_protocol_does(plane: DataPlane) ->
     assert isinstance(v1, InvalidInput) and v1.errors[0].field == "values"
     assert isinstance(v2, InvalidInput) and v2.errors[0].field == "values[0]"
     assert noted.warnings[-1].startswith("values[0]: ")
+
+
+def test_series_with_a_start_get_the_periods_they_would_get_alone(plane: DataPlane) -> None:
+    """A start (v1's `start`, KServe's `start_timestamp`) rides along: each answer carries its
+    own periods, as `predict_queries` gives them, and a start that names no period refuses
+    its own request only, naming the field as that request's protocol does."""
+    kserve = Naming("inputs.values", "inputs.start", "inputs")
+
+    async def together() -> list[Any]:
+        coalescer = plane.coalescer
+        calls = [
+            coalescer.predict("toy", SERIES, 2, None, SMALL, Naming(), "2001-03"),
+            coalescer.predict("toy", SERIES[:-1], 2, None, SMALL, Naming(), "2001-03"),
+            coalescer.predict("toy", SERIES, 2, None, SMALL, Naming()),
+            coalescer.predict("toy", SERIES, 2, None, SMALL, Naming(), "March"),
+            coalescer.predict("toy", SERIES, 2, None, SMALL, kserve, "2001-03"),
+            coalescer.predict("toy", SERIES, 2, None, SMALL, kserve, "2001-13"),
+        ]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    dated, later, undated, wrong, theirs, wrong_theirs = asyncio.run(together())
+    for answer, (values, start) in [
+        (dated, (SERIES, "2001-03")),
+        (later, (SERIES[:-1], "2001-03")),
+    ]:
+        alone = plane.predict_queries("toy", [SeriesQuery(values=values, start=start)], 2)
+        _same(answer, alone)
+        assert answer.periods == alone.periods and answer.periods is not None
+    assert dated.periods == theirs.periods and dated.periods != later.periods
+    assert undated.periods is None
+    assert isinstance(wrong, InvalidInput) and wrong.errors[0].field == "start"
+    assert isinstance(wrong_theirs, InvalidInput) and wrong_theirs.errors[0].field == "inputs.start"
 
 
 def test_models_horizons_and_levels_are_never_mixed(plane: DataPlane) -> None:
@@ -188,10 +228,10 @@ def test_a_refusal_for_the_whole_group_reaches_each_request(plane: DataPlane) ->
 
 def test_a_pass_holds_at_most_its_work_and_keeps_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coalescing, "PASS_WORK", 250)
-    group = [coalescing._Waiting(k, SMALL, None) for k in range(5)]  # type: ignore[arg-type]
+    group = [coalescing._Waiting(k, None, SMALL, None) for k in range(5)]  # type: ignore[arg-type]
     passes = coalescing._passes(group)
     assert [[w.values for w in chunk] for chunk in passes] == [[0, 1], [2, 3], [4]]
-    huge = [coalescing._Waiting(0, Work(10_000, "huge"), None)]  # type: ignore[arg-type]
+    huge = [coalescing._Waiting(0, None, Work(10_000, "huge"), None)]  # type: ignore[arg-type]
     assert len(coalescing._passes(huge)) == 1  # alone, but never left out
 
 
@@ -271,6 +311,46 @@ def test_concurrent_v2_infers_of_one_series_are_answered_together(server: LiveSe
                     level = f"{band['level']:g}"
                     np.testing.assert_allclose(outputs[f"lower_{level}"], band["lower"], ROUNDING)
                     np.testing.assert_allclose(outputs[f"upper_{level}"], band["upper"], ROUNDING)
+            requests = _coalesced_requests(after) - _coalesced_requests(before)
+            passes = _coalesced_passes(after) - _coalesced_passes(before)
+            assert requests == len(histories)  # each went through the coalescer
+            if passes < requests:
+                break
+        assert passes < requests, "never answered together"
+
+
+def test_concurrent_timeseries_forecasts_of_one_series_are_answered_together(
+    server: LiveServer,
+) -> None:
+    """KServe's time-series forecast of one posted input takes the same passes: each answer,
+    its quantiles and its start included, is the one that request gets alone."""
+    histories = [[float(v) for v in SERIES[: len(SERIES) - k]] for k in range(16)]
+    bodies = [
+        tskit.body(tskit.series_input(series=h), horizon=2, quantiles=[0.1, 0.9]) for h in histories
+    ]
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        alone = [tskit.content(client.post(tskit.FORECAST, json=b)) for b in bodies]
+        assert len({a["start_timestamp"] for a in alone}) == len(histories)  # each its own
+
+        async def all_at_once() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as concurrent:
+                return await asyncio.gather(
+                    *[concurrent.post(tskit.FORECAST, json=b) for b in bodies]
+                )
+
+        for _ in range(5):  # a few rounds: at least one finds requests read in the same turn
+            before = client.get("/metrics").text
+            together = asyncio.run(all_at_once())
+            after = client.get("/metrics").text
+            for mine, own in zip(together, alone, strict=True):
+                assert mine.status_code == 200, mine.text
+                tskit.kserve_response(mine.json())
+                got = tskit.content(mine)
+                np.testing.assert_allclose(got["mean_forecast"], own["mean_forecast"], ROUNDING)
+                for q, bound in own["quantiles"].items():
+                    np.testing.assert_allclose(got["quantiles"][q], bound, ROUNDING)
+                same = ("start_timestamp", "frequency", "name", "warnings")
+                assert {k: got[k] for k in same} == {k: own[k] for k in same}
             requests = _coalesced_requests(after) - _coalesced_requests(before)
             passes = _coalesced_passes(after) - _coalesced_passes(before)
             assert requests == len(histories)  # each went through the coalescer

@@ -18,14 +18,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.budget import Work
 from app.contract.calendar import Frequency
-from app.dataplane import Answer, DataPlane
+from app.dataplane import Answer, DataPlane, Forecasts, Naming
 from app.queries import SeriesQuery
 
-__all__ = ["FIELD", "SeriesForecast", "SeriesQuery", "forecast_series", "row_field"]
+__all__ = [
+    "FIELD",
+    "SeriesForecast",
+    "SeriesQuery",
+    "forecast_one",
+    "forecast_series",
+    "row_field",
+]
 
 FIELD = "inputs"
 """What the data plane is told this protocol calls its queries."""
+
+ONE = Naming(values=f"{FIELD}.values", start=f"{FIELD}.start", row=FIELD)
+"""The names of a request's one posted input, as `predict_queries` gives them."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,28 @@ def forecast_series(
 ) -> tuple[Answer, list[SeriesForecast]]:
     """Forecast every input in one vectorised pass; errors name them as `row_field` says."""
     answer = plane.predict_queries(name, queries, horizon, levels, field=FIELD)
+    return answer, per_input(answer, queries)
+
+
+async def forecast_one(
+    plane: DataPlane,
+    name: str,
+    query: SeriesQuery,
+    horizon: int,
+    levels: Sequence[float],
+    work: Work,
+) -> tuple[Answer, list[SeriesForecast]]:
+    """`forecast_series` of one posted input, with the forecasts of one series that other
+    requests ask for meanwhile (`app.coalescing`): the same answer, in a shared pass."""
+    assert query.series_id is None and query.values is not None, "a posted series"
+    answer = await plane.coalescer.predict(
+        name, query.values, horizon, levels, work, ONE, query.start
+    )
+    return answer, per_input(answer, [query])
+
+
+def per_input(answer: Forecasts, queries: Sequence[SeriesQuery]) -> list[SeriesForecast]:
+    """The answer to every input, cut out of the data plane's matrix of rows."""
     shared, own = split_warnings(answer.warnings, len(queries))
     out = []
     for i, query in enumerate(queries):
@@ -65,7 +98,7 @@ def forecast_series(
                 warnings=[*shared, *own[i]],
             )
         )
-    return answer, out
+    return out
 
 
 def split_warnings(warnings: Sequence[str], count: int) -> tuple[list[str], list[list[str]]]:

@@ -30,10 +30,17 @@ from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, SettingsDep
 from app.http.exception_handlers import status_of, validation_error
 from app.http.json_route import JSONBodyRoute
-from app.http.offload import run_sized
+from app.http.offload import INLINE_WORK, run_sized
 from app.http.responses import error_responses
 from app.timeseries.codec import in_our_terms, levels_for, to_queries, to_response
-from app.timeseries.plane import calendar_of, forecast_series, known_series, served_models
+from app.timeseries.plane import (
+    SeriesQuery,
+    calendar_of,
+    forecast_one,
+    forecast_series,
+    known_series,
+    served_models,
+)
 from app.timeseries.types import (
     ForecastRequest,
     ForecastResponse,
@@ -122,16 +129,37 @@ async def forecast(
         body.model, len(body.inputs), values, body.options.horizon, len(levels)
     )
     request_id = request.headers.get("x-request-id") or new_request_id()
-    return await run_sized(work, _forecast, plane, body, levels, request_id)
+    if work.units > INLINE_WORK or len(body.inputs) != 1:
+        return await run_sized(work, _forecast, plane, body, levels, request_id)
+    # Small and one input: a posted series joins the forecasts of one series others ask for
+    # meanwhile (`app.coalescing`); a stored one is forecast here, as small work is.
+    queries = _queries(plane, body)
+    if queries[0].series_id is not None:
+        return _forecast(plane, body, levels, request_id, queries)
+    horizon = body.options.horizon
+    try:
+        answer, forecasts = await forecast_one(plane, body.model, queries[0], horizon, levels, work)
+    except ServiceError as error:  # 400 bad input, 404 unknown series, named in our terms
+        raise in_our_terms(error, 1) from error
+    return to_response(body, answered(answer), forecasts, request_id, int(time.time()))
+
+
+def _queries(plane: DataPlane, body: ForecastRequest) -> list[SeriesQuery]:
+    """The inputs checked against the model's calendar and the series it knows."""
+    calendar = calendar_of(plane, body.model)  # 404 / 503 before looking at the inputs
+    known = known_series(plane, body.model, [series.name for series in body.inputs])
+    return to_queries(body, calendar, known)
 
 
 def _forecast(
-    plane: DataPlane, body: ForecastRequest, levels: list[float], request_id: str
+    plane: DataPlane,
+    body: ForecastRequest,
+    levels: list[float],
+    request_id: str,
+    queries: list[SeriesQuery] | None = None,
 ) -> ForecastResponse:
-    """Check the inputs against the model's calendar and series, forecast, render."""
-    calendar = calendar_of(plane, body.model)  # 404 / 503 before looking at the inputs
-    known = known_series(plane, body.model, [series.name for series in body.inputs])
-    queries = to_queries(body, calendar, known)
+    """Check the inputs (unless `queries` are already theirs), forecast, render."""
+    queries = queries or _queries(plane, body)
     try:
         answer, forecasts = forecast_series(
             plane, body.model, queries, body.options.horizon, levels

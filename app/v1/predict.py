@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
+from app.dataplane import Naming
 from app.http.auth import PROTECTED
 from app.http.context import answered
 from app.http.deps import DataPlaneDep
@@ -76,12 +77,13 @@ async def _predict_one(name: str, body: PredictRequest, plane: DataPlaneDep) -> 
     """Posted values alone take the plain path; an id or a start, the series look-up."""
     posted = len(body.values) if body.values is not None else None
     work = plane.forecast_work(name, 1, posted, body.horizon, _count(body.levels))
+    if body.series_id is None and body.values is not None and work.units <= INLINE_WORK:
+        # Small: with others arriving now (`app.coalescing`).
+        answer = await plane.coalescer.predict(
+            name, body.values, body.horizon, body.levels, work, Naming(), body.start
+        )
+        return PredictResponse.of(answered(answer))
     if body.series_id is None and body.start is None and body.values is not None:
-        if work.units <= INLINE_WORK:  # small: with others arriving now (`app.coalescing`)
-            answer = await plane.coalescer.predict(
-                name, body.values, body.horizon, body.levels, work
-            )
-            return PredictResponse.of(answered(answer))
         call = run_sized(work, plane.predict, name, body.values, body.horizon, body.levels)
     else:
         call = run_sized(

@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from app.budget import Work
-from app.dataplane import DataPlane, Forecasts
+from app.dataplane import DataPlane, Forecasts, Naming
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id
@@ -259,8 +259,9 @@ class _Infer:
         batch = self.question()
         if batch.rows is None or len(batch.rows) != 1:
             return self.reply(_forecast(self.plane, self.name, batch), batch)
+        row = f"{INPUT}[0]"
         answer = await self.plane.coalescer.predict(
-            self.name, batch.rows[0], batch.horizon, batch.levels, work, f"{INPUT}[0]"
+            self.name, batch.rows[0], batch.horizon, batch.levels, work, Naming(row, row, row)
         )
         return self.reply(answer, batch)
 
