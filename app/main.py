@@ -36,6 +36,7 @@ from app.ledger.service import LedgerService
 from app.ledger.store import sqlite_url
 from app.lifecycle import operating
 from app.logs import configure_logging
+from app.metrics import record_engine
 from app.registry import Registry, version_loader
 from app.settings import Settings, get_settings
 from app.timeseries import routes as timeseries
@@ -182,6 +183,7 @@ def _open_ledger(settings: Settings, registry: Registry) -> LedgerService | None
 def _log_start(registry: Registry, settings: Settings) -> None:
     """Which engine runs the networks, and what the start-up left unserved (the registry has
     already logged each version it loaded)."""
+    record_engine(layers.KERNEL is not None)
     if layers.KERNEL is None:
         log.warning("LSTM layers run on the NumPy engine: the compiled kernel is %s", layers.ENGINE)
     else:

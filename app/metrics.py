@@ -86,6 +86,13 @@ SERVED_VERSION = Gauge(
     ["model"],
     multiprocess_mode="livemin",
 )
+ENGINE_COMPILED = Gauge(
+    "forecast_engine_compiled",
+    "1 while LSTM layers run on the compiled kernel (app/engine/kernel.c), 0 on the slower"
+    " NumPy engine (no kernel built, or it failed its check; the start-up log says why)."
+    " With several workers, the lowest of any live worker.",
+    multiprocess_mode="livemin",
+)
 LEDGER_UP = Gauge(
     "forecast_ledger_up",
     "1 while the ledger's database is reachable, 0 while the ledger is degraded (forecasts"
@@ -181,6 +188,10 @@ def record_coalesced(requests: int) -> None:
 
 def record_load_failure(model: str, exc: BaseException) -> None:
     LOAD_FAILURES.labels(model, failure_kind(exc)).inc()
+
+
+def record_engine(compiled: bool) -> None:
+    ENGINE_COMPILED.set(int(compiled))
 
 
 def record_served(model: str, version: int | None) -> None:

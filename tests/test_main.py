@@ -21,8 +21,10 @@ import app.main
 with TestClient(app.main.app) as client:
     ready = client.get("/ready").status_code
     answer = client.post("/v1/predict", json={"values": [600.0, 610.0, 620.0]}).json()
+    scrape = client.get("/metrics").text.splitlines()
+    engine = [line for line in scrape if line.startswith("forecast_engine")]
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "torch"))
-print(json.dumps({"ready": ready, "answer": answer, "heavy": heavy}))
+print(json.dumps({"ready": ready, "answer": answer, "heavy": heavy, "engine": engine}))
 """
 
 
@@ -46,6 +48,7 @@ def test_serving_never_imports_tensorflow_or_keras(toy_models: Path) -> None:
     assert report["ready"] == 200 and len(report["answer"]["forecast"]) == 1
     assert report["heavy"] == []
     assert "LSTM layers run on the compiled kernel" in done.stdout + done.stderr  # the start log
+    assert report["engine"] == ["forecast_engine_compiled 1.0"]
 
 
 def test_importing_the_app_reads_no_settings_and_loads_nothing() -> None:
