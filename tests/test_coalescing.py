@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +279,36 @@ def _coalesced_requests(scrape: str) -> float:
     return _metric(scrape, "forecast_coalesced_requests_sum")
 
 
+def _answered_together(
+    server: LiveServer,
+    path: str,
+    bodies: list[dict[str, Any]],
+    alone: list[Any],
+    check: Callable[[dict[str, Any], Any], None],
+) -> None:
+    """Post every body at once, a few rounds, until a pass answers several of them: every
+    request goes through the coalescer, and `check` holds each answer to its answer alone."""
+
+    async def all_at_once() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as concurrent:
+            return await asyncio.gather(*[concurrent.post(path, json=b) for b in bodies])
+
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for _ in range(5):  # a few rounds: at least one finds requests read in the same turn
+            before = client.get("/metrics").text
+            together = asyncio.run(all_at_once())
+            after = client.get("/metrics").text
+            for mine, own in zip(together, alone, strict=True):
+                assert mine.status_code == 200, mine.text
+                check(mine.json(), own)
+            requests = _coalesced_requests(after) - _coalesced_requests(before)
+            passes = _coalesced_passes(after) - _coalesced_passes(before)
+            assert requests == len(bodies)  # each went through the coalescer
+            if passes < requests:
+                return
+    raise AssertionError("never answered together")
+
+
 def test_concurrent_v2_infers_of_one_series_are_answered_together(server: LiveServer) -> None:
     """The Open Inference Protocol's infer of one posted series takes the same passes: each
     answer, bands included, is the one v1 gives that series alone."""
@@ -286,37 +317,23 @@ def test_concurrent_v2_infers_of_one_series_are_answered_together(server: LiveSe
         alone = [
             client.post("/v1/predict", json={"values": h, "horizon": 2}).json() for h in histories
         ]
-        bodies = [
-            {
-                "inputs": [{"name": "values", "shape": [1, len(h)], "datatype": "FP64", "data": h}],
-                "parameters": {"horizon": 2},
-            }
-            for h in histories
-        ]
+    bodies = [
+        {
+            "inputs": [{"name": "values", "shape": [1, len(h)], "datatype": "FP64", "data": h}],
+            "parameters": {"horizon": 2},
+        }
+        for h in histories
+    ]
 
-        async def all_at_once() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as concurrent:
-                posts = [concurrent.post("/v2/models/toy/infer", json=b) for b in bodies]
-                return await asyncio.gather(*posts)
+    def check(answer: dict[str, Any], own: Any) -> None:
+        outputs = {o["name"]: o["data"] for o in answer["outputs"]}
+        np.testing.assert_allclose(outputs["forecast"], own["forecast"], ROUNDING)
+        for band in own["intervals"]:
+            level = f"{band['level']:g}"
+            np.testing.assert_allclose(outputs[f"lower_{level}"], band["lower"], ROUNDING)
+            np.testing.assert_allclose(outputs[f"upper_{level}"], band["upper"], ROUNDING)
 
-        for _ in range(5):  # a few rounds: at least one finds requests read in the same turn
-            before = client.get("/metrics").text
-            together = asyncio.run(all_at_once())
-            after = client.get("/metrics").text
-            for mine, own in zip(together, alone, strict=True):
-                assert mine.status_code == 200, mine.text
-                outputs = {o["name"]: o["data"] for o in mine.json()["outputs"]}
-                np.testing.assert_allclose(outputs["forecast"], own["forecast"], ROUNDING)
-                for band in own["intervals"]:
-                    level = f"{band['level']:g}"
-                    np.testing.assert_allclose(outputs[f"lower_{level}"], band["lower"], ROUNDING)
-                    np.testing.assert_allclose(outputs[f"upper_{level}"], band["upper"], ROUNDING)
-            requests = _coalesced_requests(after) - _coalesced_requests(before)
-            passes = _coalesced_passes(after) - _coalesced_passes(before)
-            assert requests == len(histories)  # each went through the coalescer
-            if passes < requests:
-                break
-        assert passes < requests, "never answered together"
+    _answered_together(server, "/v2/models/toy/infer", bodies, alone, check)
 
 
 def test_concurrent_timeseries_forecasts_of_one_series_are_answered_together(
@@ -330,30 +347,15 @@ def test_concurrent_timeseries_forecasts_of_one_series_are_answered_together(
     ]
     with httpx.Client(base_url=server.url, timeout=30) as client:
         alone = [tskit.content(client.post(tskit.FORECAST, json=b)) for b in bodies]
-        assert len({a["start_timestamp"] for a in alone}) == len(histories)  # each its own
+    assert len({a["start_timestamp"] for a in alone}) == len(histories)  # each its own
 
-        async def all_at_once() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as concurrent:
-                return await asyncio.gather(
-                    *[concurrent.post(tskit.FORECAST, json=b) for b in bodies]
-                )
+    def check(answer: dict[str, Any], own: Any) -> None:
+        tskit.kserve_response(answer)
+        got = answer["outputs"][0]["content"][0]
+        np.testing.assert_allclose(got["mean_forecast"], own["mean_forecast"], ROUNDING)
+        for q, bound in own["quantiles"].items():
+            np.testing.assert_allclose(got["quantiles"][q], bound, ROUNDING)
+        same = ("start_timestamp", "frequency", "name", "warnings")
+        assert {k: got[k] for k in same} == {k: own[k] for k in same}
 
-        for _ in range(5):  # a few rounds: at least one finds requests read in the same turn
-            before = client.get("/metrics").text
-            together = asyncio.run(all_at_once())
-            after = client.get("/metrics").text
-            for mine, own in zip(together, alone, strict=True):
-                assert mine.status_code == 200, mine.text
-                tskit.kserve_response(mine.json())
-                got = tskit.content(mine)
-                np.testing.assert_allclose(got["mean_forecast"], own["mean_forecast"], ROUNDING)
-                for q, bound in own["quantiles"].items():
-                    np.testing.assert_allclose(got["quantiles"][q], bound, ROUNDING)
-                same = ("start_timestamp", "frequency", "name", "warnings")
-                assert {k: got[k] for k in same} == {k: own[k] for k in same}
-            requests = _coalesced_requests(after) - _coalesced_requests(before)
-            passes = _coalesced_passes(after) - _coalesced_passes(before)
-            assert requests == len(histories)  # each went through the coalescer
-            if passes < requests:
-                break
-        assert passes < requests, "never answered together"
+    _answered_together(server, tskit.FORECAST, bodies, alone, check)
