@@ -1,9 +1,10 @@
-"""Prediction intervals: split-conformal, per horizon step, from out-of-sample residuals.
+"""Prediction intervals: split-conformal, per horizon step, from residuals in the training part.
 
 Training refits the model at a few origins inside its training part, forecasts
 1..H steps ahead from every later origin (true history, no peeking past the
-training part) and keeps, for each step h, the absolute residuals `|y - ŷ|` in
-the pipeline's error space (logs for a log-transformed series, where errors
+training part; a version of one series also forecasts with its own fit from every
+origin, `training.calibrate`) and keeps, for each step h, the absolute residuals
+`|y - ŷ|` in the pipeline's error space (logs for a log-transformed series, where errors
 are multiplicative; series units otherwise). That is the `Calibration` a
 version carries. Serving turns it into intervals of any level L: the half-width
 at step h is the ceil((n + 1) L)-th smallest of the n residuals of step h, the
@@ -66,7 +67,8 @@ class Calibration(BaseModel):
         max_length=MAX_ORIGINS, description="Series indices where the model was refitted."
     )
     residuals: list[list[Residual]] = Field(
-        description="Absolute out-of-sample residuals for steps 1..H, each sorted ascending."
+        description="Absolute residuals inside the training part for steps 1..H, each sorted"
+        " ascending."
     )
 
     @model_validator(mode="after")

@@ -82,6 +82,20 @@ def test_intervals_widen_with_the_step_and_nest_by_level(
     assert (np.diff(width[0]) >= -1e-9).all() and width[0, -1] > 2 * width[0, 0]  # accumulate
 
 
+def test_one_series_is_calibrated_from_every_origin_of_its_training_part(
+    calibrated: Path,
+) -> None:
+    """Step h holds the refits' residuals, from each origin to the training part's end, and
+    the version's own fit's from every origin where a forecast can start."""
+    manifest = read_manifest(calibrated)
+    info, train = manifest.intervals, manifest.data.train_points
+    assert info is not None and len(info.origins) == 3
+    first = load_forecaster(calibrated).history_length
+    for h, count in enumerate(info.residuals_per_step):
+        refits = sum(max(0, train - origin - h) for origin in info.origins)
+        assert count == refits + (train - first - h), h
+
+
 def test_an_ensemble_is_served_as_trained(calibrated: Path) -> None:
     """Training's own check passed; here the members really are distinct networks."""
     forecaster = load_forecaster(calibrated)
