@@ -73,8 +73,12 @@ class Kernel:
         Returns (time, members, batch, units) with `sequences`, else (members, batch, units).
         """
         members, width, columns = weights.shape
+        x = np.asarray(x, dtype=np.float32)
         steps, given, batch, inputs = x.shape
         units = width - inputs - 1
+        if given not in (1, members) or weights.dtype != np.float32:
+            # What the kernel reads is sized from these: refused here, never read past.
+            raise ValueError(f"input of {given} members for a layer of {members}")
         if x.strides[3] != x.itemsize or any(s % x.itemsize for s in x.strides):
             x = np.ascontiguousarray(x)
         step, member, row = (s // x.itemsize for s in x.strides[:3])

@@ -162,3 +162,14 @@ def test_a_kernel_that_differs_from_numpy_is_refused() -> None:
     nudged = _OffByATenThousandth(layers.KERNEL.path)
     kernel, why = layers.checked(nudged, "compiled")
     assert kernel is None and "differs from the NumPy engine" in why
+
+
+def test_inputs_the_kernel_would_misread_are_refused() -> None:
+    """Float64 input is converted; an input for another number of members is refused before
+    the kernel would read past it."""
+    layer = random_lstm(8, 2, members=3)
+    assert layers.KERNEL is not None and layer.kernel_weights is not None
+    x = inputs(3, 1, 4, 2)
+    np.testing.assert_allclose(layer.run(x.astype(np.float64)), layer.run(x), atol=ATOL, rtol=0)
+    with pytest.raises(ValueError, match="members"):
+        layers.KERNEL.forward(layer.kernel_weights, inputs(3, 2, 4, 2), False)
