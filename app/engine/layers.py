@@ -306,8 +306,8 @@ def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kerne
     """The kernel if it gives the NumPy engine's numbers, else None and why.
 
     A random two-member layer whose gate columns need padding, stacked under a second,
-    over nine windows (a block of eight and one more): every path of the kernel, against
-    the reference, within 1e-5.
+    over nine windows (blocks of eight or of two, and one alone): every path of the
+    kernel, against the reference, within 1e-5.
     """
     if kernel is None:
         return None, status
@@ -332,6 +332,6 @@ def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kerne
     return kernel, status
 
 
-KERNEL: compiled.Kernel | None = None
+KERNEL: compiled.Kernel | None = None  # what the layers `checked` builds see: no kernel
 KERNEL, ENGINE = checked(*compiled.load())
 """The compiled kernel LSTM layers use (None: NumPy serves), and which engine serves."""

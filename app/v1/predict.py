@@ -74,7 +74,9 @@ async def evaluate(name: str, body: EvaluateRequest, plane: DataPlaneDep) -> Eva
 
 
 async def _predict_one(name: str, body: PredictRequest, plane: DataPlaneDep) -> PredictResponse:
-    """Posted values alone take the plain path; an id or a start, the series look-up."""
+    """Posted values small enough for the event loop, with a start or not, join the
+    coalescer; bigger ones take the plain path, or the series look-up with a start, as an
+    id always does."""
     posted = len(body.values) if body.values is not None else None
     work = plane.forecast_work(name, 1, posted, body.horizon, _count(body.levels))
     if body.series_id is None and body.values is not None and work.units <= INLINE_WORK:
