@@ -94,7 +94,7 @@ static inline __attribute__((always_inline)) void run_windows(
             float acc[BLOCK][ROWS_ALONE];
             for (int w = 0; w < n; w++)
                 for (int r = 0; r < rows; r++) acc[w][r] = 0.0f;
-            for (int j = 0; j < width; j++) {
+            for (int j = t ? 0 : u; j < width; j++) { /* h = 0 before the first step */
                 const float *row = weights + (size_t)j * columns + r0;
                 for (int w = 0; w < n; w++) {
                     const float v = column[w][j];
