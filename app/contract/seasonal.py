@@ -339,7 +339,9 @@ class SeasonalMap:
     those a are known depends only on the row's left padding p (a needs its whole
     season inside the real values), and so do the weights that renormalise over them
     (`weights[p]`, 0 for an unknown a, NaN where no season is known: S unknown, as in
-    `_seasonal_index`). Rows without padding take `full`, both folded into one matrix.
+    `_seasonal_index`). Rows without padding take `full`, both folded into one matrix; rows
+    that all have the same padding p take the same fold for p (`_folded`), since a batch
+    of series of one length, or one series posted alone, is how most requests come.
     """
 
     deviations: np.ndarray  # (width, points * K)
@@ -351,6 +353,9 @@ class SeasonalMap:
         missing = np.isnan(z)
         if not missing.any():
             return z @ self.full
+        p = int(np.argmin(missing[0]))  # where the first row's real values start
+        if not missing[0, p] and missing[:, :p].all() and not missing[:, p:].any():
+            return np.where(missing, 0.0, z) @ _folded(self, p)  # every row padded by p
         padding = missing.sum(axis=1)
         # A row with a NaN after its real values start is no history: its S is NaN.
         broken = np.argmax(~missing, axis=1) != padding
@@ -385,6 +390,18 @@ def _season_map(
         weights = raw / raw.sum(axis=2, keepdims=True)
     full = (deviations * weights[0]).sum(axis=2)
     return SeasonalMap(deviations.reshape(width, -1), weights, full)
+
+
+@lru_cache(maxsize=16)
+def _folded(season_map: SeasonalMap, padding: int) -> np.ndarray:
+    """`SeasonalMap.full` for rows of this padding: (width, points), 13 KiB for monthly data
+    and the short memory, 45 KiB for the long one; a map is hashed by identity."""
+    points, seasons = season_map.weights.shape[1:]
+    deviations = season_map.deviations.reshape(len(season_map.deviations), points, seasons)
+    with np.errstate(invalid="ignore"):  # NaN weights: no season known, S unknown
+        folded = (deviations * season_map.weights[padding]).sum(axis=2)
+    folded.flags.writeable = False  # shared by every request of this padding
+    return folded
 
 
 def _trailing_sums(values: np.ndarray, s: int) -> np.ndarray:

@@ -178,18 +178,38 @@ def test_the_fast_recursion_is_the_stepwise_one(
 @settings(max_examples=100, deadline=None)
 @given(pipeline=pipelines, seed=st.integers(0, 10_000))
 def test_the_seasonal_map_is_the_seasonal_index(pipeline: SeasonalPipeline, seed: int) -> None:
-    """Every padding a row can have, against the array-pass definition, `_seasonal_index`."""
+    """Every padding a row can have, against the array-pass definition, `_seasonal_index`:
+    rows of mixed paddings together, each row alone, and rows of one padding together
+    (the map's fold for that padding)."""
     width = pipeline.history_width
     series = np.log(series_for(pipeline, width, seed))
     rows = as_rows([series[k:] for k in range(width)], width)  # padding 0 .. width - 1
-    found = pipeline._window_and_ahead(rows)
     s = pipeline.season_length
     if s == 1:
         return
     L = pipeline.span  # the window's points, and the level's when it is used
-    seasonal = pipeline._seasonal_index(rows, np.arange(width - L, width + s)).T
-    np.testing.assert_allclose(found[1], seasonal[:, L:], rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(found[0], rows[:, -L:] - seasonal[:, :L], rtol=1e-9, atol=1e-9)
+    index = pipeline._seasonal_index(rows, np.arange(width - L, width + s)).T
+    other = np.log(series_for(pipeline, width, seed + 1))
+    twins = as_rows([other[k:] for k in range(width)], width)  # the same paddings
+    twin_index = pipeline._seasonal_index(twins, np.arange(width - L, width + s)).T
+    alone = [pipeline._window_and_ahead(rows[i : i + 1]) for i in range(width)]
+    before = seasonal._folded.cache_info()
+    pairs = [pipeline._window_and_ahead(np.stack([rows[i], twins[i]])) for i in range(width)]
+    after = seasonal._folded.cache_info()
+    assert after.hits + after.misses - before.hits - before.misses >= width - 1  # padded pairs
+    for (u, ahead), values, expected in [
+        (pipeline._window_and_ahead(rows), rows, index),
+        (_row_by_row(alone, 0), rows, index),
+        (_row_by_row(pairs, 0), rows, index),
+        (_row_by_row(pairs, 1), twins, twin_index),
+    ]:
+        np.testing.assert_allclose(ahead, expected[:, L:], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(u, values[:, -L:] - expected[:, :L], rtol=1e-9, atol=1e-9)
+
+
+def _row_by_row(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, ...]:
+    """Row k of each batch's (u, S ahead), stacked."""
+    return tuple(np.stack([parts[j][k] for parts in found]) for j in range(2))
 
 
 def test_without_a_map_the_forecast_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
