@@ -203,9 +203,13 @@ class DataPlane:
         forecaster = self.registry.served(name).forecaster
         self._check_horizon(horizon)
         self._check_batch(len(series), field)
+        lengths = [len(values) for values in series]
+        if lengths and (
+            min(lengths) < forecaster.history_length or max(lengths) > self._settings.max_values
+        ):  # one pass for the whole batch; the row at fault is found and named only then
+            for i, n in enumerate(lengths):
+                self._check_length(forecaster, n, f"{field}[{i}]")
         fields = [f"{field}[{i}]" for i in range(len(series))]
-        for values, at in zip(series, fields, strict=True):
-            self._check_length(forecaster, len(values), at)
         return self._forecast(forecaster, values_only(series), fields, horizon, levels)
 
     def predict_ids(
