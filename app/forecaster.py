@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -66,6 +67,8 @@ class Forecaster:
         self.network = network
         self.pipeline: Pipeline = version.manifest.pipeline.spec()
         self.margin = margin
+        # Bands' half-widths depend only on the levels and the horizon: computed once per pair.
+        self._half_widths = lru_cache(maxsize=64)(self._half_widths_uncached)
         self._check_network()
         self._warm_up()
 
@@ -231,7 +234,7 @@ class Forecaster:
             return []
         if calibration is None or (why := self.intervals_refusal(point.shape[1])):
             raise ValueError(why or "no calibration")
-        half = calibration.half_widths(levels, point.shape[1])
+        half = self._half_widths(tuple(levels), point.shape[1])
         if states is None:
             return [
                 Band(level, *bounds(point, half[j], calibration.space))
@@ -244,6 +247,12 @@ class Forecaster:
             for j, level in enumerate(levels)
         ]
 
+    def _half_widths_uncached(self, levels: tuple[float, ...], horizon: int) -> np.ndarray:
+        assert self.verified.calibration is not None  # `intervals` asked first
+        half = self.verified.calibration.half_widths(levels, horizon)
+        half.flags.writeable = False  # shared by every forecast with these levels and horizon
+        return half
+
     def range_notes(self, rows: np.ndarray, series: np.ndarray | None = None) -> dict[int, str]:
         """A note per row (by index) whose values lie far outside the training range.
 
@@ -254,6 +263,8 @@ class Forecaster:
         seen_low, seen_high = self._ranges(len(rows), series)
         low, high = _widened(seen_low, seen_high, self.margin)
         outside = ((rows < low[:, None]) | (rows > high[:, None])).sum(axis=1)
+        if not outside.any():
+            return {}
         used = (~np.isnan(rows)).sum(axis=1)
         return {
             i: f"{outside[i]} of the {used[i]} values used lie outside {low[i]:g} to"
@@ -272,7 +283,9 @@ class Forecaster:
 
     def network_mean(self, inputs: np.ndarray) -> np.ndarray:
         """The ensemble's mean output for (batch, look_back, 1) windows: what it forecasts with."""
-        return self.network.predict(inputs).mean(axis=0)[:, 0]
+        outputs = self.network.predict(inputs)
+        # The sum over members divided by their count: np.mean's numbers, without its wrapper.
+        return outputs.sum(axis=0)[:, 0] / len(outputs)
 
     def _check_network(self) -> None:
         """The window length must match the manifest's, and one window must give one number."""
