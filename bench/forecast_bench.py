@@ -91,6 +91,8 @@ def measure(version_dir: Path) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "rate": rate,
+        "multiply_adds": flops / 2,
+        "members": forecaster.network.members,
         "engine": ENGINE,
         "largest_relative_difference": largest,
         "values_per_series": VALUES_PER_REQUEST,
@@ -101,8 +103,9 @@ def measure(version_dir: Path) -> dict[str, Any]:
 def network_flops(network: Network, steps: int) -> float:
     """Floating-point operations of the products of one window through every member.
 
-    An LSTM step is one product of the gates' weights with [h; x; 1]; a Dense layer is one
-    product. The activations are left out: a floor must hold whatever they cost.
+    An LSTM step is one product of the gates' weights with [h; x; 1], but the first, where h
+    is 0, needs only [x; 1] (the kernel skips the rest); a Dense layer is one product. The
+    activations are left out: a floor must hold whatever they cost.
     """
     from app.engine.layers import LSTM
 
@@ -110,7 +113,7 @@ def network_flops(network: Network, steps: int) -> float:
     for layer in network.layers:
         if isinstance(layer, LSTM):
             u, k = layer.units, layer.inputs
-            flops += steps * layer.members * 2 * 4 * u * (u + k + 1)
+            flops += layer.members * 2 * 4 * u * ((steps - 1) * (u + k + 1) + k + 1)
         else:
             flops += layer.members * 2 * layer.inputs * layer.units
     return flops
@@ -168,8 +171,10 @@ def render(result: dict[str, Any]) -> list[str]:
         f"NumPy {result['numpy']}.",
         "",
         f"LSTM layers ran on: {result['engine']} (`app.engine.layers.ENGINE`). The floor is "
-        "computed, not run: the network's matrix products (its multiply-adds, about "
-        "130,000 per window over the five members) at this core's rate for a 1,024-square "
+        "computed, not run: the network's matrix products (its multiply-adds, "
+        f"{result['multiply_adds']:,.0f} per window over the {result['members']} members, the "
+        "first step's recurrent product left out, as h is 0 there) at this core's rate for a "
+        "1,024-square "
         f"float32 product ({result['rate'] / 1e9:.0f} GFLOP/s, one thread, OpenBLAS, best of "
         "5, measured in this run). The activations, memory traffic, the recursion and "
         "everything around the network are free in it, so no code computing this network "
