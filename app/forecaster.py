@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
 
-from app.contract.intervals import bounds, bounds_by_row
+from app.contract.intervals import Calibration, bounds, bounds_by_row
 from app.contract.manifest import Manifest
 from app.contract.pipeline import Histories, Pipeline, as_rows, recursive_forecast
 from app.contract.series import SeriesTable, forecast_by_row, loggable, normalisations
@@ -30,6 +29,9 @@ from app.errors import ArtifactError
 
 States: TypeAlias = tuple[np.ndarray, np.ndarray]
 """Per row: whether its series is modelled in logs, and its spread (`app.contract.series`)."""
+
+
+HALF_WIDTHS_KEPT = 64  # (levels, horizon) pairs whose bands' half-widths a forecaster keeps
 
 
 class ForecasterError(ArtifactError):
@@ -67,8 +69,7 @@ class Forecaster:
         self.network = network
         self.pipeline: Pipeline = version.manifest.pipeline.spec()
         self.margin = margin
-        # Bands' half-widths depend only on the levels and the horizon: computed once per pair.
-        self._half_widths = lru_cache(maxsize=64)(self._half_widths_uncached)
+        self._half_widths: dict[tuple[tuple[float, ...], int], np.ndarray] = {}
         self._check_network()
         self._warm_up()
 
@@ -234,7 +235,7 @@ class Forecaster:
             return []
         if calibration is None or (why := self.intervals_refusal(point.shape[1])):
             raise ValueError(why or "no calibration")
-        half = self._half_widths(tuple(levels), point.shape[1])
+        half = self._bands_half_widths(calibration, tuple(levels), point.shape[1])
         if states is None:
             return [
                 Band(level, *bounds(point, half[j], calibration.space))
@@ -247,10 +248,20 @@ class Forecaster:
             for j, level in enumerate(levels)
         ]
 
-    def _half_widths_uncached(self, levels: tuple[float, ...], horizon: int) -> np.ndarray:
-        assert self.verified.calibration is not None  # `intervals` asked first
-        half = self.verified.calibration.half_widths(levels, horizon)
-        half.flags.writeable = False  # shared by every forecast with these levels and horizon
+    def _bands_half_widths(
+        self, calibration: Calibration, levels: tuple[float, ...], horizon: int
+    ) -> np.ndarray:
+        """`calibration.half_widths`, kept per (levels, horizon): they depend on nothing else,
+        and taking their quantiles on every forecast cost a tenth of one. At most
+        `HALF_WIDTHS_KEPT` pairs (a plain dict: a cache holding a bound method of this
+        forecaster would keep a version that was swapped out alive until a GC pass)."""
+        key = (levels, horizon)
+        if (half := self._half_widths.get(key)) is None:
+            half = calibration.half_widths(levels, horizon)
+            half.flags.writeable = False  # shared by every forecast with these levels
+            if len(self._half_widths) >= HALF_WIDTHS_KEPT:
+                self._half_widths.clear()
+            self._half_widths[key] = half
         return half
 
     def range_notes(self, rows: np.ndarray, series: np.ndarray | None = None) -> dict[int, str]:

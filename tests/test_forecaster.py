@@ -15,12 +15,13 @@ from hypothesis.extra.numpy import arrays
 from modelkit import synthetic_series
 
 from app.contract import scoring
+from app.contract.intervals import bounds
 from app.contract.pipeline import one_step_histories
 from app.contract.store import read_version
 from app.engine.archive import load_network
 from app.engine.network import Network
 from app.evaluation import evaluate
-from app.forecaster import Forecaster, ForecasterError, load_forecaster
+from app.forecaster import HALF_WIDTHS_KEPT, Forecaster, ForecasterError, load_forecaster
 
 SERIES = synthetic_series()
 
@@ -77,6 +78,29 @@ def test_a_batch_equals_its_rows_forecast_one_by_one(
         np.testing.assert_allclose(  # float32 rounding: BLAS may sum a batch in another order
             forecaster.forecast(row[np.newaxis], horizon)[0], forecast, rtol=1e-6
         )
+
+
+def test_bands_are_the_calibrations_whatever_was_asked_before(toy_models: Path) -> None:
+    """The half-widths a forecaster keeps per (levels, horizon) are its calibration's, also
+    once more pairs were asked than it keeps."""
+    forecaster = load_forecaster(toy_models / "toy" / "1")  # the toy with intervals
+    calibration = forecaster.verified.calibration
+    assert calibration is not None
+    point = np.linspace(90.0, 110.0, calibration.horizon)[np.newaxis]
+    asked = [  # the same levels at every horizon, the same horizon with other levels
+        ((low, high), horizon)
+        for low in (50.0, 60.0, 70.0, 80.0)
+        for high in (90.0, 95.0, 99.0)
+        for horizon in range(1, calibration.horizon + 1)
+    ]
+    assert len(asked) > HALF_WIDTHS_KEPT
+    for _ in range(2):  # the second pass after the first overflowed what is kept
+        for levels, horizon in asked:
+            half = calibration.half_widths(levels, horizon)
+            for j, band in enumerate(forecaster.intervals(point[:, :horizon], levels)):
+                lower, upper = bounds(point[:, :horizon], half[j], calibration.space)
+                np.testing.assert_array_equal(band.lower, lower)
+                np.testing.assert_array_equal(band.upper, upper)
 
 
 def test_too_short_histories_are_a_programming_error(forecaster: Forecaster) -> None:
