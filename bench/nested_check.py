@@ -13,6 +13,11 @@ training part, and a change to training (a rule for the intervals, a memory, a n
 weight) is judged on it whole, with everything training chooses chosen as it would be.
 SARIMA, fitted on the same stand-in training part, is scored on the same points.
 
+The intervals are also scored 1..12 steps ahead, as `bench.accuracy` scores the test parts:
+each version served from every stand-in test origin (`bench.interval_scores.lstm_paths`),
+SARIMA's dynamic forecasts with their analytic h-step bands on the same targets; the second
+table gives the default's Winkler score over SARIMA's at every step (the seeds' mean).
+
 Compare two versions of the code by running it on each, the same seeds.
 """
 
@@ -20,13 +25,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.accuracy import DATA, PANEL, train
-from bench.classical import classical
+from bench.classical import LEVELS, classical, sarima_steps
+from bench.interval_scores import HORIZON, Steps, lstm_paths, score_paths
 from training.data import load_series
+from training.presets import DEFAULT
 
 STAND_IN = 0.67  # of the training part: what plays the training part
 
@@ -40,16 +48,56 @@ def check(name: str, seeds: list[int], workdir: Path) -> dict[str, Any]:
     inner = workdir / f"{name}.csv"
     inner.write_text("\n".join(lines[: cut + 1]) + "\n")  # the header, then `cut` rows
     values = series.values[:cut]
-    found = classical(values, int(len(values) * STAND_IN), series.frequency.season_length)
+    season = series.frequency.season_length
+    train_size = int(len(values) * (1 - DEFAULT.test_fraction))  # the CLI's split of the stand-in
+    found = classical(values, train_size, season)
     sarima = next(r for label, r in found.items() if label.startswith(("SARIMA", "ARIMA")))
-    runs = []
+    runs: list[dict[str, Any]] = []
+    paths = []
     for seed in seeds:
         run = train(inner, name, "default", seed, workdir)
         result = run.result
+        paths.append(lstm_paths(run.version, values, train_size, HORIZON))
         runs.append(
             {"seed": seed, "rmse": result.rmse, "winkler": run.winkler, "coverage": result.coverage}
         )
-    return {"sarima_rmse": sarima.rmse, "sarima_coverage": sarima.coverage, "runs": runs}
+    horizon = min(p.mean.shape[1] for p in paths)
+    theirs = score_paths(values, train_size, sarima_steps(values, train_size, season, horizon))
+    for scores, own in zip(runs, paths, strict=True):
+        scores["steps"] = _by_step(score_paths(values, train_size, own), horizon)
+    return {
+        "sarima_rmse": sarima.rmse,
+        "sarima_coverage": sarima.coverage,
+        "sarima_steps": _by_step(theirs, horizon),
+        "runs": runs,
+    }
+
+
+def _by_step(steps: Steps, horizon: int) -> dict[float, list[tuple[float, float]]]:
+    """(Winkler score, coverage) per level at steps 1..horizon."""
+    return {level: [(s.winkler, s.coverage) for s in steps[level][:horizon]] for level in LEVELS}
+
+
+def step_lines(found: dict[str, dict[str, Any]]) -> list[str]:
+    """Per series and level: the default's Winkler score over SARIMA's and its coverage at
+    every step, the seeds' means."""
+    horizon = min(len(f["sarima_steps"][LEVELS[0]]) for f in found.values())
+    lines = [
+        "",
+        "Default / SARIMA Winkler score by step (coverage in brackets), the seeds' mean:",
+        "",
+        "| series | level | " + " | ".join(str(h) for h in range(1, horizon + 1)) + " |",
+        "|---|---:|" + "---:|" * horizon,
+    ]
+    for name, scores in found.items():
+        for level in LEVELS:
+            cells = []
+            for h in range(horizon):
+                ours = [run["steps"][level][h] for run in scores["runs"]]
+                ratio = statistics.mean(w for w, _ in ours) / scores["sarima_steps"][level][h][0]
+                cells.append(f"{ratio:.2f} ({100 * statistics.mean(c for _, c in ours):.0f}%)")
+            lines.append(f"| {name} | {level:g} % | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
@@ -78,6 +126,7 @@ def main() -> None:
                     ),
                 ]
                 print(f"| {name} | {run['seed']} | " + " | ".join(cells) + " |", flush=True)
+    print("\n".join(step_lines(found)))
     if args.json:
         args.json.write_text(json.dumps(found, indent=1))
 
