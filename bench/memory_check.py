@@ -12,9 +12,11 @@ memory (m = 0), the long one (m = 1), and the m training would choose on the sta
 training part (`training.memory.with_memory`: per series, and pooled over the panel).
 Figures are RMSE relative to the short memory's, the product's before the long one.
 
-A second table does the same for the memory of the level, with m as chosen: the anchor
-u_t (g = 0, the product's before the level), the level (g = 1), and the g training would
-choose (`with_memory` chooses it after m), for every series, the Nile's included.
+A second table does the same for the flat memory, with m as chosen (no level): its share
+of m's part at 0 (the product's before it), at 1, and the f training would choose (after
+m). A third does it for the memory of the level, with m and f as chosen: the anchor u_t
+(g = 0, the product's before the level), the level (g = 1), and the g training would
+choose (`with_memory` chooses it last), for every series, the Nile's included.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def table(share: Share, symbol: str, mine: str, theirs: str) -> None:
     for name, file in PANEL.items():
         series = load_series(DATA / file)
         season = series.frequency.season_length
-        if season == 1 and share == "long_weight":
+        if season == 1 and share != "level_weight":
             continue  # no season to remember
         train = series.values[: int(len(series.values) * 0.67)]
         start = int(len(train) * 0.67)
@@ -101,14 +103,20 @@ def table(share: Share, symbol: str, mine: str, theirs: str) -> None:
 
 
 def _before(chosen: SeasonalPipeline, share: Share) -> SeasonalPipeline:
-    """What the share is chosen against: the seasonal memory with no level, the level with m."""
-    return with_share(chosen, "level_weight", 0.0) if share == "long_weight" else chosen
+    """What the share is chosen against: the seasonal memories with no level (m with no flat
+    memory, f with m as chosen), the level with both."""
+    if share == "level_weight":
+        return chosen
+    unlevelled = with_share(chosen, "level_weight", 0.0)
+    return with_share(unlevelled, "flat_weight", 0.0) if share == "long_weight" else unlevelled
 
 
 def main() -> int:
     print("The memory of the season:\n")
     table("long_weight", "m", "long", "short")
-    print("\nThe memory of the level (m as chosen):\n")
+    print("\nThe flat memory of the season (m as chosen; f = 1 flat alone in m's part):\n")
+    table("flat_weight", "f", "flat", "long")
+    print("\nThe memory of the level (m and f as chosen):\n")
     table("level_weight", "g", "level", "last value")
     return 0
 

@@ -82,10 +82,10 @@ def _widened(version_dir: Path) -> None:
     ("breakage", "reason"),
     [
         (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
-        (lambda d: rewrite_manifest(d, format_version=7), "unknown manifest format version 7"),
+        (lambda d: rewrite_manifest(d, format_version=8), "unknown manifest format version 8"),
         (lambda d: rewrite_manifest(d, name="other"), "manifest says 'other' version 2"),
         (lambda d: rewrite_manifest(d, pipeline="?"), "invalid manifest"),
-        (_widened, "at most 10,000 are allowed"),
+        (_widened, "at most 16,000 are allowed"),
         (lambda d: (d / "manifest.json").write_text("{"), "unreadable manifest"),
         (lambda d: (d / "report.png").unlink(), "report.png: cannot read"),
     ],

@@ -315,7 +315,10 @@ def fit_ensemble(
             with_memory(pipeline, series)
             if memory is None
             else dataclasses.replace(
-                pipeline, long_weight=memory.long_weight, level_weight=memory.level_weight
+                pipeline,
+                long_weight=memory.long_weight,
+                flat_weight=memory.flat_weight,
+                level_weight=memory.level_weight,
             )
         )
     states = [normalisation(pipeline, v) for v in series]

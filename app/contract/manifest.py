@@ -4,20 +4,20 @@ One pydantic model describes it, so training cannot write a manifest the
 service would not accept. Unknown fields are refused: a manifest from a newer
 format must bump `format_version` rather than slip past an older reader.
 
-Training writes format 6: format 5 plus the seasonal pipeline's memory of the level
-(`level_points`, `level_decay`, `level_weight`; absent: not used). Format 5 was format 4
-plus the long memory of the season (`long_seasons`, `long_decay`, `long_weight`; absent:
-not used). Format 4 was format 3
-plus what retraining needs (`training_data`, the exact data the version was trained on,
-and `training.options`, what the command line chose) and, for a version trained
-`--from-store`, what the ledger added (`data.ledger`).
-Format 3 added the version's series (`series`, the table in `app.contract.series`), the
-panel's aggregate scores and how the served weights were fitted (`training.refit`).
-Formats 1 to 5 are still read: each one's missing fields mean what was true of every
-version it wrote (format 5: no level; format 4: no long memory; format 3: no training data
-kept; format 2: one series, no table, no refit), and format 1 (single network, monthly
-series, no intervals) is upgraded on the way in by `_upgrade_format_1`, so the versions
-they wrote keep serving; `tests/contract/test_manifest.py` loads them.
+Training writes format 7: format 6 plus the seasonal pipeline's flat memory of the season
+(`flat_seasons`, `flat_weight`; absent: not used). Format 6 was format 5 plus the memory of
+the level (`level_points`, `level_decay`, `level_weight`; absent: not used). Format 5 was
+format 4 plus the long memory of the season (`long_seasons`, `long_decay`, `long_weight`;
+absent: not used). Format 4 was format 3 plus what retraining needs (`training_data`, the
+exact data the version was trained on, and `training.options`, what the command line chose)
+and, for a version trained `--from-store`, what the ledger added (`data.ledger`). Format 3
+added the version's series (`series`, the table in `app.contract.series`), the panel's
+aggregate scores and how the served weights were fitted (`training.refit`). Formats 1 to 6
+are still read: each one's missing fields mean what was true of every version it wrote
+(format 6: no flat memory; format 5: no level; format 4: no long memory; format 3: no
+training data kept; format 2: one series, no table, no refit), and format 1 (single network,
+monthly series, no intervals) is upgraded on the way in by `_upgrade_format_1`, so the
+versions they wrote keep serving; `tests/contract/test_manifest.py` loads them.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from app.contract.scalers import SCALER_KINDS
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.seasonal import SeasonalPipeline
 
-FORMAT_VERSION: Literal[6] = 6
-READABLE_FORMATS = (1, 2, 3, 4, 5, 6)
+FORMAT_VERSION: Literal[7] = 7
+READABLE_FORMATS = (1, 2, 3, 4, 5, 6, 7)
 
 
 class _Strict(BaseModel):
@@ -101,6 +101,12 @@ class SeasonalInfo(_ScaledInfo):
         " to the level; chosen on validation inside the training part. Absent before format 6:"
         " 0.",
     )
+    flat_seasons: int = Field(default=40, description="K'': seasons in the flat memory.")
+    flat_weight: float = _share(
+        0.0,
+        "f: the flat memory's share of the long memory's part of the seasonal index (m f in"
+        " all); chosen on validation inside the training part. Absent before format 7: 0.",
+    )
 
     def spec(self) -> SeasonalPipeline:
         return SeasonalPipeline(
@@ -116,6 +122,8 @@ class SeasonalInfo(_ScaledInfo):
             self.level_points,
             self.level_decay,
             self.level_weight,
+            self.flat_seasons,
+            self.flat_weight,
         )
 
 
@@ -141,6 +149,8 @@ def describe_pipeline(pipeline: Pipeline, scaler: str) -> DifferencingInfo | Sea
             level_points=pipeline.level_points,
             level_decay=pipeline.level_decay,
             level_weight=pipeline.level_weight,
+            flat_seasons=pipeline.flat_seasons,
+            flat_weight=pipeline.flat_weight,
         )
     if not isinstance(pipeline, DifferencingPipeline):
         raise TypeError(f"no manifest record for a {type(pipeline).__name__}")
@@ -400,7 +410,7 @@ class TrainingData(_Strict):
 class Manifest(ModelCard):
     """The card plus what only the loader needs: the format, files, library versions, hashes."""
 
-    format_version: Literal[1, 2, 3, 4, 5, 6] = FORMAT_VERSION
+    format_version: Literal[1, 2, 3, 4, 5, 6, 7] = FORMAT_VERSION
     series: SeriesInfo | None = Field(default=None, description="Null before format 3.")
     networks: list[str] = Field(min_length=1, description="The ensemble members' .keras files.")
     calibration: str | None = Field(description="The interval calibration file, if any.")

@@ -5,7 +5,7 @@ For a series y with season length s (1: no season), over one history:
     z = log(y) when the rule says so (`log_rule`), else y
     a_i = z_i - mean(z_{i-s+1..i})                         this season's deviation
     M_j(K, rho) = sum_k rho^(k-1) a_{j-k s} / sum_k rho^(k-1)   a memory of K seasons back
-    S_j = (1 - m) M_j(K, rho) + m M_j(K', rho')             seasonal index: two memories mixed
+    S_j = (1 - m) M_j(K, rho) + m [(1 - f) M_j(K', rho') + f M_j(K'', 1)]   three memories mixed
     u_j = z_j - S_j                                         deseasonalised (u = z without season)
     l_t = sum_k lam^k u_{t-k} / sum_k lam^k, k < P          the level: a memory of P points
     b_t = u_t + g (l_t - u_t)                               the anchor a forecast starts from
@@ -25,6 +25,9 @@ that changes, as milk's) with a long one (K' = 20, rho' = 0.9: a stable season u
 as El Nino's). Training chooses m before the network, on the pipeline alone's forecasts of
 the last third of the training part (`training.memory`), by the same shrunk least-squares
 rule as w. With m = 0 the long memory is not read and the history is as short as before.
+f (`flat_weight`) gives part of the long memory's share to a flat one (K'' = 40 seasons, all
+weighing alike: a season that does not change, where SARIMA's seasonal MA is about -1, as
+El Nino's), chosen after m by the same rule; with f = 0 it is not read.
 
 g (`level_weight`) starts the forecast that share of the way from the last deseasonalised
 value to an exponentially weighted level of the last P = 10 of them (lam = 0.75): with
@@ -75,29 +78,30 @@ class SeasonalPipeline:
     level_points: int = 10  # P: deseasonalised values the level reads
     level_decay: float = 0.75  # lam: weight of each older value in the level
     level_weight: float = 0.0  # g: how far the anchor moves from u_t to the level
+    flat_seasons: int = 40  # K'': seasons in the flat memory of the season (rho'' = 1)
+    flat_weight: float = 0.0  # f: the flat memory's share of the long memory's part, m
 
     def __post_init__(self) -> None:
-        for name in ("look_back", "season_length", "seasons", "level_points"):
+        for name in ("look_back", "season_length", "seasons", "level_points", "flat_seasons"):
             if (value := getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         for name in ("decay", "long_decay", "level_decay"):
             if not 0 < (value := getattr(self, name)) <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
-        for name in ("network_weight", "long_weight", "level_weight"):
+        for name in ("network_weight", "long_weight", "level_weight", "flat_weight"):
             if not 0 <= (value := getattr(self, name)) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         if self.long_seasons < self.seasons:
             raise ValueError(
                 f"long_seasons must be at least seasons ({self.seasons}), got {self.long_seasons}"
             )
-        s = self.season_length
+        s, longest = self.season_length, max(self.long_seasons, self.flat_seasons)
         widest = max(self.look_back, self.level_points) + (
-            (self.long_seasons + 1) * s - 1 if s > 1 else 0
+            (longest + 1) * s - 1 if s > 1 else 0
         )  # whatever the shares: a version's shares are read from its manifest too
         bounded_width(
             widest,
-            f"window {self.look_back}, level {self.level_points},"
-            f" {self.long_seasons + 1} seasons of {s}",
+            f"window {self.look_back}, level {self.level_points}, {longest + 1} seasons of {s}",
         )
 
     @property
@@ -131,16 +135,25 @@ class SeasonalPipeline:
 
     @property
     def reach(self) -> int:
-        """Seasons back the seasonal index reads: the long memory's only when it is used."""
-        return self.long_seasons if self.long_weight else self.seasons
+        """Seasons back the seasonal index reads: the long memories' only when they are used."""
+        if not self.long_weight:
+            return self.seasons
+        return max(self.long_seasons, self.flat_seasons) if self.flat_weight else self.long_seasons
 
     @cached_property
     def _memories(self) -> tuple[tuple[float, int, float], ...]:
         """(share, K, rho) of each memory of the season in use."""
         if not self.long_weight:
             return ((1.0, self.seasons, self.decay),)
-        m = self.long_weight
-        return ((1.0 - m, self.seasons, self.decay), (m, self.long_seasons, self.long_decay))
+        m, f = self.long_weight, self.flat_weight
+        mixed = (
+            (1.0 - m, self.seasons, self.decay),
+            (m * (1.0 - f), self.long_seasons, self.long_decay),
+            (m * f, self.flat_seasons, 1.0),
+        )
+        # A memory of no share is not read. Every memory's S is unknown (NaN) exactly where
+        # the season before is, so leaving one out changes no number.
+        return tuple(memory for memory in mixed if memory[0])
 
     def deseasonalised(self, histories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(u at the last `span` points, S of the next point), each row a NaN-padded history."""
@@ -170,7 +183,7 @@ class SeasonalPipeline:
                 share * _season_map(L, s, seasons, decay, width).apply(z)
                 for share, seasons, decay in self._memories
             ]
-            seasonal = found[0] if len(found) == 1 else found[0] + found[1]
+            seasonal = found[0] if len(found) == 1 else sum(found[1:], found[0])
         else:  # a map this large would cost more memory than its speed is worth
             seasonal = self._seasonal_index(z, np.arange(width - L, width + s)).T
         return z[:, width - L :] - seasonal[:, :L], seasonal[:, L:]
@@ -325,9 +338,10 @@ class SeasonalPipeline:
         return self.model_inputs(histories, scaler), scaler.transform(change), targets
 
 
-MAP_ENTRIES = 2**18
-"""Largest `SeasonalMap` built, in entries of each of its two big arrays (2 MiB each): weekly
-data with a yearly season (s = 52) fits; hourly with a weekly one takes `_seasonal_index`."""
+MAP_ENTRIES = 2**19
+"""Largest `SeasonalMap` built, in entries of each of its two big arrays (4 MiB each): monthly
+data and the flat memory (2.7 MiB each) fits; weekly data with a yearly season (s = 52) and
+the long memory too; hourly with a weekly one takes `_seasonal_index`."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,6 +26,8 @@ pipelines = st.builds(
     level_points=st.integers(1, 12),
     level_decay=st.floats(0.1, 1.0),
     level_weight=st.sampled_from([0.0, 0.4, 1.0]),
+    flat_seasons=st.integers(6, 12),
+    flat_weight=st.sampled_from([0.0, 0.5, 1.0]),
 )
 SCALER = AffineScaler(0.37, -0.2)
 
@@ -212,9 +214,14 @@ def _row_by_row(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.
     return tuple(np.stack([parts[j][k] for parts in found]) for j in range(2))
 
 
-def test_without_a_map_the_forecast_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "memories", [{}, {"long_weight": 0.7, "flat_weight": 0.4, "flat_seasons": 9}]
+)
+def test_without_a_map_the_forecast_is_the_same(
+    monkeypatch: pytest.MonkeyPatch, memories: dict[str, float]
+) -> None:
     """Rows too wide for a `SeasonalMap` take `_seasonal_index`: the numbers do not change."""
-    pipeline = SeasonalPipeline(look_back=6, season_length=12, log=True)
+    pipeline = SeasonalPipeline(look_back=6, season_length=12, log=True, **memories)
     series = series_for(pipeline, 120, seed=3)
     rows = as_rows([series, series[:40]], pipeline.history_width)
     network = lambda inputs: np.tanh(inputs[:, :, 0].sum(axis=1))  # noqa: E731
@@ -223,20 +230,29 @@ def test_without_a_map_the_forecast_is_the_same(monkeypatch: pytest.MonkeyPatch)
     np.testing.assert_allclose(pipeline.forecast(rows, 30, SCALER, network), mapped, rtol=1e-9)
 
 
-@given(pipeline=pipelines, seed=st.integers(0, 10_000), share=st.floats(0.0, 1.0))
-def test_the_seasonal_index_mixes_the_two_memories(
-    pipeline: SeasonalPipeline, seed: int, share: float
+@given(
+    pipeline=pipelines,
+    seed=st.integers(0, 10_000),
+    share=st.floats(0.0, 1.0),
+    flat=st.floats(0.0, 1.0),
+)
+def test_the_seasonal_index_mixes_the_memories(
+    pipeline: SeasonalPipeline, seed: int, share: float, flat: float
 ) -> None:
-    """S(m) = (1 - m) S_short + m S_long, each memory renormalised over the seasons it has."""
-    mixed = dataclasses.replace(pipeline, long_weight=share)
-    width = dataclasses.replace(pipeline, long_weight=1.0).history_width
+    """S(m, f) = (1 - m) S_short + m ((1 - f) S_long + f S_flat), each memory renormalised
+    over the seasons it has."""
+
+    def at(m: float, f: float) -> SeasonalPipeline:
+        return dataclasses.replace(pipeline, long_weight=m, flat_weight=f)
+
+    width = at(1.0, 1.0).history_width
     series = series_for(pipeline, width + 30, seed)
     rows = as_rows([series[k:] for k in range(0, width + 30, 7)], width)
-    short, long = (
-        dataclasses.replace(pipeline, long_weight=m).deseasonalised(rows) for m in (0.0, 1.0)
-    )
-    for found, one, other in zip(mixed.deseasonalised(rows), short, long, strict=True):
-        np.testing.assert_allclose(found, (1 - share) * one + share * other, atol=1e-9)
+    short, long, flat_ = (at(m, f).deseasonalised(rows) for m, f in ((0, 0), (1, 0), (1, 1)))
+    mixed = at(share, flat).deseasonalised(rows)
+    for found, one, other, third in zip(mixed, short, long, flat_, strict=True):
+        expected = (1 - share) * one + share * ((1 - flat) * other + flat * third)
+        np.testing.assert_allclose(found, expected, atol=1e-9)
 
 
 def test_the_long_memory_reads_older_values_only_when_it_is_used() -> None:
@@ -287,10 +303,15 @@ def test_the_level_is_an_exponentially_weighted_mean_of_the_last_points() -> Non
 
 @pytest.mark.parametrize(
     "changes",
-    [{"season_length": 1000, "look_back": 500}, {"level_points": 10**8}, {"long_seasons": 10**6}],
+    [
+        {"season_length": 1000, "look_back": 500},
+        {"level_points": 10**8},
+        {"long_seasons": 10**6},
+        {"flat_seasons": 10**6},
+    ],
 )
 def test_a_pipeline_that_could_read_too_much_is_refused(changes: dict[str, int]) -> None:
     """Whatever its shares: a manifest cannot make a request's rows, or a catalog's, huge."""
-    with pytest.raises(ValueError, match="at most 10,000 are allowed"):
+    with pytest.raises(ValueError, match=f"at most {MAX_HISTORY_WIDTH:,} are allowed"):
         SeasonalPipeline(**{"look_back": 6, "season_length": 12, **changes})
     assert SeasonalPipeline(182, 365).history_width <= MAX_HISTORY_WIDTH  # daily, yearly season

@@ -41,10 +41,10 @@ def test_written_versions_are_world_readable(toy_models: Path) -> None:
 
 def test_an_unknown_format_version_is_refused_by_name(models_dir: Path) -> None:
     version_dir = models_dir / "toy" / "1"
-    rewrite_manifest(version_dir, format_version=7)
+    rewrite_manifest(version_dir, format_version=8)
     with pytest.raises(
         ArtifactError,
-        match=r"unknown manifest format version 7 \(this service reads 1, 2, 3, 4, 5 and 6\)",
+        match=r"unknown manifest format version 8 \(this service reads 1, 2, 3, 4, 5, 6 and 7\)",
     ):
         read_version(version_dir)
 

@@ -24,7 +24,7 @@ import training.cli as cli
         (["--data", "{csv}", "--epochs", "many"], "--epochs"),
         (["--data", "{short}"], "too few points"),
         (["--data", "{csv}", "--look-back", "60"], "too few points"),
-        (["--data", "{csv}", "--season-length", "1000"], "at most 10,000 are allowed"),
+        (["--data", "{csv}", "--season-length", "1000"], "at most 16,000 are allowed"),
         (["--data", "{csv}", "--preset", "best"], "--preset"),
         (["--data", "{csv}", "--seed", "-1"], "--seed"),
         (["--data", "{csv}", "--models-dir", "{csv}"], "not a writable directory"),

@@ -1,6 +1,6 @@
-"""The memories (`training.memory`): a version keeps the long memory of the season, or moves
-its forecasts towards a smoothed level, only where the last third of its training part shows
-it forecasts better, and serves what it chose."""
+"""The memories (`training.memory`): a version keeps the long (or flat) memory of the season,
+or moves its forecasts towards a smoothed level, only where the last third of its training
+part shows it forecasts better, and serves what it chose."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ def stable_season_under_noise(n: int, seed: int) -> np.ndarray:
     return level + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, n)
 
 
+def drifting_season_under_noise(n: int, seed: int) -> np.ndarray:
+    """A season that drifts a little every year under noise: recent seasons are worth more
+    than old ones, and many of them are worth more than a few."""
+    rng = np.random.default_rng(seed)
+    drift = np.cumsum(rng.normal(0, 0.5, (n // 12 + 1, 12)), axis=0).reshape(-1)[:n]
+    level = 100 + np.cumsum(rng.normal(0, 0.3, n))
+    return level + 5 * np.sin(2 * np.pi * np.arange(n) / 12) + drift + rng.normal(0, 2, n)
+
+
 def changing_season(n: int, seed: int) -> np.ndarray:
     """A season whose shape drifts year by year, little noise: old seasons mislead."""
     rng = np.random.default_rng(seed)
@@ -46,6 +55,18 @@ def test_a_stable_season_under_noise_is_remembered_long(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_season_that_does_not_change_is_remembered_flat(seed: int) -> None:
+    assert with_memory(MONTHLY, [stable_season_under_noise(480, seed)]).flat_weight > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_drifting_season_is_remembered_long_but_not_flat(seed: int) -> None:
+    chosen = with_memory(MONTHLY, [drifting_season_under_noise(480, seed)])
+    assert chosen.long_weight > 0.2 and chosen.flat_weight == 0.0
+    assert chosen.history_width == chosen.span + 21 * 12 - 1  # the flat memory is not read
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_changing_season_keeps_the_short_memory(seed: int) -> None:
     assert with_memory(MONTHLY, [changing_season(480, seed)]).long_weight == 0.0
 
@@ -53,7 +74,7 @@ def test_a_changing_season_keeps_the_short_memory(seed: int) -> None:
 def test_a_trained_version_serves_the_memory_it_chose(tmp_path: Path) -> None:
     """Chosen before the network, recorded in the manifest, read back by the service: the
     catalog keeps the long memory's history, and the version beats its short-memory self."""
-    values = stable_season_under_noise(360, seed=5)
+    values = stable_season_under_noise(480, seed=1)
     periods = pd.period_range("1990-01", periods=len(values), freq="M").astype(str)
     csv = tmp_path / "noisy.csv"
     pd.DataFrame({"month": periods, "value": values.round(4)}).to_csv(csv, index=False)
@@ -61,15 +82,18 @@ def test_a_trained_version_serves_the_memory_it_chose(tmp_path: Path) -> None:
         assert cli.main(["--data", str(csv), "--models-dir", str(tmp_path), *SMALL]) == 0
     version = Path(out.getvalue().strip().splitlines()[-1])
     manifest = read_manifest(version)
-    assert manifest.format_version == 6
+    assert manifest.format_version == 7
     served = load_forecaster(version).pipeline
     assert isinstance(served, SeasonalPipeline)
     assert served.long_weight == manifest.pipeline.long_weight > 0.5
+    assert served.flat_weight == manifest.pipeline.flat_weight > 0.5
     assert served.level_weight == manifest.pipeline.level_weight
-    assert served.history_width == served.span + 21 * 12 - 1
+    assert served.history_width == served.span + 41 * 12 - 1  # the flat memory's 40 seasons
     train = pd.read_csv(csv)["value"].to_numpy()[: manifest.data.train_points]
-    chosen = with_memory(dataclasses.replace(served, long_weight=0.0, level_weight=0.0), [train])
+    unchosen = dataclasses.replace(served, long_weight=0.0, flat_weight=0.0, level_weight=0.0)
+    chosen = with_memory(unchosen, [train])
     assert served.long_weight == chosen.long_weight  # from the training part alone
+    assert served.flat_weight == chosen.flat_weight
     assert served.level_weight == chosen.level_weight
 
 

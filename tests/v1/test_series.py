@@ -96,7 +96,10 @@ def test_a_batch_by_ids_answers_each_with_its_periods(client: TestClient) -> Non
     assert body["series_ids"] == ids
     assert body["periods"] == [["2008-01"], ["2007-07"], ["2008-01"]]
     one = client.post("/v1/models/catalog/predict", json={"series_id": "large"}).json()
-    assert body["forecasts"][2] == pytest.approx(one["forecast"], rel=1e-12)
+    # Equal to rounding: rows of other lengths beside it take the seasonal map's general
+    # path, a row alone its fold (`SeasonalMap.apply`), and the float32 network may round
+    # the two apart.
+    assert body["forecasts"][2] == pytest.approx(one["forecast"], rel=1e-9)
 
 
 def test_a_batch_takes_series_or_series_ids_not_both(client: TestClient) -> None:
