@@ -21,8 +21,8 @@ validation inside the training part (`training.shrinkage`), so the network is us
 far as it was seen to help, and every model is scored against its pipeline alone.
 
 m (`long_weight`) mixes a short memory of the season (K = 6 seasons, rho = 0.75: a season
-that changes, as milk's) with a long one (K' = 20, rho' = 0.9: a stable season under noise,
-as El Nino's). Training chooses m before the network, on the pipeline alone's forecasts of
+that changes, as milk's) with a long one (K' = 20, rho' = 0.9: a season that drifts slowly
+under noise, as CO2's). Training chooses m before the network, on the pipeline alone's forecasts of
 the last third of the training part (`training.memory`), by the same shrunk least-squares
 rule as w. With m = 0 the long memory is not read and the history is as short as before.
 f (`flat_weight`) gives part of the long memory's share to a flat one (K'' = 40 seasons, all
@@ -32,7 +32,7 @@ El Nino's), chosen after m by the same rule; with f = 0 it is not read.
 g (`level_weight`) starts the forecast that share of the way from the last deseasonalised
 value to an exponentially weighted level of the last P = 10 of them (lam = 0.75): with
 g = 1, simple exponential smoothing (alpha = 0.25), the pipeline of a level that is noise
-around a slow mean (the Nile's yearly flow); with g = 0, a random walk. Chosen after m, on
+around a slow mean (the Nile's yearly flow); with g = 0, a random walk. Chosen last, on
 the same pairs by the same rule (`training.memory`); the network learns what is left,
 u_{t+1} - b_t. With g = 0 the anchor is u_t and the window is as long as before.
 
