@@ -22,9 +22,10 @@ far as it was seen to help, and every model is scored against its pipeline alone
 
 m (`long_weight`) mixes a short memory of the season (K = 6 seasons, rho = 0.75: a season
 that changes, as milk's) with a long one (K' = 20, rho' = 0.9: a season that drifts slowly
-under noise, as CO2's). Training chooses m before the network, on the pipeline alone's forecasts of
-the last third of the training part (`training.memory`), by the same shrunk least-squares
-rule as w. With m = 0 the long memory is not read and the history is as short as before.
+under noise, as CO2's). Training chooses m before the network, on the pipeline alone's
+forecasts of the last third of the training part (`training.memory`), by the same shrunk
+least-squares rule as w. With m = 0 the long memory is not read and the history is as short
+as before.
 f (`flat_weight`) gives part of the long memory's share to a flat one (K'' = 40 seasons, all
 weighing alike: a season that does not change, where SARIMA's seasonal MA is about -1, as
 El Nino's), chosen after m by the same rule; with f = 0 it is not read.
@@ -135,10 +136,8 @@ class SeasonalPipeline:
 
     @property
     def reach(self) -> int:
-        """Seasons back the seasonal index reads: the long memories' only when they are used."""
-        if not self.long_weight:
-            return self.seasons
-        return max(self.long_seasons, self.flat_seasons) if self.flat_weight else self.long_seasons
+        """Seasons back the seasonal index reads: the longest memory in use."""
+        return max(seasons for _, seasons, _ in self._memories)
 
     @cached_property
     def _memories(self) -> tuple[tuple[float, int, float], ...]:
