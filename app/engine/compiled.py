@@ -2,7 +2,8 @@
 
 The install builds it next to this file (`setup.py`, optional: without a C compiler the
 install goes on). `app.engine.layers` uses it for LSTM layers with Keras' default
-activations once it has given the NumPy engine's numbers on random layers
+activations, and `app.engine.network` for such a layer with a Dense(1) head (`MemberMean`),
+once it has given the NumPy engine's numbers on random layers
 (`layers.checked`), so a stale or miscompiled library can cost speed, never a wrong
 forecast. Without it, or after a failed check, the NumPy engine serves, and
 `layers.ENGINE` says why.
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-ABI = 1  # kernel.c's KERNEL_ABI: the calling convention this module speaks
+ABI = 2  # kernel.c's KERNEL_ABI: the calling convention this module speaks
 _NAME = "_kernel"
 RELEASE_GIL_FROM = 12_000
 """Window-steps (windows x members x time steps) from which a call lets go of the GIL: about
@@ -49,7 +50,7 @@ class Kernel:
         self._holding, self._releasing = holding.lstm_forward, releasing.lstm_forward
         for forward in (self._holding, self._releasing):
             forward.restype = ctypes.c_int
-            forward.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 7 + [ctypes.c_long] * 3
+            forward.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 7 + [ctypes.c_long] * 3
 
     def supports(self, units: int, inputs: int) -> bool:
         """Whether the kernel's buffers fit a layer of this size."""
@@ -64,6 +65,10 @@ class Kernel:
         out = np.zeros((members, width, columns), np.float32)
         out[:, :, : 4 * units] = by_gate.transpose(0, 3, 1, 2).reshape(members, width, -1)
         return out
+
+    def call(self, long: bool) -> Any:
+        """`lstm_forward`: for a long call, the binding that lets go of the GIL."""
+        return self._releasing if long else self._holding
 
     def forward(self, weights: Floats, x: Floats, sequences: bool) -> Floats:
         """One LSTM layer over (time, members or 1, batch, inputs) float32 input.
@@ -87,13 +92,66 @@ class Kernel:
         shape = (steps, members, batch, units) if sequences else (members, batch, units)
         out = np.empty(shape, np.float32)
         long = batch * members * steps >= RELEASE_GIL_FROM
-        failed = (self._releasing if long else self._holding)(
-            weights.ctypes.data, x.ctypes.data, out.ctypes.data,
+        failed = self.call(long)(
+            weights.ctypes.data, x.ctypes.data, out.ctypes.data, None, None,
             steps, members, batch, units, inputs, columns, int(sequences), step, member, row,
         )  # fmt: skip
         if failed:
             raise ValueError(f"the kernel refuses an LSTM of {units} units, {inputs} inputs")
         return out
+
+
+class MemberMean:
+    """An LSTM layer, then each member's Dense(1) linear head, averaged over the members, in
+    one call of the kernel: what a one-output ensemble forecasts with.
+
+    The weights' addresses are taken once, here: reading an array's address costs about a
+    microsecond, and a whole one-window call about six. The NumPy engine's
+    `Network.predict(x).mean(axis=0)` is the reference it is tested against.
+    """
+
+    def __init__(self, kernel: Kernel, weights: Floats, head: Floats) -> None:
+        """`weights` as `Kernel.layout` gives them; `head` (members, units + 1): each member's
+        Dense kernel, then its bias, float32."""
+        members, width, columns = weights.shape
+        units = head.shape[1] - 1 if head.ndim == 2 else 0
+        if head.shape[0] != members or not 4 * units <= columns < 4 * units + kernel.block:
+            raise ValueError(f"a head of shape {head.shape} for weights of {weights.shape}")
+        self.weights, self.head = _contiguous(weights), _contiguous(head)
+        self.units, self.inputs, self.columns = units, width - units - 1, columns
+        self._kernel = kernel
+        self._addresses = self.weights.ctypes.data, self.head.ctypes.data
+
+    @property
+    def members(self) -> int:
+        return len(self.head)
+
+    def __call__(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """(batch, time, inputs) windows -> (batch,) the members' mean output, float64."""
+        x = np.asarray(x, dtype=np.float32)
+        batch, steps, inputs = x.shape
+        if inputs != self.inputs:
+            raise ValueError(f"windows of {inputs} features for a layer of {self.inputs}")
+        if x.strides[2] != x.itemsize or x.strides[0] % x.itemsize or x.strides[1] % x.itemsize:
+            x = np.ascontiguousarray(x)
+        row, step = x.strides[0] // x.itemsize, x.strides[1] // x.itemsize
+        out = np.empty(batch)
+        long = batch * self.members * steps >= RELEASE_GIL_FROM
+        weights, head = self._addresses
+        failed = self._kernel.call(long)(
+            weights, x.ctypes.data, None, head, out.ctypes.data,
+            steps, self.members, batch, self.units, inputs, self.columns, 0, step, 0, row,
+        )  # fmt: skip
+        if failed:
+            raise ValueError(f"the kernel refuses an LSTM of {self.units} units, {inputs} inputs")
+        return out
+
+
+def _contiguous(array: Floats) -> Floats:
+    """A read-only C-contiguous float32 copy (or the array itself when it is one already)."""
+    out = np.ascontiguousarray(array, dtype=np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def load(directory: Path = Path(__file__).parent) -> tuple[Kernel | None, str]:

@@ -1,6 +1,7 @@
 /*
  * The LSTM layer in one call: every member, window and time step of `app.engine.layers.LSTM`
- * with Keras' default activations (tanh, sigmoid), for `app.engine.compiled`.
+ * with Keras' default activations (tanh, sigmoid), for `app.engine.compiled`; with a
+ * Dense(1) head after it, the members' mean output too (`Network.mean`).
  *
  * Why C: the NumPy engine spends a step in about ten array calls of a microsecond each,
  * whatever their size, so one window costs about 50 us for 2 us of arithmetic. Here a
@@ -18,7 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#define KERNEL_ABI 1
+#define KERNEL_ABI 2
 #define MAX_UNITS 256
 #define MAX_INPUTS 256
 #define BLOCK 8 /* most windows sharing each weight load */
@@ -72,10 +73,11 @@ struct shape {
 
 /* `n` windows (n <= BLOCK) of member `m`, from row `b0`, all steps, `rows` gate rows at a
    time (n and rows are constants once inlined). The column of a window is [h; x_t; 1], so
-   one product gives every gate's pre-activation. */
+   one product gives every gate's pre-activation. With a `head`, the last state goes
+   through the member's linear head instead of to `out`, and is added to `sums`. */
 static inline __attribute__((always_inline)) void run_windows(
-    const float *weights, const float *x, float *out, const struct shape *s, int m, int b0,
-    const int n, const int rows) {
+    const float *weights, const float *x, float *out, const float *head, double *sums,
+    const struct shape *s, int m, int b0, const int n, const int rows) {
     const int u = s->units, k = s->inputs, columns = s->columns, width = u + k + 1;
     float column[BLOCK][MAX_UNITS + MAX_INPUTS + 1] __attribute__((aligned(64)));
     float z[BLOCK][4 * MAX_UNITS + ROWS_ALONE] __attribute__((aligned(64)));
@@ -115,7 +117,16 @@ static inline __attribute__((always_inline)) void run_windows(
                        sizeof(float) * u);
         }
     }
-    if (!s->sequences)
+    if (head) {
+        /* Dense(1) in float32 as Keras computes it (h . kernel, then + bias); summed over
+           members in float64, as the NumPy engine's mean does. */
+        const float *hw = head + (size_t)m * (u + 1);
+        for (int w = 0; w < n; w++) {
+            float y = 0.0f;
+            for (int j = 0; j < u; j++) y += column[w][j] * hw[j];
+            sums[b0 + w] += (double)(y + hw[u]);
+        }
+    } else if (!s->sequences)
         for (int w = 0; w < n; w++)
             memcpy(out + ((size_t)m * s->batch + b0 + w) * u, column[w], sizeof(float) * u);
 }
@@ -123,31 +134,40 @@ static inline __attribute__((always_inline)) void run_windows(
 /* weights: (members, units + inputs + 1, columns), the gate columns (i, f, o, c) then zeros
    up to `columns`, a multiple of ROWS; the rows [recurrent kernel; kernel; bias]; gates
    i, f, o halved. x: floats at the given strides, (steps, members, batch, inputs).
-   out: (steps, members, batch, units) with sequences, else (members, batch, units).
+   Without a head, out: (steps, members, batch, units) with sequences, else (members, batch,
+   units). With one, (members, units + 1), each member's Dense(1) kernel then its bias: the
+   last state goes through it, and mean (batch,) float64 gets the members' mean output, what
+   a one-output ensemble forecasts with, with no (members, batch, units) array between; out
+   is not written. One function for both, so both run the same machine code.
    Returns 0, or -1 for sizes beyond the buffers. */
 CLONES
-int lstm_forward(const float *weights, const float *x, float *out, int steps, int members,
-                 int batch, int units, int inputs, int columns, int sequences, long x_step,
-                 long x_member, long x_row) {
+int lstm_forward(const float *weights, const float *x, float *out, const float *head,
+                 double *mean, int steps, int members, int batch, int units, int inputs,
+                 int columns, int sequences, long x_step, long x_member, long x_row) {
     if (units < 1 || units > MAX_UNITS || inputs < 1 || inputs > MAX_INPUTS || columns % ROWS ||
-        columns < 4 * units || columns >= 4 * units + ROWS)
+        columns < 4 * units || columns >= 4 * units + ROWS || (head && sequences))
         return -1;
     const struct shape s = {steps, members, batch, units, inputs, columns, sequences,
                             x_step, x_member, x_row};
     const size_t per_member = (size_t)(units + inputs + 1) * columns;
     const int wide = WIDE_REGISTERS();
+    if (head)
+        for (int b = 0; b < batch; b++) mean[b] = 0.0;
     for (int m = 0; m < members; m++) {
         const float *w = weights + m * per_member;
         int b = 0;
         if (wide)
-            for (; b + BLOCK <= batch; b += BLOCK) run_windows(w, x, out, &s, m, b, BLOCK, ROWS);
-        for (; b + 2 <= batch; b += 2) run_windows(w, x, out, &s, m, b, 2, ROWS);
+            for (; b + BLOCK <= batch; b += BLOCK)
+                run_windows(w, x, out, head, mean, &s, m, b, BLOCK, ROWS);
+        for (; b + 2 <= batch; b += 2) run_windows(w, x, out, head, mean, &s, m, b, 2, ROWS);
         for (; b < batch; b++) {
             if (columns % ROWS_ALONE == 0)
-                run_windows(w, x, out, &s, m, b, 1, ROWS_ALONE);
+                run_windows(w, x, out, head, mean, &s, m, b, 1, ROWS_ALONE);
             else
-                run_windows(w, x, out, &s, m, b, 1, ROWS);
+                run_windows(w, x, out, head, mean, &s, m, b, 1, ROWS);
         }
     }
+    if (head)
+        for (int b = 0; b < batch; b++) mean[b] /= members;
     return 0;
 }

@@ -306,8 +306,9 @@ def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kerne
     """The kernel if it gives the NumPy engine's numbers, else None and why.
 
     A random two-member layer whose gate columns need padding, stacked under a second,
-    over nine windows (blocks of eight or of two, and one alone): every path of the
-    kernel, against the reference, within 1e-5.
+    over nine windows (blocks of eight or of two, and one alone), and the second with a
+    Dense(1) head, averaged (`compiled.MemberMean`): every path of the kernel, against
+    the reference, within 1e-5.
     """
     if kernel is None:
         return None, status
@@ -329,6 +330,16 @@ def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kerne
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=1e-5):
             return None, f"{kernel.path.name} differs from the NumPy engine: not used"
         x = got
+    windows = rng.normal(size=(9, 4, inputs)).astype(PRECISION)  # (batch, time, inputs)
+    head = rng.normal(0, 0.5, (2, units + 1)).astype(PRECISION)
+    states = layer.run(windows.transpose(1, 0, 2)[:, np.newaxis], compiled=False)
+    outputs = np.einsum("mbu,mu->mb", states, head[:, :units]) + head[:, units:]
+    try:
+        mean = compiled.MemberMean(kernel, laid_out, head)(windows)
+    except ValueError as exc:
+        return None, f"refused its check: {exc}"
+    if not np.allclose(mean, outputs.astype(np.float64).mean(axis=0), rtol=0, atol=1e-5):
+        return None, f"{kernel.path.name} differs from the NumPy engine: not used"
     return kernel, status
 
 

@@ -8,6 +8,7 @@ the engine every deployment uses untested. Parity with Keras, for both engines, 
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import threading
 from pathlib import Path
@@ -17,7 +18,8 @@ import numpy as np
 import pytest
 
 from app.engine import compiled, layers
-from app.engine.layers import LSTM, PRECISION
+from app.engine.layers import LSTM, PRECISION, Dense
+from app.engine.network import Network
 
 ATOL = 1e-5  # outputs are in [-1, 1]; the two engines differ by float32 rounding
 
@@ -87,6 +89,53 @@ def test_a_stack_reads_each_members_own_input_in_place() -> None:
     np.testing.assert_allclose(out, second.run(transposed, compiled=False), atol=ATOL, rtol=0)
 
 
+def with_head(lstm: LSTM, activation: str = "linear", outputs: int = 1, seed: int = 4) -> Network:
+    """The LSTM, then a Dense layer per member: (lstm.members, lstm.units, outputs)."""
+    rng = np.random.default_rng(seed)
+    shape = (lstm.members, lstm.units, outputs)
+    kernel, bias = rng.normal(0.0, 0.6, shape), rng.normal(0.0, 0.6, (lstm.members, 1, outputs))
+    head = Dense("head", activation, layers._frozen(kernel), layers._frozen(bias))
+    return Network(None, lstm.inputs, (lstm, head))
+
+
+@pytest.mark.parametrize(
+    ("units", "features", "members", "batch"),
+    [
+        (32, 1, 5, 1),  # the default recipe's network, one window
+        (32, 1, 5, 1003),  # blocks of eight windows, of two, and one alone
+        (5, 3, 2, 9),  # gate columns padded to the kernel's blocks
+        (1, 1, 1, 2),
+    ],
+)
+def test_the_members_mean_is_one_kernel_call_that_matches_the_numpy_engine(
+    units: int, features: int, members: int, batch: int
+) -> None:
+    network = with_head(random_lstm(units, features, members))
+    assert network._member_mean is not None  # an LSTM, then a linear Dense(1): one call
+    x = inputs(4, 1, batch, features)[:, 0].transpose(1, 0, 2)  # (batch, time, features)
+    mean = network.mean(x)
+    reference = network.mean(x, compiled=False)
+    assert mean.dtype == np.float64 and mean.shape == (batch,)
+    assert np.abs(mean - reference).max() < ATOL
+    np.testing.assert_array_equal(reference, network.predict(x, compiled=False).mean(axis=0)[:, 0])
+    np.testing.assert_array_equal(network.mean(x[::-1]), mean[::-1])  # strides followed
+
+
+def test_other_networks_average_their_layers_outputs() -> None:
+    x = inputs(3, 1, 6, 2)[:, 0].transpose(1, 0, 2)
+    relu = with_head(random_lstm(8, 2, 3), activation="relu")
+    stacked = Network(None, 2, (random_lstm(8, 2, 3, sequences=True), *relu.layers[1:]))
+    for network in (relu, stacked):
+        assert network._member_mean is None
+        np.testing.assert_array_equal(network.mean(x), network.predict(x).mean(axis=0)[:, 0])
+    with pytest.raises(ValueError, match="one-output"):
+        with_head(random_lstm(8, 2, 3), outputs=2).mean(x)
+    with pytest.raises(ValueError, match="windows of shape"):
+        relu.mean(x[:, :, :1])
+    with pytest.raises(ValueError, match="windows of shape"):
+        with_head(random_lstm(8, 2, 3)).mean(x[:, :, :1])
+
+
 def test_non_finite_inputs_come_out_as_numpy_computes_them() -> None:
     layer = random_lstm(8, 2, 2)
     x = inputs(3, 1, 4, 2)
@@ -108,17 +157,25 @@ def test_layers_the_kernel_cannot_take_run_on_numpy() -> None:
     assert LSTM("relu", ("relu", "sigmoid"), False, weights).kernel_weights is None
 
 
-def test_threads_share_the_kernel() -> None:
+@pytest.mark.parametrize("call", ["layer", "mean"])
+def test_threads_share_the_kernel(call: str) -> None:
     """Long calls let go of the GIL: concurrent forecasts must not mix."""
     layer = random_lstm(32, 1, 5)
+    network = with_head(layer)
     windows = compiled.RELEASE_GIL_FROM // (5 * 6) + 1
     batches = [inputs(6, 1, windows, 1, seed=s) for s in range(4)]
-    expected = [layer.run(x, compiled=False) for x in batches]
+
+    def compute(x: np.ndarray, compiled: bool = True) -> np.ndarray:
+        if call == "layer":
+            return layer.run(x, compiled)
+        return network.mean(x[:, 0].transpose(1, 0, 2), compiled)
+
+    expected = [compute(x, compiled=False) for x in batches]
     got: list[np.ndarray | None] = [None] * len(batches)
 
     def run(i: int) -> None:
         for _ in range(3):
-            got[i] = layer.run(batches[i])
+            got[i] = compute(batches[i])
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
     for thread in threads:
@@ -161,6 +218,28 @@ def test_a_kernel_that_differs_from_numpy_is_refused() -> None:
     assert layers.KERNEL is not None
     nudged = _OffByATenThousandth(layers.KERNEL.path)
     kernel, why = layers.checked(nudged, "compiled")
+    assert kernel is None and "differs from the NumPy engine" in why
+
+
+class _MeanOfZeros(compiled.Kernel):
+    """The real kernel with the members' mean zeroed: a miscompiled head."""
+
+    def call(self, long: bool) -> Any:
+        real = super().call(long)
+
+        def call(*args: Any) -> int:
+            failed = int(real(*args))
+            head, mean, batch = args[3], args[4], args[7]  # lstm_forward's order
+            if head is not None:
+                ctypes.memset(mean, 0, batch * 8)
+            return failed
+
+        return call
+
+
+def test_a_kernel_whose_mean_differs_from_numpy_is_refused() -> None:
+    assert layers.KERNEL is not None
+    kernel, why = layers.checked(_MeanOfZeros(layers.KERNEL.path), "compiled")
     assert kernel is None and "differs from the NumPy engine" in why
 
 
