@@ -242,11 +242,9 @@ class Forecaster:
                 for j, level in enumerate(levels)
             ]
         log, spread = states
-        scale = spread[:, np.newaxis] if calibration.normalised else np.ones((len(point), 1))
-        return [
-            Band(level, *bounds_by_row(point, half[j] * scale, log))
-            for j, level in enumerate(levels)
-        ]
+        scale = spread[:, np.newaxis] if calibration.normalised else 1.0
+        lower, upper = bounds_by_row(point, half[:, np.newaxis] * scale, log)  # every level
+        return [Band(level, lower[j], upper[j]) for j, level in enumerate(levels)]
 
     def _bands_half_widths(
         self, calibration: Calibration, levels: tuple[float, ...], horizon: int
@@ -271,12 +269,15 @@ class Forecaster:
         version saw. The scaler extrapolates there. One array pass for the whole batch:
         a loop over 1,000 rows cost more than their forecast's LSTM steps.
         """
-        seen_low, seen_high = self._ranges(len(rows), series)
+        seen_low, seen_high = self._ranges(series)
         low, high = _widened(seen_low, seen_high, self.margin)
-        outside = ((rows < low[:, None]) | (rows > high[:, None])).sum(axis=1)
-        if not outside.any():
+        far = (rows < _by_row(low)) | (rows > _by_row(high))
+        if not far.any():
             return {}
-        used = (~np.isnan(rows)).sum(axis=1)
+        outside, used = far.sum(axis=1), (~np.isnan(rows)).sum(axis=1)
+        seen_low, seen_high, low, high = (
+            np.broadcast_to(bound, len(rows)) for bound in (seen_low, seen_high, low, high)
+        )
         return {
             i: f"{outside[i]} of the {used[i]} values used lie outside {low[i]:g} to"
             f" {high[i]:g}, far beyond the training range {seen_low[i]:g} to {seen_high[i]:g};"
@@ -284,12 +285,15 @@ class Forecaster:
             for i in np.flatnonzero(outside).tolist()
         }
 
-    def _ranges(self, n: int, series: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _ranges(self, series: np.ndarray | None) -> tuple[Any, Any]:
+        """Each row's training range: its series' where `series` names one, else the
+        version's. Two numbers when every row takes the version's, else (batch,) arrays."""
         data, table = self.manifest.data, self.series
-        low, high = np.full(n, data.train_min), np.full(n, data.train_max)
-        if table is not None and series is not None and (known := series >= 0).any():
-            low[known] = np.asarray(table.columns.train_min)[series[known]]
-            high[known] = np.asarray(table.columns.train_max)[series[known]]
+        if table is None or series is None or not (known := series >= 0).any():
+            return data.train_min, data.train_max
+        low, high = np.full(len(series), data.train_min), np.full(len(series), data.train_max)
+        low[known] = np.asarray(table.columns.train_min)[series[known]]
+        high[known] = np.asarray(table.columns.train_max)[series[known]]
         return low, high
 
     def network_mean(self, inputs: np.ndarray) -> np.ndarray:
@@ -324,9 +328,15 @@ def _widened(low: Any, high: Any, margin: float) -> tuple[Any, Any]:
     return low - margin * (high - low), high + margin * (high - low)
 
 
+def _by_row(bound: Any) -> Any:
+    """One bound per row, (batch,), as a column against (batch, width) rows; a number as is."""
+    return bound[:, np.newaxis] if isinstance(bound, np.ndarray) else bound
+
+
 def _first_nonfinite(rows: np.ndarray) -> int | None:
-    finite = np.isfinite(rows).all(axis=1)
-    return None if finite.all() else int(np.argmin(finite))
+    if np.isfinite(rows).all():  # one pass for the usual answer, none
+        return None
+    return int(np.argmin(np.isfinite(rows).all(axis=1)))
 
 
 def load_forecaster(version_dir: Path, margin: float = 0.5) -> Forecaster:

@@ -26,7 +26,7 @@ from bench.workload import Model, write_bodies
 SECONDS = 10
 # (feature, path fragments of the frames it owns), most specific first.
 FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("forecast: the NumPy engine (LSTM and Dense layers)", ("/app/engine/",)),
+    ("forecast: the engine (the compiled kernel or NumPy, and their calls)", ("/app/engine/",)),
     ("forecast: pipeline, recursion, intervals", ("/app/contract/", "/app/forecaster.py")),
     ("data plane: checks, warnings, batching", ("/app/dataplane.py", "/app/coalescing.py")),
     ("answer: response schema built from the forecast", ("/app/v1/schemas.py",)),

@@ -179,3 +179,21 @@ def test_a_network_that_takes_any_window_length_is_accepted(toy_models: Path) ->
     version = read_version(toy_models / "toy" / "1")
     forecaster = Forecaster(version, cast(Network, StubNetwork(look_back=None)))
     assert forecaster.forecast(SERIES[np.newaxis], 2).shape == (1, 2)
+
+
+def test_range_notes_take_a_named_series_own_range(catalog_models: Path) -> None:
+    """A value far outside its series' range but inside the version's is noted for that series
+    only, with that series' range; a row of a series the version never saw takes the version's."""
+    forecaster = load_forecaster(catalog_models / "catalog" / "1")
+    assert forecaster.series is not None
+    columns, data = forecaster.series.columns, forecaster.manifest.data
+    low, high = np.asarray(columns.train_min), np.asarray(columns.train_max)
+    k = int(np.argmin(high - low))  # the narrowest range: far outside it, inside the version's
+    value = high[k] + 0.5 * (high[k] - low[k]) + 1e-6 * (1 + abs(high[k]))
+    assert data.train_min <= value <= data.train_max
+    rows = np.full((2, 3), value)
+    notes = forecaster.range_notes(rows, np.array([-1, k]))
+    assert list(notes) == [1]
+    assert "3 of the 3 values used lie outside" in notes[1]
+    assert f"the training range {low[k]:g} to {high[k]:g}" in notes[1]
+    assert forecaster.range_notes(rows) == {}

@@ -165,11 +165,16 @@ def bounds(
 def bounds_by_row(
     point: np.ndarray, half_width: np.ndarray, log: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`bounds` with each row in its own series' space: logs where `log` (batch,) is set."""
+    """`bounds` with each row in its own series' space: logs where `log` (batch,) is set.
+
+    `point` is (batch, horizon) and `half_width` (..., batch or 1, horizon or 1): a leading
+    axis (one per level) gives bounds for each in one pass.
+    """
     lower, upper = bounds(point, half_width, "identity")
     if log.any():
-        log_lower, log_upper = bounds(point[log], half_width[log], "log")
-        lower[log], upper[log] = log_lower, log_upper
+        half_width = np.broadcast_to(half_width, lower.shape)  # a batch axis to pick rows from
+        log_lower, log_upper = bounds(point[log], half_width[..., log, :], "log")
+        lower[..., log, :], upper[..., log, :] = log_lower, log_upper
     return lower, upper
 
 

@@ -364,11 +364,11 @@ class SeasonalMap:
     def apply(self, z: np.ndarray) -> np.ndarray:
         """(batch, points): S at each point of each row of z (batch, width), NaN-padded left."""
         missing = np.isnan(z)
-        if not missing.any():
+        if not (count := np.count_nonzero(missing)):
             return z @ self.full
         p = int(np.argmin(missing[0]))  # where the first row's real values start
-        if not missing[0, p] and missing[:, :p].all() and not missing[:, p:].any():
-            return np.where(missing, 0.0, z) @ _folded(self, p)  # every row padded by p
+        if count == p * len(z) and missing[:, :p].all():  # every row padded by p, no more
+            return np.where(missing, 0.0, z) @ _folded(self, p)
         padding = missing.sum(axis=1)
         # A row with a NaN after its real values start is no history: its S is NaN.
         broken = np.argmax(~missing, axis=1) != padding

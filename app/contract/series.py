@@ -257,6 +257,8 @@ def loggable(
     forecast then comes from the rule any unseen series gets, instead of a NaN. Training
     scores, and serving answers, through this one rule.
     """
+    if not np.count_nonzero(log):
+        return log, spread
     stuck = log & (rows <= 0).any(axis=1)  # NaN padding compares False
     if not stuck.any():
         return log, spread
@@ -284,7 +286,8 @@ def forecast_by_row(
     this function; serving forecasts with it.
     """
     out = np.empty((len(histories), horizon))
-    flags = [bool(log[0])] if len(log) and log.all() == log.any() else [False, True]
+    logged = np.count_nonzero(log)
+    flags = [bool(logged)] if logged in (0, len(log)) else [False, True]
     for flag in flags:
         rows = slice(None) if len(flags) == 1 else np.flatnonzero(log == flag)
         spec: Pipeline = pipeline
