@@ -168,21 +168,14 @@ class SeasonalPipeline:
 
         The seasonal index of a row of fixed width is linear in its values, with weights
         that depend only on how much left padding the row has (`SeasonalMap`): one
-        matrix product and one weighted sum, where `_seasonal_index` takes a few dozen
-        array passes. The two agree to rounding (the contract tests hold them together).
+        matrix product (`_mapped_index`), where `_seasonal_index` takes a few dozen array
+        passes. The two agree to rounding (the contract tests hold them together).
         """
         width, s, L = z.shape[1], self.season_length, self.span
         if s == 1:
             return z[:, width - L :], np.zeros((len(z), 1))
         if width * (L + s) * self.reach <= MAP_ENTRIES:
-            # One map per memory, shared by every version with that memory; the mix is
-            # per version. Cached maps keyed by m would be rebuilt (2 ms) for every
-            # request once more versions than the cache holds were served in turn.
-            found = [
-                share * _season_map(L, s, seasons, decay, width).apply(z)
-                for share, seasons, decay in self._memories
-            ]
-            seasonal = found[0] if len(found) == 1 else sum(found[1:], found[0])
+            seasonal = _mapped_index(z, L, s, self._memories)
         else:  # a map this large would cost more memory than its speed is worth
             seasonal = self._seasonal_index(z, np.arange(width - L, width + s)).T
         return z[:, width - L :] - seasonal[:, :L], seasonal[:, L:]
@@ -352,23 +345,17 @@ class SeasonalMap:
     those a are known depends only on the row's left padding p (a needs its whole
     season inside the real values), and so do the weights that renormalise over them
     (`weights[p]`, 0 for an unknown a, NaN where no season is known: S unknown, as in
-    `_seasonal_index`). Rows without padding take `full`, both folded into one matrix; rows
-    that all have the same padding p take the same fold for p (`_folded`), since a batch
-    of series of one length, or one series posted alone, is how most requests come.
+    `_seasonal_index`). For one padding, both fold into one matrix (`full` for none,
+    `_folded` for p); `_mapped_index` mixes a version's memories' folds into one.
     """
 
     deviations: np.ndarray  # (width, points * K)
     weights: np.ndarray  # (width + 1, points, K): by padding p = 0..width
     full: np.ndarray  # (width, points) = deviations with weights[0] folded in
 
-    def apply(self, z: np.ndarray) -> np.ndarray:
-        """(batch, points): S at each point of each row of z (batch, width), NaN-padded left."""
-        missing = np.isnan(z)
-        if not (count := np.count_nonzero(missing)):
-            return z @ self.full
-        p = int(np.argmin(missing[0]))  # where the first row's real values start
-        if count == p * len(z) and missing[:, :p].all():  # every row padded by p, no more
-            return np.where(missing, 0.0, z) @ _folded(self, p)
+    def general(self, z: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        """(batch, points): S at each point of each row of z (batch, width), NaN-padded left,
+        rows of any paddings; `missing` is `np.isnan(z)`."""
         padding = missing.sum(axis=1)
         # A row with a NaN after its real values start is no history: its S is NaN.
         broken = np.argmax(~missing, axis=1) != padding
@@ -378,6 +365,53 @@ class SeasonalMap:
         found = (taken.reshape(len(z), points, seasons) * self.weights[padding]).sum(axis=2)
         found[broken | missing.all(axis=1)] = np.nan
         return found
+
+
+def _mapped_index(
+    z: np.ndarray, span: int, season_length: int, memories: tuple[tuple[float, int, float], ...]
+) -> np.ndarray:
+    """(batch, points): S of each row of z by its memories' `SeasonalMap`s.
+
+    Rows that share their padding (none, or p values: a batch of series of one length, or
+    one series posted alone, is how most requests come) take one product with the
+    memories' folds for that padding mixed by their shares (`_mixed_fold`), however many
+    memories the version mixes; rows of several paddings take each map's general path.
+    """
+    width = z.shape[1]
+    missing = np.isnan(z)
+    if not (count := np.count_nonzero(missing)):
+        return z @ _mixed_fold(span, season_length, memories, width, 0)
+    p = int(np.argmin(missing[0]))  # where the first row's real values start
+    if count == p * len(z) and missing[:, :p].all():  # every row padded by p, no more
+        return np.where(missing, 0.0, z) @ _mixed_fold(span, season_length, memories, width, p)
+    found = [
+        share * _season_map(span, season_length, seasons, decay, width).general(z, missing)
+        for share, seasons, decay in memories
+    ]
+    return found[0] if len(found) == 1 else sum(found[1:], found[0])
+
+
+@lru_cache(maxsize=32)
+def _mixed_fold(
+    span: int,
+    season_length: int,
+    memories: tuple[tuple[float, int, float], ...],
+    width: int,
+    padding: int,
+) -> np.ndarray:
+    """sum(share * fold) over the memories, for rows of this padding: (width, points), 70 KiB
+    for monthly data and the flat memory. Keyed by the memories' values, not a version, so
+    versions that mix the same memories share it; the maps it is built from stay one per
+    memory (`_season_map`), the large part, so serving many versions in turn rebuilds only
+    these (a product each)."""
+    mixed: np.ndarray | None = None
+    for share, seasons, decay in memories:
+        season_map = _season_map(span, season_length, seasons, decay, width)
+        fold = share * (season_map.full if padding == 0 else _folded(season_map, padding))
+        mixed = fold if mixed is None else mixed + fold
+    assert mixed is not None, "a pipeline uses at least one memory"
+    mixed.flags.writeable = False  # shared by every request of this padding
+    return mixed
 
 
 @lru_cache(maxsize=8)

@@ -195,9 +195,9 @@ def test_the_seasonal_map_is_the_seasonal_index(pipeline: SeasonalPipeline, seed
     twins = as_rows([other[k:] for k in range(width)], width)  # the same paddings
     twin_index = pipeline._seasonal_index(twins, np.arange(width - L, width + s)).T
     alone = [pipeline._window_and_ahead(rows[i : i + 1]) for i in range(width)]
-    before = seasonal._folded.cache_info()
+    before = seasonal._mixed_fold.cache_info()
     pairs = [pipeline._window_and_ahead(np.stack([rows[i], twins[i]])) for i in range(width)]
-    after = seasonal._folded.cache_info()
+    after = seasonal._mixed_fold.cache_info()
     assert after.hits + after.misses - before.hits - before.misses >= width - 1  # padded pairs
     for (u, ahead), values, expected in [
         (pipeline._window_and_ahead(rows), rows, index),
