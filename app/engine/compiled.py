@@ -148,8 +148,11 @@ class MemberMean:
 
 
 def _contiguous(array: Floats) -> Floats:
-    """A read-only C-contiguous float32 copy (or the array itself when it is one already)."""
-    out = np.ascontiguousarray(array, dtype=np.float32)
+    """The array as read-only C-contiguous float32: itself when it is one already (the
+    layers' frozen weights), else a copy; never the caller's array made read-only."""
+    if array.dtype == np.float32 and array.flags.c_contiguous and not array.flags.writeable:
+        return array
+    out = np.array(array, dtype=np.float32, order="C")
     out.flags.writeable = False
     return out
 
