@@ -20,7 +20,7 @@ import numpy as np
 
 from app.contract.intervals import Calibration, bounds, bounds_by_row
 from app.contract.manifest import Manifest
-from app.contract.pipeline import Histories, Pipeline, as_rows, recursive_forecast
+from app.contract.pipeline import Histories, Pipeline, Recursion, as_rows, recursive_forecast
 from app.contract.series import SeriesTable, forecast_by_row, loggable, normalisations
 from app.contract.store import VerifiedVersion, read_version
 from app.engine.archive import load_network
@@ -70,6 +70,9 @@ class Forecaster:
         self.pipeline: Pipeline = version.manifest.pipeline.spec()
         self.margin = margin
         self._half_widths: dict[tuple[tuple[float, ...], int], np.ndarray] = {}
+        # The compiled members' mean, which runs a whole recursion in one call; its windows
+        # are the pipeline's, whose length `_check_network` holds to the network's.
+        self._recursion: Recursion | None = network.member_mean
         self._check_network()
         self._warm_up()
 
@@ -156,10 +159,11 @@ class Forecaster:
         pipeline: Pipeline | None = None,
     ) -> np.ndarray:
         scaler, pipeline = self.verified.scaler, pipeline or self.pipeline
+        predict = self._recursion or self.network_mean
         if states is None:
-            return recursive_forecast(histories, horizon, pipeline, scaler, self.network_mean)
+            return recursive_forecast(histories, horizon, pipeline, scaler, predict)
         return forecast_by_row(
-            histories, horizon, pipeline, scaler, self.network_mean, *states, weight=weight
+            histories, horizon, pipeline, scaler, predict, *states, weight=weight
         )
 
     def normalisation(self, rows: np.ndarray, series: np.ndarray | None) -> States | None:

@@ -6,9 +6,10 @@
 member, 80 % and 95 % intervals, range notes), for one series of 36 values at horizon
 1 and for 1,000 series at horizons 1 and 12. Beside it, on the same rows, the parts
 that bound it: the engine alone (the network's forward pass over the same number of
-windows, once per step) and the recursion computed the defining way
-(`stepwise_forecast`: re-deseasonalise the shifted row after every step), so the
-gain of `SeasonalPipeline.forecast` is measured side by side. Pinned to one CPU,
+windows, once per step), the recursion stepped by the pipeline's own loop around the
+network (the reference of the kernel's one-call recursion, `MemberMean.recurse`), and the
+recursion computed the defining way (`stepwise_forecast`: re-deseasonalise the shifted row
+after every step), so the gain of `SeasonalPipeline.forecast` is measured side by side. Pinned to one CPU,
 OpenBLAS on one thread, as a serving worker runs; methods take turns
 (`bench.timing.interleaved`), medians of 7 repeats.
 
@@ -70,18 +71,22 @@ def measure(version_dir: Path) -> dict[str, Any]:
             assert isinstance(pipeline, SeasonalPipeline), "the default recipe's pipeline"
             spec = pipeline_variant(pipeline, bool(states[0][0]), pipeline.network_weight)
             scaler = forecaster.verified.scaler.per_series(states[1])
+            # The compiled members' mean runs the recursion in one call (`Recursion`); the
+            # bound method has no `recurse`, so the pipeline steps its own loop around it.
+            recursion = forecaster.network.member_mean or forecaster.network_mean
             predict = forecaster.network_mean
             windows = np.zeros((series, forecaster.pipeline.look_back, 1))
             reference = partial(forecaster.network.mean, compiled=False)
             calls: dict[str, Callable[[], Any]] = {
                 "forecast": partial(forecaster.predict, histories, horizon, LEVELS),
-                "recursion": partial(spec.forecast, rows, horizon, scaler, predict),
+                "recursion": partial(spec.forecast, rows, horizon, scaler, recursion),
+                "loop": partial(spec.forecast, rows, horizon, scaler, predict),
                 "stepwise": partial(stepwise_forecast, rows, horizon, spec, scaler, predict),
                 "engine": partial(_steps, predict, windows, horizon),
                 "reference": partial(_steps, reference, windows, horizon),
             }
             seconds[label] = interleaved(calls, 7)
-            fast = spec.forecast(rows, horizon, scaler, predict)
+            fast = spec.forecast(rows, horizon, scaler, recursion)
             slow = stepwise_forecast(rows, horizon, spec, scaler, predict)
             largest = max(largest, float(np.abs(fast - slow).max() / np.abs(slow).max()))
         rate = matmul_rate()
@@ -143,6 +148,7 @@ def _steps(predict: Callable[[np.ndarray], Any], windows: np.ndarray, horizon: i
 ROWS = (
     ("forecast", "whole forecast: `Forecaster.predict`, 80 % and 95 % intervals"),
     ("recursion", "its recursion: `SeasonalPipeline.forecast` (pipeline + network)"),
+    ("loop", "the same, stepped by the pipeline's loop around the network, its reference"),
     ("stepwise", "the same recursion the defining way: `stepwise_forecast`"),
     ("engine", "the network alone: `Network.mean`, the members' mean, once per step"),
     ("reference", "the same on the NumPy engine, the compiled kernel's reference"),

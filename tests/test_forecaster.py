@@ -148,6 +148,7 @@ class StubNetwork:
     n_outputs: int = 1
     output: float = 0.5
     n_features: int = 1
+    member_mean: None = None  # no compiled kernel: the pipeline takes its own loop
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if x.shape[2] != self.n_features:

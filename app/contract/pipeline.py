@@ -82,6 +82,34 @@ Predict = Callable[[np.ndarray], np.ndarray]
 """The network as the pipeline sees it: (batch, look_back, 1) inputs -> (batch,) outputs."""
 
 
+class Recursion(Protocol):
+    """A network that also runs a forecast's whole recursion in one call (the compiled
+    kernel's `MemberMean.recurse`), where the pipeline's own loop makes a dozen array calls
+    per step. A `Predict` that has a `recurse` offers it; `SeasonalPipeline.forecast` then
+    uses it, and its own loop, the reference, is what the tests hold it to."""
+
+    def __call__(self, inputs: np.ndarray, /) -> np.ndarray: ...
+
+    def recurse(
+        self,
+        u: np.ndarray,
+        first: int,
+        look_back: int,
+        scale: float | np.ndarray,
+        offset: float,
+        weight: float | np.ndarray,
+        level: np.ndarray | None = None,
+        level_weight: float = 0.0,
+    ) -> None:
+        """Fill u[:, first:], (batch, n) values, each from the ones before it:
+        u_t = anchor + (weight * network(x) - offset) / scale, x the last `look_back`
+        values relative to u_{t-1}, times `scale`, and anchor u_{t-1} moved `level_weight`
+        of the way to the `level`-weighted mean of the last values (`level`: (2, points),
+        the weights, oldest first, then the same normalised; NaN values left out). `scale`
+        and `weight`: one number, or one per row."""
+        ...
+
+
 class Pipeline(Protocol):
     """The train/serve contract for one version: windows in, forecasts out."""
 

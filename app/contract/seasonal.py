@@ -254,6 +254,13 @@ class SeasonalPipeline:
         weights = self.level_decay ** np.arange(self.level_points - 1, -1, -1, dtype=np.float64)
         return weights, weights / weights.sum()
 
+    @cached_property
+    def _level_rows(self) -> np.ndarray:
+        """`_level_weights` as one (2, P) matrix, as `Recursion.recurse` takes them."""
+        rows = np.stack(self._level_weights)
+        rows.flags.writeable = False
+        return rows
+
     def to_series_units(
         self, outputs: np.ndarray, histories: np.ndarray, scaler: AffineScaler
     ) -> np.ndarray:
@@ -282,18 +289,39 @@ class SeasonalPipeline:
         width, s, L = z.shape[1], self.season_length, self.span
         u = np.empty((len(z), L + horizon))
         u[:, :L], ahead = self._window_and_ahead(z)
-        padded = bool(np.isnan(u[:, :L]).any())  # the forecasts appended are no padding
-        out, zeros = np.empty((len(z), horizon)), np.zeros(len(z))
-        for step in range(horizon):
-            if s > 1 and step and step % s == 0:  # a season of forecasts: the next index
-                extended = np.concatenate([z, out[:, :step]], axis=1)[:, -width:]
+        self._carry(u, scaler, predict)
+        if s == 1:  # no season: S is 0 everywhere
+            out = ahead + u[:, L:]
+            return np.exp(out) if self.log else out
+        out = np.empty((len(z), horizon))
+        for start in range(0, horizon, s):  # a season of forecasts at a time
+            if start:  # past the first: the index of the next season, from the forecasts
+                extended = np.concatenate([z, out[:, :start]], axis=1)[:, -width:]
                 ahead = self._window_and_ahead(extended)[1]
+            stop = min(start + s, horizon)
+            out[:, start:stop] = ahead[:, : stop - start] + u[:, L + start : L + stop]
+        return np.exp(out) if self.log else out
+
+    def _carry(self, u: np.ndarray, scaler: AffineScaler, predict: Predict) -> None:
+        """Fill u[:, span:] with the deseasonalised forecasts, u_{t+1} = b_t + change, each
+        step's window ending at the last: by the network's own `recurse` when it has one
+        (`Recursion`, the compiled kernel), else by this loop, its reference."""
+        L, batch = self.span, len(u)
+        recurse = getattr(predict, "recurse", None) if self.network_weight else None
+        if recurse is not None:
+            level = self._level_rows if self.level_weight else None
+            recurse(
+                u, L, self.look_back, scaler.scale, scaler.offset, self.network_weight, level,
+                self.level_weight,
+            )  # fmt: skip
+            return
+        padded = bool(np.isnan(u[:, :L]).any())  # the forecasts appended are no padding
+        zeros = np.zeros(batch)
+        for step in range(u.shape[1] - L):
             window = u[:, step : step + L]
             outputs = predict(self._inputs(window, scaler)) if self.network_weight else zeros
             anchor = self._anchor(window, padded)
             u[:, step + L] = anchor + scaler.inverse(self.network_weight * outputs)
-            out[:, step] = ahead[:, step % s] + u[:, step + L]
-        return np.exp(out) if self.log else out
 
     def without_network(self) -> SeasonalPipeline:
         """This pipeline forecasting alone (w = 0): the baseline the network must beat."""

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Annotated
@@ -314,7 +314,31 @@ def _weighted(
         return pipeline_variant(pipeline, log, 0.0), predict  # the network is never run
     if (weight == 1).all():
         return pipeline_variant(pipeline, log, 1.0), predict
-    return pipeline_variant(pipeline, log, 1.0), lambda x: weight * predict(x)
+    return pipeline_variant(pipeline, log, 1.0), _Weighted(predict, weight)
+
+
+class _Weighted:
+    """The network's outputs times one weight per row. Its `recurse` (`Recursion`) is the
+    network's with these weights multiplying the pipeline's, or None when the network has
+    none, so the pipeline takes its own loop."""
+
+    def __init__(self, predict: Predict, weight: np.ndarray) -> None:
+        self.predict, self.weight = predict, weight
+        self._recursion: Callable[..., None] | None = getattr(predict, "recurse", None)
+        self.recurse = None if self._recursion is None else self._recurse
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        return self.weight * self.predict(inputs)
+
+    def _recurse(
+        self, u: np.ndarray, first: int, look_back: int, scale: float | np.ndarray,
+        offset: float, weight: float | np.ndarray, level: np.ndarray | None = None,
+        level_weight: float = 0.0,
+    ) -> None:  # fmt: skip
+        assert self._recursion is not None
+        self._recursion(
+            u, first, look_back, scale, offset, self.weight * weight, level, level_weight
+        )
 
 
 @lru_cache(maxsize=64)

@@ -3,7 +3,8 @@
 The install builds it next to this file (`setup.py`, optional: without a C compiler the
 install goes on). `app.engine.layers` uses it for LSTM layers with Keras' default
 activations, and `app.engine.network` for such a layer with a Dense(1) head (`MemberMean`),
-once it has given the NumPy engine's numbers on random layers
+which also runs a forecast's whole recursion in one call (`MemberMean.recurse`), once it
+has given the NumPy engine's numbers on random layers and the recursion's definition's
 (`layers.checked`), so a stale or miscompiled library can cost speed, never a wrong
 forecast. Without it, or after a failed check, the NumPy engine serves, and
 `layers.ENGINE` says why.
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-ABI = 2  # kernel.c's KERNEL_ABI: the calling convention this module speaks
+ABI = 3  # kernel.c's KERNEL_ABI: the calling convention this module speaks
 _NAME = "_kernel"
 RELEASE_GIL_FROM = 12_000
 """Window-steps (windows x members x time steps) from which a call lets go of the GIL: about
@@ -51,6 +52,14 @@ class Kernel:
         for forward in (self._holding, self._releasing):
             forward.restype = ctypes.c_int
             forward.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 7 + [ctypes.c_long] * 3
+        self._recursions = holding.lstm_recursion, releasing.lstm_recursion
+        for recursion in self._recursions:
+            recursion.restype = ctypes.c_int
+            recursion.argtypes = [
+                *[ctypes.c_void_p] * 2, *[ctypes.c_int] * 3, ctypes.c_void_p, ctypes.c_long,
+                *[ctypes.c_int] * 4, ctypes.c_void_p, ctypes.c_double, ctypes.c_void_p,
+                ctypes.c_int, ctypes.c_double,
+            ]  # fmt: skip
 
     def supports(self, units: int, inputs: int) -> bool:
         """Whether the kernel's buffers fit a layer of this size."""
@@ -69,6 +78,10 @@ class Kernel:
     def call(self, long: bool) -> Any:
         """`lstm_forward`: for a long call, the binding that lets go of the GIL."""
         return self._releasing if long else self._holding
+
+    def recursion(self, long: bool) -> Any:
+        """`lstm_recursion`: for a long call, the binding that lets go of the GIL."""
+        return self._recursions[long]
 
     def forward(self, weights: Floats, x: Floats, sequences: bool) -> Floats:
         """One LSTM layer over (time, members or 1, batch, inputs) float32 input.
@@ -145,6 +158,48 @@ class MemberMean:
         if failed:
             raise ValueError(f"the kernel refuses an LSTM of {self.units} units, {inputs} inputs")
         return out
+
+    def recurse(
+        self,
+        u: np.ndarray,
+        first: int,
+        look_back: int,
+        scale: float | np.ndarray,
+        offset: float,
+        weight: float | np.ndarray,
+        level: np.ndarray | None = None,
+        level_weight: float = 0.0,
+    ) -> None:
+        """Fill u[:, first:] step by step from the values before (`Recursion`), in one call.
+
+        u: (batch, n) float64, C-ordered and writeable; `scale` and `weight` one number, or
+        one per row; `level`: (2, points), the level's weights over the last points (oldest
+        first), then the same normalised, when `level_weight` is not 0. Everything the
+        kernel reads is sized here from these shapes, so no call reads or writes past an
+        array.
+        """
+        batch, n = u.shape
+        if not (u.dtype == np.float64 and u.flags.c_contiguous and u.flags.writeable):
+            raise ValueError("u must be a writeable C-ordered float64 matrix")
+        points = 0
+        if level_weight:
+            if level is None or level.ndim != 2 or len(level) != 2:
+                raise ValueError("a level needs (2, points) weights")
+            level = np.ascontiguousarray(level, dtype=np.float64)
+            points = level.shape[1]
+        if self.inputs != 1 or not 0 < look_back <= first <= n or points > first:
+            raise ValueError(f"no recursion of windows of {look_back} from column {first} of {n}")
+        rows = np.empty(3 * batch + -(-batch * look_back // 2))  # kernel.c: lstm_recursion
+        rows[:batch], rows[batch : 2 * batch] = scale, weight  # (a number fills its part)
+        weights, head = self._addresses
+        long = batch * self.members * look_back * (n - first) >= RELEASE_GIL_FROM
+        failed = self._kernel.recursion(long)(
+            weights, head, self.members, self.units, self.columns, u.ctypes.data, n, first,
+            n - first, batch, look_back, rows.ctypes.data, offset,
+            None if level is None else level.ctypes.data, points, level_weight,
+        )  # fmt: skip
+        if failed:
+            raise ValueError(f"the kernel refuses a recursion of {self.units} units")
 
 
 def _contiguous(array: Floats) -> Floats:

@@ -16,10 +16,11 @@
  * The NumPy engine is the reference: the Python side checks this kernel against it before
  * using it, and the tests hold both to Keras (parity 1e-4).
  */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
-#define KERNEL_ABI 2
+#define KERNEL_ABI 3
 #define MAX_UNITS 256
 #define MAX_INPUTS 256
 #define BLOCK 8 /* most windows sharing each weight load */
@@ -169,5 +170,64 @@ int lstm_forward(const float *weights, const float *x, float *out, const float *
     }
     if (head)
         for (int b = 0; b < batch; b++) mean[b] /= members;
+    return 0;
+}
+
+/* A forecast's recursion in a pipeline's deseasonalised space (`SeasonalPipeline.forecast`),
+   every step in one call: what a horizon of h cost in h rounds of a dozen NumPy calls each.
+   For each row b < batch of u (float64, `row` values apart) and t = first .. first+steps-1:
+     window  u[t-look_back .. t-1], relative to its last value and scaled: the network's input,
+             x_j = (float)((u_j - u_{t-1}) * scale[b])
+     level   the mean of u[t-points .. t-1] weighted by level[0 .. points-1] (oldest first),
+             over its known values (NaN ones left out, the rest renormalised), or by the
+             normalised level[points .. 2 points - 1] when all are known; only when
+             level_weight is not 0
+     u[t]  = u_{t-1} + level_weight * (level - u_{t-1}) + (weight[b] * m - offset) / scale[b],
+             m the members' mean output for x (`lstm_forward` with its head)
+   in the NumPy path's order of operations. `rows` holds scale (batch), weight (batch), then
+   room for the means (batch doubles) and the windows (batch * look_back floats): one array,
+   as each address costs its caller a microsecond to take. Returns 0, or -1 for sizes beyond
+   the buffers or a window before u's start. */
+int lstm_recursion(const float *weights, const float *head, int members, int units,
+                   int columns, double *u, long row, int first, int steps, int batch,
+                   int look_back, double *rows, double offset, const double *level, int points,
+                   double level_weight) {
+    if (look_back < 1 || look_back > first || steps < 0 || batch < 0 ||
+        (level_weight != 0.0 && (points < 1 || points > first)))
+        return -1;
+    const double *scale = rows, *weight = rows + batch;
+    double *mean = rows + 2 * (size_t)batch;
+    float *x = (float *)(rows + 3 * (size_t)batch);
+    for (int t = first; t < first + steps; t++) {
+        for (int b = 0; b < batch; b++) {
+            const double *window = u + b * row + t - look_back, last = window[look_back - 1];
+            for (int j = 0; j < look_back; j++)
+                x[(size_t)b * look_back + j] = (float)((window[j] - last) * scale[b]);
+        }
+        if (lstm_forward(weights, x, NULL, head, mean, look_back, members, batch, units, 1,
+                         columns, 0, 1, 0, look_back))
+            return -1;
+        for (int b = 0; b < batch; b++) {
+            double *ub = u + b * row;
+            const double last = ub[t - 1];
+            double anchor = last;
+            if (level_weight != 0.0) {
+                const double *recent = ub + t - points;
+                double weighted = 0.0, total = 0.0, normalised = 0.0;
+                int missing = 0;
+                for (int k = 0; k < points; k++) {
+                    if (isnan(recent[k])) {
+                        missing = 1;
+                        continue;
+                    }
+                    weighted += recent[k] * level[k];
+                    total += level[k];
+                    normalised += recent[k] * level[points + k];
+                }
+                anchor = last + level_weight * ((missing ? weighted / total : normalised) - last);
+            }
+            ub[t] = anchor + (weight[b] * mean[b] - offset) / scale[b];
+        }
+    }
     return 0;
 }

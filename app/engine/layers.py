@@ -307,8 +307,9 @@ def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kerne
 
     A random two-member layer whose gate columns need padding, stacked under a second,
     over nine windows (blocks of eight or of two, and one alone), and the second with a
-    Dense(1) head, averaged (`compiled.MemberMean`): every path of the kernel, against
-    the reference, within 1e-5.
+    Dense(1) head, averaged (`compiled.MemberMean`), and a forecast's recursion in one
+    call (`MemberMean.recurse`): every path of the kernel, against the reference, within
+    1e-5 (the recursion's arithmetic around the network within rounding).
     """
     if kernel is None:
         return None, status
@@ -340,7 +341,47 @@ def checked(kernel: compiled.Kernel | None, status: str) -> tuple[compiled.Kerne
         return None, f"refused its check: {exc}"
     if not np.allclose(mean, outputs.astype(np.float64).mean(axis=0), rtol=0, atol=1e-5):
         return None, f"{kernel.path.name} differs from the NumPy engine: not used"
+    try:
+        recursion_differs = _recursion_differs(kernel, rng)
+    except ValueError as exc:
+        return None, f"refused its check: {exc}"
+    if recursion_differs:
+        return None, f"{kernel.path.name} differs from the NumPy engine: not used"
     return kernel, status
+
+
+def _recursion_differs(kernel: compiled.Kernel, rng: np.random.Generator) -> bool:
+    """Whether `MemberMean.recurse` strays from its definition (`app.contract.pipeline.Recursion`),
+    stepped here with the members' mean just checked: three rows, one with its level's
+    oldest value unknown, a scale and a weight per row, three steps."""
+    units, look_back, points, level_weight, offset = 5, 3, 4, 0.6, 0.1
+    weights = (
+        _frozen(rng.normal(0, 0.5, (2, 1, 4 * units))),
+        _frozen(rng.normal(0, 0.5, (2, units, 4 * units))),
+        _frozen(rng.normal(0, 0.5, (2, 1, 4 * units))),
+    )
+    step_weights = LSTM("check", ("tanh", "sigmoid"), False, weights).step_weights
+    laid_out = kernel.layout(step_weights.transpose(1, 0, 2, 3))
+    head = rng.normal(0, 0.5, (2, units + 1)).astype(PRECISION)
+    member_mean = compiled.MemberMean(kernel, laid_out, head)
+    u = np.empty((3, points + 3))
+    u[:, :points] = rng.normal(size=(3, points))
+    u[0, 0] = np.nan
+    scale, weight = rng.uniform(0.5, 2.0, 3), rng.uniform(0.0, 1.0, 3)
+    raw = 0.75 ** np.arange(points - 1, -1, -1)
+    level = np.stack([raw, raw / raw.sum()])
+    expected = u.copy()
+    for t in range(points, u.shape[1]):
+        window = expected[:, t - look_back : t]
+        last = window[:, -1]
+        out = member_mean(((window - last[:, np.newaxis]) * scale[:, np.newaxis])[..., None])
+        recent = expected[:, t - points : t]
+        known = ~np.isnan(recent)
+        mean_level = np.where(known, recent, 0.0) @ raw / (known @ raw)
+        anchor = last + level_weight * (mean_level - last)
+        expected[:, t] = anchor + (weight * out - offset) / scale
+    member_mean.recurse(u, points, look_back, scale, offset, weight, level, level_weight)
+    return not np.allclose(u, expected, rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
 KERNEL: compiled.Kernel | None = None  # what the layers `checked` builds see: no kernel

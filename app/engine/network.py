@@ -74,8 +74,8 @@ class Network:
         """
         if self.outputs != 1:
             raise ValueError(f"the mean is of a one-output network; this one has {self.outputs}")
-        if compiled and self._member_mean is not None:
-            return self._member_mean(self._windows(x))
+        if compiled and self.member_mean is not None:
+            return self.member_mean(self._windows(x))
         outputs = self.predict(x, compiled)
         # The sum over members divided by their count: np.mean's numbers, without its wrapper.
         return outputs.sum(axis=0)[:, 0] / len(outputs)
@@ -90,8 +90,10 @@ class Network:
         return x
 
     @cached_property
-    def _member_mean(self) -> compiled.MemberMean | None:
-        """The kernel's one call for an LSTM layer on it, then a linear Dense(1); else None."""
+    def member_mean(self) -> compiled.MemberMean | None:
+        """The kernel's one call for an LSTM layer on it, then a linear Dense(1), which also
+        runs a forecast's whole recursion (`MemberMean.recurse`); else None. It takes the
+        windows as they are: `mean` checks their shape first."""
         if len(self.layers) != 2 or layers.KERNEL is None:
             return None
         lstm, dense = self.layers

@@ -14,9 +14,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
+from app.contract.pipeline import AffineScaler, as_rows
+from app.contract.seasonal import SeasonalPipeline
+from app.contract.series import forecast_by_row
 from app.engine import compiled, layers
 from app.engine.layers import LSTM, PRECISION, Dense
 from app.engine.network import Network
@@ -111,7 +116,7 @@ def test_the_members_mean_is_one_kernel_call_that_matches_the_numpy_engine(
     units: int, features: int, members: int, batch: int
 ) -> None:
     network = with_head(random_lstm(units, features, members))
-    assert network._member_mean is not None  # an LSTM, then a linear Dense(1): one call
+    assert network.member_mean is not None  # an LSTM, then a linear Dense(1): one call
     x = inputs(4, 1, batch, features)[:, 0].transpose(1, 0, 2)  # (batch, time, features)
     mean = network.mean(x)
     reference = network.mean(x, compiled=False)
@@ -126,7 +131,7 @@ def test_other_networks_average_their_layers_outputs() -> None:
     relu = with_head(random_lstm(8, 2, 3), activation="relu")
     stacked = Network(None, 2, (random_lstm(8, 2, 3, sequences=True), *relu.layers[1:]))
     for network in (relu, stacked):
-        assert network._member_mean is None
+        assert network.member_mean is None
         np.testing.assert_array_equal(network.mean(x), network.predict(x).mean(axis=0)[:, 0])
     with pytest.raises(ValueError, match="one-output"):
         with_head(random_lstm(8, 2, 3), outputs=2).mean(x)
@@ -252,3 +257,127 @@ def test_inputs_the_kernel_would_misread_are_refused() -> None:
     np.testing.assert_allclose(layer.run(x.astype(np.float64)), layer.run(x), atol=ATOL, rtol=0)
     with pytest.raises(ValueError, match="members"):
         layers.KERNEL.forward(layer.kernel_weights, inputs(3, 2, 4, 2), False)
+
+
+class _RecursionOffByATenThousandth(compiled.Kernel):
+    """The real kernel with each recursion's values nudged: a miscompiled recursion."""
+
+    def recursion(self, long: bool) -> Any:
+        real = super().recursion(long)
+
+        def call(*args: Any) -> int:
+            failed = int(real(*args))
+            u, row, first, batch = args[5], args[6], args[7], args[9]  # lstm_recursion's order
+            values = (ctypes.c_double * (row * batch)).from_address(u)
+            for b in range(batch):
+                values[b * row + first] += 1e-4
+            return failed
+
+        return call
+
+
+def test_a_kernel_whose_recursion_differs_from_numpy_is_refused() -> None:
+    assert layers.KERNEL is not None
+    kernel, why = layers.checked(_RecursionOffByATenThousandth(layers.KERNEL.path), "compiled")
+    assert kernel is None and "differs from the NumPy engine" in why
+
+
+RECURSION_NETWORK = with_head(random_lstm(8, 1, members=3, seed=7))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    season_length=st.sampled_from([1, 4, 12]),
+    look_back=st.integers(1, 8),
+    level=st.sampled_from([(0.0, 10), (0.4, 3), (1.0, 12)]),  # (g, P): P past the window too
+    log=st.booleans(),
+    weight=st.sampled_from([0.3, 1.0]),
+    lengths=st.lists(st.integers(0, 30), min_size=1, max_size=10),  # values short of width
+    horizon=st.integers(1, 27),
+    seed=st.integers(0, 10_000),
+)
+def test_the_recursion_in_one_call_is_the_pipelines_loop(
+    season_length: int,
+    look_back: int,
+    level: tuple[float, int],
+    log: bool,
+    weight: float,
+    lengths: list[int],
+    horizon: int,
+    seed: int,
+) -> None:
+    """`MemberMean.recurse` against the pipeline's own loop, its reference, stepping the
+    same network: rows of several paddings (the level's oldest values unknown), one
+    scale per row, horizons past several seasons. The level's sums may round apart, and
+    a window's float32 with them, so the two agree to float32 rounding, not bit for bit."""
+    level_weight, level_points = level
+    pipeline = SeasonalPipeline(
+        look_back, season_length, log=log, network_weight=weight,
+        level_weight=level_weight, level_points=level_points,
+    )  # fmt: skip
+    member_mean = RECURSION_NETWORK.member_mean
+    assert member_mean is not None
+    rng = np.random.default_rng(seed)
+    width = pipeline.history_width
+    series = 500 + np.cumsum(rng.normal(0, 5, width)) + 20 * np.sin(np.arange(width))
+    rows = as_rows([series[min(k, width - pipeline.history_length) :] for k in lengths], width)
+    scaler = AffineScaler(rng.uniform(0.01, 0.1, len(rows)), 0.2)
+    compiled_ = pipeline.forecast(rows, horizon, scaler, member_mean)
+    loop = pipeline.forecast(rows, horizon, scaler, lambda x: member_mean(x))
+    np.testing.assert_allclose(compiled_, loop, rtol=1e-6)
+    assert not np.array_equal(compiled_, pipeline.without_network().forecast(
+        rows, horizon, scaler, member_mean))  # fmt: skip
+
+
+def test_weights_by_row_reach_the_recursion() -> None:
+    """`forecast_by_row`'s weight per row multiplies the network's correction in the
+    compiled recursion as in the loop; a row of weight 0 is its pipeline alone."""
+    member_mean = RECURSION_NETWORK.member_mean
+    assert member_mean is not None
+    pipeline = SeasonalPipeline(6, 12, level_weight=0.5)
+    rng = np.random.default_rng(3)
+    rows = 300 + rng.normal(0, 10, (4, pipeline.history_width))
+    weight = np.array([0.0, 0.25, 1.0, 0.6])
+    log, spread = np.zeros(4, dtype=bool), rng.uniform(1.0, 3.0, 4)
+    scaler = AffineScaler(0.5, 0.1)
+
+    def forecast(predict: Any, weights: np.ndarray | None = weight) -> np.ndarray:
+        return forecast_by_row(rows, 13, pipeline, scaler, predict, log, spread, weights)
+
+    compiled_ = forecast(member_mean)
+    np.testing.assert_allclose(compiled_, forecast(lambda x: member_mean(x)), rtol=1e-9)
+    alone = forecast(member_mean, np.zeros(4))
+    np.testing.assert_allclose(compiled_[0], alone[0], rtol=1e-12)  # the level rounds apart
+    assert not np.allclose(compiled_[1:], alone[1:])
+
+
+def test_a_recursion_the_kernel_would_misread_is_refused() -> None:
+    member_mean = RECURSION_NETWORK.member_mean
+    assert member_mean is not None
+    u = np.zeros((2, 9))
+    level = np.ones((2, 4))
+    refusals: list[tuple[dict[str, Any], str]] = [
+        (dict(u=u[:, ::2]), "C-ordered"),
+        (dict(u=u.astype(np.float32)), "float64"),
+        (dict(look_back=7), "no recursion"),  # a window from before u's start
+        (dict(first=10), "no recursion"),
+        (dict(level=None), "level"),
+        (dict(level=np.ones((2, 7))), "no recursion"),  # a level from before u's start
+    ]
+    for bad, match in refusals:
+        call: dict[str, Any] = dict(
+            u=u, first=5, look_back=3, scale=1.0, offset=0.0, weight=1.0, level=level,
+            level_weight=0.5,
+        )  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            member_mean.recurse(**(call | bad))
+    narrow = compiled.MemberMean(layers.KERNEL, *_two_feature_weights())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no recursion"):
+        narrow.recurse(u, 5, 3, 1.0, 0.0, 1.0)
+
+
+def _two_feature_weights() -> tuple[np.ndarray, np.ndarray]:
+    """A member mean's weights for windows of two features: no recursion's windows."""
+    layer = random_lstm(4, 2, members=1)
+    assert layer.kernel_weights is not None
+    return layer.kernel_weights, np.zeros((1, 5), np.float32)
