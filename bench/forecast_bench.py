@@ -9,8 +9,8 @@ that bound it: the engine alone (the network's forward pass over the same number
 windows, once per step), the recursion stepped by the pipeline's own loop around the
 network (the reference of the kernel's one-call recursion, `MemberMean.recurse`), and the
 recursion computed the defining way (`stepwise_forecast`: re-deseasonalise the shifted row
-after every step), so the gain of `SeasonalPipeline.forecast` is measured side by side. Pinned to one CPU,
-OpenBLAS on one thread, as a serving worker runs; methods take turns
+after every step), so the gain of `SeasonalPipeline.forecast` is measured side by side.
+Pinned to one CPU, OpenBLAS on one thread, as a serving worker runs; methods take turns
 (`bench.timing.interleaved`), medians of 7 repeats.
 
 The engine runs LSTM layers on the compiled kernel when the install built it; the NumPy

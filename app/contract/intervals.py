@@ -171,7 +171,7 @@ def bounds_by_row(
     axis (one per level) gives bounds for each in one pass.
     """
     lower, upper = bounds(point, half_width, "identity")
-    if log.any():
+    if np.count_nonzero(log):
         half_width = np.broadcast_to(half_width, lower.shape)  # a batch axis to pick rows from
         log_lower, log_upper = bounds(point[log], half_width[..., log, :], "log")
         lower[..., log, :], upper[..., log, :] = log_lower, log_upper

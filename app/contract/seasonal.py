@@ -134,7 +134,7 @@ class SeasonalPipeline:
         """Deseasonalised values a forecast reads: the window's, and the level's when used."""
         return max(self.look_back, self.level_points) if self.level_weight else self.look_back
 
-    @property
+    @cached_property
     def reach(self) -> int:
         """Seasons back the seasonal index reads: the longest memory in use."""
         return max(seasons for _, seasons, _ in self._memories)
@@ -409,8 +409,8 @@ def _mapped_index(
     missing = np.isnan(z)
     if not (count := np.count_nonzero(missing)):
         return z @ _mixed_fold(span, season_length, memories, width, 0)
-    p = int(np.argmin(missing[0]))  # where the first row's real values start
-    if count == p * len(z) and missing[:, :p].all():  # every row padded by p, no more
+    p, rest = divmod(count, len(z))
+    if not rest and missing[:, :p].all():  # every row padded by p, no more
         return np.where(missing, 0.0, z) @ _mixed_fold(span, season_length, memories, width, p)
     found = [
         share * _season_map(span, season_length, seasons, decay, width).general(z, missing)

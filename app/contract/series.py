@@ -285,21 +285,35 @@ def forecast_by_row(
     pipeline's one `network_weight`. Training scores, calibrates and checks parity with
     this function; serving forecasts with it.
     """
-    out = np.empty((len(histories), horizon))
     logged = np.count_nonzero(log)
-    flags = [bool(logged)] if logged in (0, len(log)) else [False, True]
-    for flag in flags:
-        rows = slice(None) if len(flags) == 1 else np.flatnonzero(log == flag)
-        spec: Pipeline = pipeline
-        found = predict
-        if isinstance(pipeline, SeasonalPipeline):
-            spec, found = _weighted(
-                pipeline, flag, predict, None if weight is None else weight[rows]
-            )
-        out[rows] = recursive_forecast(
-            histories[rows], horizon, spec, scaler.per_series(spread[rows]), found
+    if logged in (0, len(log)):  # one group, as a batch of one series always is
+        return _forecast_group(
+            histories, horizon, pipeline, scaler, predict, bool(logged), spread, weight
         )
+    out = np.empty((len(histories), horizon))
+    for flag in (False, True):
+        rows = np.flatnonzero(log == flag)
+        out[rows] = _forecast_group(
+            histories[rows], horizon, pipeline, scaler, predict, flag, spread[rows],
+            None if weight is None else weight[rows],
+        )  # fmt: skip
     return out
+
+
+def _forecast_group(
+    histories: np.ndarray,
+    horizon: int,
+    pipeline: Pipeline,
+    scaler: AffineScaler,
+    predict: Predict,
+    log: bool,
+    spread: np.ndarray,
+    weight: np.ndarray | None,
+) -> np.ndarray:
+    """`forecast_by_row` for rows that are all in logs or all not."""
+    if isinstance(pipeline, SeasonalPipeline):
+        pipeline, predict = _weighted(pipeline, log, predict, weight)
+    return recursive_forecast(histories, horizon, pipeline, scaler.per_series(spread), predict)
 
 
 def _weighted(
