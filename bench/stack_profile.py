@@ -26,8 +26,11 @@ from bench.workload import Model, write_bodies
 SECONDS = 10
 # (feature, path fragments of the frames it owns), most specific first.
 FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("forecast: the engine (the compiled kernel or NumPy, and their calls)", ("/app/engine/",)),
-    ("forecast: pipeline, recursion, intervals", ("/app/contract/", "/app/forecaster.py")),
+    (
+        "forecast: the engine (the compiled kernel, the network and its recursion, or NumPy)",
+        ("/app/engine/",),
+    ),
+    ("forecast: pipeline, seasonal index, intervals", ("/app/contract/", "/app/forecaster.py")),
     ("data plane: checks, warnings, batching", ("/app/dataplane.py", "/app/coalescing.py")),
     ("answer: response schema built from the forecast", ("/app/v1/schemas.py",)),
     (
