@@ -21,7 +21,13 @@ from app.contract.store import read_version
 from app.engine.archive import load_network
 from app.engine.network import Network
 from app.evaluation import evaluate
-from app.forecaster import HALF_WIDTHS_KEPT, Forecaster, ForecasterError, load_forecaster
+from app.forecaster import (
+    HALF_WIDTHS_KEPT,
+    Forecaster,
+    ForecasterError,
+    _first_nonfinite,
+    load_forecaster,
+)
 
 SERIES = synthetic_series()
 
@@ -198,3 +204,17 @@ def test_range_notes_take_a_named_series_own_range(catalog_models: Path) -> None
     assert "3 of the 3 values used lie outside" in notes[1]
     assert f"the training range {low[k]:g} to {high[k]:g}" in notes[1]
     assert forecaster.range_notes(rows) == {}
+
+
+def test_the_first_row_not_finite_is_found_across_points_and_every_levels_bounds() -> None:
+    """A batch's refusal names the first row JSON cannot carry: in the points (batch,
+    horizon), or in either bound of any level (levels, batch, horizon)."""
+    points = np.ones((4, 3))
+    lower, upper = np.zeros((2, 4, 3)), np.full((2, 4, 3), 2.0)
+    assert _first_nonfinite(points) is None
+    assert _first_nonfinite(lower, upper) is None
+    upper[1, 2, 0] = np.inf  # the second level's upper bound of row 2
+    lower[0, 3, 2] = np.nan
+    assert _first_nonfinite(lower, upper) == 2
+    points[1, 1] = -np.inf
+    assert _first_nonfinite(points) == 1
