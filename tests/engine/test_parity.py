@@ -23,6 +23,7 @@ from app.contract.pipeline import AffineScaler, as_rows, one_step_histories, rec
 from app.contract.scalers import affine_from_sklearn
 from app.contract.seasonal import SeasonalPipeline
 from app.contract.store import read_version
+from app.engine import layers
 from app.engine.network import PARITY
 from app.forecaster import load_forecaster
 
@@ -68,8 +69,13 @@ class KerasPath:
         return recursive_forecast(histories, horizon, self.pipeline, self.scaler, predict)
 
 
-def check(version_dir: Path, histories: np.ndarray, horizon: int = 1) -> None:
+def check(
+    version_dir: Path, histories: np.ndarray, horizon: int = 1, compiled: bool = True
+) -> None:
+    """`compiled`: whether the service's path runs on the kernel (the network and the
+    recursion in one call each), or, as on a machine without a C compiler, on NumPy."""
     theirs, ours = KerasPath(version_dir), load_forecaster(version_dir)
+    assert (ours._recursion is not None) == compiled
     inputs = ours.pipeline.model_inputs(histories, ours.verified.scaler)
     members = ours.network.predict(inputs)[..., 0]
     assert members.shape[0] == len(theirs.members)
@@ -90,10 +96,16 @@ def test_committed_models_match_keras_on_random_windows(version_dir: Path) -> No
     check(version_dir, random_histories(version_dir, np.random.default_rng(0)))
 
 
-def test_a_fresh_ensemble_matches_keras_member_by_member_and_combined(fresh_model: Path) -> None:
+@pytest.mark.parametrize("compiled", [True, False], ids=["kernel", "numpy"])
+def test_a_fresh_ensemble_matches_keras_member_by_member_and_combined(
+    fresh_model: Path, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not compiled:
+        monkeypatch.setattr(layers, "KERNEL", None)  # what a machine without a compiler has
     histories = random_histories(fresh_model, np.random.default_rng(1))
-    check(fresh_model, histories)
-    check(fresh_model, histories[:50], horizon=6)  # recursion: forecasts fed back agree too
+    check(fresh_model, histories, compiled=compiled)
+    # recursion: forecasts fed back agree too, stepped in one kernel call or by the loop
+    check(fresh_model, histories[:50], horizon=6, compiled=compiled)
 
 
 @pytest.mark.skipif(not MILK.exists(), reason=f"{MILK} is absent (the shared data folder)")
