@@ -281,9 +281,10 @@ class SeasonalPipeline:
         The same recursion as `app.contract.pipeline.stepwise_forecast`, computed where it is
         cheap. Appending a forecast changes no seasonal index already known (S_j reads
         only the seasons before j), so u is carried forward, u_{t+1} = b_t + change, and
-        only the network runs each step. S of the next s points is known from the history
-        alone; past them it is computed once per season from the row extended with the
-        forecasts. The pipeline alone (w = 0) never reads the network, so it does not run it.
+        only the network runs each step (`_carry`: in one call of the compiled kernel when
+        the network offers it). S of the next s points is known from the history alone;
+        past them it is computed once per season from the row extended with the forecasts.
+        The pipeline alone (w = 0) never reads the network, so it does not run it.
         """
         z = self._space(histories)
         width, s, L = z.shape[1], self.season_length, self.span
