@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -226,25 +227,55 @@ def test_a_kernel_that_differs_from_numpy_is_refused() -> None:
     assert kernel is None and "differs from the NumPy engine" in why
 
 
-class _MeanOfZeros(compiled.Kernel):
-    """The real kernel with the members' mean zeroed: a miscompiled head."""
+class _Tampered(compiled.Kernel):
+    """The real kernel with one binding's answers changed after each call: what a
+    miscompiled build could give. `tamper` gets the call's arguments."""
+
+    def __init__(self, path: Path, binding: str, tamper: Callable[..., None]) -> None:
+        super().__init__(path)
+        self.binding, self.tamper = binding, tamper
 
     def call(self, long: bool) -> Any:
-        real = super().call(long)
+        return self._wrapped("call", super().call(long))
+
+    def recursion(self, long: bool) -> Any:
+        return self._wrapped("recursion", super().recursion(long))
+
+    def _wrapped(self, binding: str, real: Any) -> Any:
+        if binding != self.binding:
+            return real
 
         def call(*args: Any) -> int:
             failed = int(real(*args))
-            head, mean, batch = args[3], args[4], args[7]  # lstm_forward's order
-            if head is not None:
-                ctypes.memset(mean, 0, batch * 8)
+            self.tamper(*args)
             return failed
 
         return call
 
 
-def test_a_kernel_whose_mean_differs_from_numpy_is_refused() -> None:
+def _zero_the_mean(*args: Any) -> None:
+    """A miscompiled head: the members' mean comes out 0."""
+    head, mean, batch = args[3], args[4], args[7]  # lstm_forward's order
+    if head is not None:
+        ctypes.memset(mean, 0, batch * 8)
+
+
+def _nudge_the_recursion(*args: Any) -> None:
+    """A miscompiled recursion: each row's first value filled is 1e-4 off."""
+    u, row, first, batch = args[5], args[6], args[7], args[9]  # lstm_recursion's order
+    values = (ctypes.c_double * (row * batch)).from_address(u)
+    for b in range(batch):
+        values[b * row + first] += 1e-4
+
+
+@pytest.mark.parametrize(
+    ("binding", "tamper"), [("call", _zero_the_mean), ("recursion", _nudge_the_recursion)]
+)
+def test_a_kernel_whose_mean_or_recursion_differs_from_numpy_is_refused(
+    binding: str, tamper: Callable[..., None]
+) -> None:
     assert layers.KERNEL is not None
-    kernel, why = layers.checked(_MeanOfZeros(layers.KERNEL.path), "compiled")
+    kernel, why = layers.checked(_Tampered(layers.KERNEL.path, binding, tamper), "compiled")
     assert kernel is None and "differs from the NumPy engine" in why
 
 
@@ -257,29 +288,6 @@ def test_inputs_the_kernel_would_misread_are_refused() -> None:
     np.testing.assert_allclose(layer.run(x.astype(np.float64)), layer.run(x), atol=ATOL, rtol=0)
     with pytest.raises(ValueError, match="members"):
         layers.KERNEL.forward(layer.kernel_weights, inputs(3, 2, 4, 2), False)
-
-
-class _RecursionOffByATenThousandth(compiled.Kernel):
-    """The real kernel with each recursion's values nudged: a miscompiled recursion."""
-
-    def recursion(self, long: bool) -> Any:
-        real = super().recursion(long)
-
-        def call(*args: Any) -> int:
-            failed = int(real(*args))
-            u, row, first, batch = args[5], args[6], args[7], args[9]  # lstm_recursion's order
-            values = (ctypes.c_double * (row * batch)).from_address(u)
-            for b in range(batch):
-                values[b * row + first] += 1e-4
-            return failed
-
-        return call
-
-
-def test_a_kernel_whose_recursion_differs_from_numpy_is_refused() -> None:
-    assert layers.KERNEL is not None
-    kernel, why = layers.checked(_RecursionOffByATenThousandth(layers.KERNEL.path), "compiled")
-    assert kernel is None and "differs from the NumPy engine" in why
 
 
 RECURSION_NETWORK = with_head(random_lstm(8, 1, members=3, seed=7))
