@@ -3,9 +3,10 @@
 Servers run side by side, each one uvicorn worker on 127.0.0.1 pinned to the same CPU
 (the load generator gets the other one):
 
-- bare: `bench.bare_app:app`, FastAPI with the service's request model and a
-  same-shaped answer built once, no middleware: the ceiling the framework allows; uvicorn
-  writes its default access log line per request, as ours writes its JSON one;
+- bare: `bench.bare_app:app`, FastAPI with the service's request models and
+  same-shaped answers built once, no middleware: the ceiling the framework allows, for
+  one series and for a batch; uvicorn writes its default access log line per request, as
+  ours writes its JSON one;
 - quiet bare: the same without uvicorn's access log, the framework's own ceiling;
 - ours: `python -m app` from the serving venv (no TensorFlow installed), as deployed,
   with every production feature on: the JSON access log, Prometheus metrics, request
@@ -162,15 +163,16 @@ def measure(
                         False,
                     )
             for h in plan.batch_horizons:
-                cell(
-                    f"batch h={h}",
-                    ours,
-                    batch_path,
-                    bodies[f"batch_h{h}_file"],
-                    1,
-                    plan.warmup,
-                    True,
-                )
+                for key, server in (("bare batch", bare), ("batch", ours)):
+                    cell(
+                        f"{key} h={h}",
+                        server,
+                        batch_path,
+                        bodies[f"batch_h{h}_file"],
+                        1,
+                        plan.warmup,
+                        server is ours,
+                    )
     scaling = _scaling(model, serve_python, logs, plan, bodies["predict_file"])
     return {
         "cells": cells,

@@ -62,6 +62,9 @@ def render(result: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     judged["batch"] = {
         h: _per_forecast(cells[f"batch h={h}"], plan) for h in plan["batch_horizons"]
     }
+    judged["bare_batch"] = {
+        h: _per_forecast(cells[f"bare batch h={h}"], plan) for h in plan["batch_horizons"]
+    }
     judged["scaling"] = {k: figures(v)["rps"] for k, v in result["scaling"].items()}
     lines = [
         *table(
@@ -93,9 +96,11 @@ def render(result: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         ),
         "",
         f"Batch endpoint, `POST /v1/models/{{name}}/predict/batch`, {plan['batch_series']:,} "
-        "series of 36 values per request, 80 % and 95 % intervals, one connection:",
+        "series of 36 values per request, 80 % and 95 % intervals, one connection; bare"
+        " FastAPI takes the same body and answers the same shape (`bench/bare_app.py`), the"
+        " framework's own ceiling for the batch:",
         "",
-        *_batch_table(judged["batch"], cells, plan),
+        *_batch_table(judged, cells, plan),
         "",
         "Scaling out on this 2-core machine, `POST /v1/predict` with intervals (req/s; one"
         " worker pinned to one core, two workers unpinned on both, sharing them with the load"
@@ -137,26 +142,30 @@ def _per_forecast(f: dict[str, float | None], plan: dict[str, Any]) -> dict[str,
 
 
 def _batch_table(
-    batch: dict[int, dict[str, float | None]],
-    cells: dict[str, dict[str, float | None]],
-    plan: dict[str, Any],
+    judged: dict[str, Any], cells: dict[str, dict[str, float | None]], plan: dict[str, Any]
 ) -> list[str]:
     rows = []
     for h in plan["batch_horizons"]:
-        f, b = cells[f"batch h={h}"], batch[h]
-        rows.append(
-            [
-                str(h),
-                _rps(f),
-                num(b["forecasts_per_s"]),
-                num(b["cpu_forecasts_per_s"]),
-                *_latencies(f)[::2],
-                _cpu(f),
-                num(f["errors"]),
-            ]
-        )
-    header = ["horizon", "req/s (min to max)", "forecasts/s", "forecasts per CPU-second"]
-    return table([*header, "p50", "p99", "server CPU per request", "errors"], rows)
+        for key, label in (("bare batch", "bare FastAPI"), ("batch", "**ours**")):
+            f, b = cells[f"{key} h={h}"], judged[key.replace(" ", "_")][h]
+            bare = judged["bare_batch"][h]["forecasts_per_s"]
+            versus = num(_pct(b["forecasts_per_s"], bare), 0, " %") if key == "batch" else "-"
+            rows.append(
+                [
+                    label,
+                    str(h),
+                    _rps(f),
+                    num(b["forecasts_per_s"]),
+                    versus,
+                    num(b["cpu_forecasts_per_s"]),
+                    *_latencies(f)[::2],
+                    _cpu(f),
+                    num(f["errors"]),
+                ]
+            )
+    header = ["server", "horizon", "req/s (min to max)", "forecasts/s", "ours / bare"]
+    header += ["forecasts per CPU-second", "p50", "p99", "server CPU per request", "errors"]
+    return table(header, rows)
 
 
 def _notes(result: dict[str, Any], loadgen_capacity: float | None) -> list[str]:
