@@ -103,6 +103,8 @@ def _typed(flat: list[Any], datatype: str, length: int) -> np.ndarray:
     """The elements as float64, checked against the declared datatype."""
     if datatype in FLOATS:
         values = _validated(_FLOAT_DATA, flat, length, "a finite number")
+        if datatype == "FP64":  # every finite number validated is a finite float64 already
+            return np.asarray(values, dtype=np.float64)
         with np.errstate(over="ignore"):
             array = np.asarray(values, dtype=FLOATS[datatype])
         _require_in_range(np.isfinite(array), flat, length, datatype)
