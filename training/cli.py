@@ -15,7 +15,6 @@ import dataclasses
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +23,7 @@ from app.contract.manifest import LedgerAdditions, TrainingInfo, TrainingOptions
 from training.data import DataError, load_series
 from training.fit import Split, TrainingError, plan_split
 from training.panel import Panel, is_long_format, load_panel
+from training.plan import Plan
 from training.presets import PRESETS, Preset, default_test_periods
 from training.retrain import NothingToTrain, StoreError, from_store
 from training.run import run
@@ -188,19 +188,6 @@ def recall(args: argparse.Namespace, training: TrainingInfo | None) -> None:
         given = getattr(args, option)
         if given is None or given is False:
             setattr(args, option, value)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to train: the series, where each one's test part starts, and how."""
-
-    panel: Panel
-    splits: list[Split]
-    preset: Preset
-    test_periods: int | None  # None: the last `preset.test_fraction` of each series
-    refit: bool
-    options: TrainingOptions  # what the command line chose, for the manifest
-    ledger: LedgerAdditions | None = None  # --from-store: what the ledger added
 
 
 def load(args: argparse.Namespace, name: str) -> Plan:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import joblib
 import numpy as np
@@ -40,11 +40,9 @@ from app.forecaster import load_forecaster
 from training.datafile import training_data
 from training.fit import Fitted, TrainingError
 from training.network import describe
+from training.plan import Plan
 from training.report import Drawn, Scored, chosen, plot, score
 from training.window import fit_plan
-
-if TYPE_CHECKING:
-    from training.cli import Plan
 
 PARITY_ROWS = 20_000  # series (latest histories) the parity check forecasts, at most
 

@@ -18,14 +18,11 @@ that would leave a series without a training window is not tried.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.fit import Fitted, Split, refitted, train
-
-if TYPE_CHECKING:
-    from training.cli import Plan
+from training.plan import Plan
 
 CANDIDATES = (5, 10)
 """Windows tried for a series without a season; the first is `window_length(1)`."""

@@ -14,6 +14,7 @@ import pytest
 import training.cli as cli
 from app.contract.store import read_manifest
 from app.forecaster import load_forecaster
+from training.plan import Plan
 from training.window import CANDIDATES, candidates
 
 SMALL = ["--units", "8", "--members", "2", "--quiet", "--no-refit"]  # trains in seconds
@@ -31,7 +32,7 @@ def cycle(n: int, seed: int = 0) -> np.ndarray:
     return 100 + 40 * np.sin(2 * np.pi * np.arange(n) / 10) + rng.normal(0, 4, n)
 
 
-def plan(csv: Path, *extra: str) -> cli.Plan:
+def plan(csv: Path, *extra: str) -> Plan:
     return cli.load(cli.build_parser().parse_args(["--data", str(csv), *extra]), "w")
 
 
