@@ -32,14 +32,12 @@ import asyncio
 import contextvars
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app import metrics
+from app.answers import Forecasts, Levels, Naming, Values
 from app.budget import Work
 from app.errors import InvalidInput
-
-if TYPE_CHECKING:  # the data plane owns a coalescer: no import cycle at run time
-    from app.dataplane import Forecasts, Levels, Naming, Values
 
 PASS_WORK = 8_000
 """Most units one pass forecasts on the event loop: what eight requests of the largest

@@ -11,16 +11,15 @@ What a request may cost (`app.budget`) is checked here too, before any forecast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from app import metrics
+from app.answers import Forecasts, Levels, Naming, Rows, Scored, Values
 from app.budget import Work, check_levels, check_work
 from app.coalescing import Coalescer
 from app.errors import InvalidInput
-from app.evaluation import Evaluation, baseline_notes, evaluate, require_finite_scores
+from app.evaluation import baseline_notes, evaluate, require_finite_scores
 from app.forecaster import Band, Forecaster, Prediction
 from app.ledger.service import LedgerService
 from app.queries import (
@@ -35,53 +34,8 @@ from app.queries import (
 from app.registry import Registry
 from app.settings import Settings
 
-Values = Sequence[float] | npt.NDArray[np.float64]
-Levels = Sequence[float]  # interval levels in percent, each in (0, 100)
-Rows = Sequence[Values] | npt.NDArray[np.float64]  # one series per row
 OVERFLOW = "the forecast overflowed: values too far outside the training range"
 """JSON has no NaN or Infinity to send back, so a row that overflows is refused."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    """Which model version answered; every answer of the data plane says so."""
-
-    model: str
-    version: int
-
-
-@dataclass(frozen=True)
-class Forecasts(Answer):
-    """The next `horizon` values of each series, in series units, with their intervals."""
-
-    horizon: int
-    values: np.ndarray  # (series, horizon), finite
-    warnings: list[str] = field(default_factory=list)
-    intervals: list[Band] = field(default_factory=list)  # one per level, same shape as values
-    series_ids: list[str | None] | None = None  # None: no row was asked for by id
-    periods: list[list[str]] | None = None  # per row its forecast periods ([]: not known)
-
-
-@dataclass(frozen=True)
-class Naming:
-    """What errors and warnings call the parts of one posted series, in the request's terms.
-
-    `/v1/predict` calls them `values` and `start`; V2 calls row i of its tensor `values[i]`;
-    KServe's time-series protocol calls its one input `inputs`, its values `inputs.values`.
-    An overflow and the warnings about the series name the series itself (`row`).
-    """
-
-    values: str = "values"
-    start: str = "start"
-    row: str = "values"
-
-
-@dataclass(frozen=True)
-class Scored(Answer):
-    """A posted series' one-step forecasts, scored like training scores its test part."""
-
-    evaluation: Evaluation
-    warnings: list[str] = field(default_factory=list)
 
 
 class DataPlane:

@@ -15,8 +15,9 @@ from liveserver import LiveServer
 from modelkit import synthetic_series
 
 from app import coalescing, metrics
+from app.answers import Forecasts, Naming
 from app.budget import Work
-from app.dataplane import DataPlane, Forecasts, Naming
+from app.dataplane import DataPlane
 from app.errors import InvalidInput, ModelNotFound
 from app.queries import SeriesQuery
 from app.registry import Registry, version_loader

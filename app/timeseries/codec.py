@@ -24,8 +24,8 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from app.answers import Answer
 from app.contract.calendar import Frequency, period_label, period_number
-from app.dataplane import Answer
 from app.errors import FieldError, InvalidInput, ServiceError
 from app.timeseries.plane import FIELD, SeriesForecast, SeriesQuery, row_field
 from app.timeseries.types import (

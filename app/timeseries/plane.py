@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.answers import Answer, Forecasts, Naming
 from app.budget import Work
 from app.contract.calendar import Frequency
-from app.dataplane import Answer, DataPlane, Forecasts, Naming
+from app.dataplane import DataPlane
 from app.queries import SeriesQuery
 
 __all__ = [

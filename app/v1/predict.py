@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from app.dataplane import Naming
+from app.answers import Naming
 from app.http.auth import PROTECTED
 from app.http.context import answered
 from app.http.deps import DataPlaneDep

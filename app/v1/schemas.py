@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.answers import Forecasts, Scored
 from app.contract.manifest import IntervalScores, ModelCard, StepScores
 from app.contract.scoring import Baseline, BaselineScores
 from app.contract.series import SeriesId
-from app.dataplane import Forecasts, Scored
 from app.http.fields import Horizon, Level, Period, Value
 from app.queries import SeriesQuery
 from app.v1.examples import EVALUATED, MILK, examples, one_given

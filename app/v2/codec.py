@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from app.answers import Forecasts
 from app.budget import MAX_LEVELS, check_levels
 from app.contract.intervals import split_levels
-from app.dataplane import Forecasts
 from app.errors import InvalidInput
 from app.http.fields import Horizon, Level
 from app.v2.bytes_data import BYTES, series_ids, to_bytes

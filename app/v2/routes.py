@@ -24,8 +24,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from app.answers import Forecasts, Naming
 from app.budget import Work
-from app.dataplane import DataPlane, Forecasts, Naming
+from app.dataplane import DataPlane
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
 from app.http.context import answered, new_request_id

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tskit import kserve_response
 
+from app.answers import Answer
 from app.contract.calendar import Frequency
-from app.dataplane import Answer
 from app.errors import FieldError, InvalidInput, SeriesNotFound
 from app.timeseries.codec import (
     CALENDARS,

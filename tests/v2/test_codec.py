@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.dataplane import Forecasts
+from app.answers import Forecasts
 from app.errors import InvalidInput
 from app.forecaster import Band
 from app.v2.codec import to_batch, to_inference_response

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tritonclient.utils import deserialize_bytes_tensor
 
-from app.dataplane import Forecasts
+from app.answers import Forecasts
 from app.errors import InvalidInput
 from app.v2.codec import levels_asked, to_batch, to_inference_response
 from app.v2.types import InferenceRequest
