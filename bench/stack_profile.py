@@ -45,7 +45,7 @@ FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "load shedding, body-size limit, request context",
-        ("/app/http/middleware/", "/app/http/context.py", "/app/http/offload.py"),
+        ("/app/http/middleware/", "/app/request_context.py", "/app/http/offload.py"),
     ),
     (
         "FastAPI and Starlette: routing, dependencies, body validation, serialisation",

@@ -8,6 +8,7 @@ they must not drag in TensorFlow. Nothing in `app/` imports `training/`.
 The protocols stand side by side: `app/v1/`, `app/v2/` and `app/timeseries/` never
 import each other, and `app/http/` (what every protocol shares) imports none of
 them, so each protocol is a package beside the others, not a layer on top of one.
+Below them all, the data plane and what it calls import no web layer.
 """
 
 from __future__ import annotations
@@ -66,6 +67,20 @@ def test_protocols_stand_side_by_side_over_shared_plumbing(path: Path) -> None:
     if own in PROTOCOLS or own == "app.http":
         others = {p for p in PROTOCOLS if p != own}
         assert not {n for n in inner if n.startswith(tuple(others))}, sorted(inner)
+
+
+WEB_LAYERS = (*PROTOCOLS, "app.http")
+
+
+@pytest.mark.parametrize("path", modules("app"), ids=str)
+def test_the_work_below_http_imports_no_web_layer(path: Path) -> None:
+    """The data plane and everything under it (registry, ledger, forecaster...) are called by
+    the web layers and never call up into them; only the app factory wires the two."""
+    own = ".".join(path.relative_to(ROOT).parts[:2])
+    if own.removesuffix(".py") in (*WEB_LAYERS, "app.main"):
+        return
+    inner = {name for name in imported(path) if name.startswith("app.")}
+    assert not {n for n in inner if n.startswith(WEB_LAYERS)}, sorted(inner)
 
 
 def test_importing_contract_and_engine_loads_neither_stack() -> None:

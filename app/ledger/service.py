@@ -26,12 +26,12 @@ import numpy as np
 from app import metrics
 from app.errors import LedgerUnavailable
 from app.forecaster import Band, Forecaster
-from app.http.context import current_request_id
 from app.ledger.accuracy import LiveVersion, live_versions
 from app.ledger.actuals import Actuals
 from app.ledger.recorder import Recorder, Served, packed
 from app.ledger.store import Ingest, Ledger, Observation
 from app.registry import Registry
+from app.request_context import current_request_id
 
 log = logging.getLogger(__name__)
 

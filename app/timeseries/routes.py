@@ -26,12 +26,12 @@ from starlette.exceptions import HTTPException
 from app.dataplane import DataPlane
 from app.errors import InvalidInput, ServiceError
 from app.http.auth import PROTECTED
-from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, SettingsDep
 from app.http.exception_handlers import status_of, validation_error
 from app.http.json_route import JSONBodyRoute
 from app.http.offload import INLINE_WORK, run_sized
 from app.http.responses import error_responses
+from app.request_context import answered, new_request_id
 from app.timeseries.codec import in_our_terms, levels_for, to_queries, to_response
 from app.timeseries.plane import (
     SeriesQuery,

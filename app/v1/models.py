@@ -7,10 +7,10 @@ from fastapi import APIRouter, Response
 from app.contract.manifest import ModelCard
 from app.errors import NotFound
 from app.http.auth import PROTECTED
-from app.http.context import note_served
 from app.http.deps import RegistryDep
 from app.http.responses import error_responses
 from app.registry import ModelState
+from app.request_context import note_served
 from app.v1.schemas import ModelDetail, ModelStatus
 
 router = APIRouter(

@@ -12,11 +12,11 @@ from fastapi.routing import APIRoute
 
 from app.answers import Naming
 from app.http.auth import PROTECTED
-from app.http.context import answered
 from app.http.deps import DataPlaneDep
 from app.http.json_route import JSONBodyRoute
 from app.http.offload import INLINE_WORK, run_sized
 from app.http.responses import error_responses
+from app.request_context import answered
 from app.v1.schemas import (
     BatchPredictRequest,
     BatchPredictResponse,

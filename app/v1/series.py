@@ -18,9 +18,9 @@ from app.contract.series import SeriesTable
 from app.errors import InvalidInput, SeriesNotFound
 from app.forecaster import Forecaster
 from app.http.auth import PROTECTED
-from app.http.context import note_served
 from app.http.deps import DataPlaneDep, RegistryDep
 from app.http.responses import error_responses
+from app.request_context import note_served
 
 router = APIRouter(
     prefix="/v1/models",

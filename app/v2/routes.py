@@ -29,7 +29,6 @@ from app.budget import Work
 from app.dataplane import DataPlane
 from app.errors import InvalidInput, NotFound, ServiceError
 from app.http.auth import PROTECTED
-from app.http.context import answered, new_request_id
 from app.http.deps import DataPlaneDep, RegistryDep, SettingsDep
 from app.http.exception_handlers import status_of, validation_error
 from app.http.offload import INLINE_WORK, run_sized
@@ -37,6 +36,7 @@ from app.http.responses import error_responses
 from app.http.routes import health
 from app.http.status import Ready
 from app.registry import Registry, ServedVersion
+from app.request_context import answered, new_request_id
 from app.settings import Settings
 from app.v2 import binary
 from app.v2.bytes_data import BYTES

@@ -28,8 +28,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
-from app.http.context import RequestContext, bind, new_request_id, unbind
 from app.logs import write_line
+from app.request_context import RequestContext, bind, new_request_id, unbind
 
 log = logging.getLogger("app.access")
 

@@ -1,9 +1,11 @@
-"""What the access log line says about a request beyond HTTP: its id, and the model that answered.
+"""What a request is beyond HTTP: its id, and the model that answered.
 
 The access-log middleware binds a `RequestContext` in a context variable for
 each request (threads of the pool inherit it); a route that learns which model
 version answered notes it here (`answered`), so the log names them without the
-data plane or the registry knowing about logging.
+data plane or the registry knowing about logging. The ledger reads the id, to record
+which request each served forecast answered: so this sits below HTTP, where every
+layer that handles a request can read it.
 """
 
 from __future__ import annotations
